@@ -113,8 +113,9 @@ struct sample_losses {
     std::uint64_t buffer_full = 0;     ///< the signal handler found the sample store full
     std::uint64_t unwind_failed = 0;   ///< the unwinder could not produce a stack
     std::uint64_t in_exception = 0;    ///< skipped: an exception was being thrown on that thread
+    std::uint64_t blocklisted = 0;     ///< skipped: interrupted inside a blocklisted mapping
     std::uint64_t truncated = 0;       ///< kept, but cut at the max depth (not lost)
-    std::uint64_t lost() const { return buffer_full + unwind_failed + in_exception; }
+    std::uint64_t lost() const { return buffer_full + unwind_failed + in_exception + blocklisted; }
 };
 
 class profile {

@@ -1,0 +1,123 @@
+#pragma once
+// Turns what the sampler collected (raw addresses per thread) into a cpprof::profile: names
+// every address with the ELF symbolizer, records mappings with build-ids, labels samples with
+// the thread's name and id, and makes every lost sample visible. Runs outside the signal
+// handler, on a copy of the aggregate, while sampling goes on.
+
+#include <cpprof/cpu/sampler.hpp>
+#include <cpprof/detail/symbolizer.hpp>
+#include <cpprof/profile.hpp>
+#include <cpprof/version.hpp>
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace cpprof::detail {
+
+/// One symbolizer per process: ELF symbol tables are parsed once and reused by every report;
+/// refresh() picks up libraries loaded since.
+inline symbolizer& process_symbolizer(std::unique_lock<std::mutex>& lock) {
+    static std::mutex m;
+    static symbolizer* s = nullptr;  // never destroyed: reports may run during static destruction
+    lock = std::unique_lock<std::mutex>(m);
+    if (!s) s = new symbolizer();
+    else s->refresh();
+    return *s;
+}
+
+inline void add_lost_samples(profile& p, const char* what, std::uint64_t n, std::int64_t period) {
+    if (n == 0) return;
+    frame f;
+    f.function = std::string("[cpprof: samples lost: ") + what + "]";
+    auto count = static_cast<std::int64_t>(n);
+    p.add_sample({p.intern(f)}, {count, count * period});
+}
+
+inline profile build_cpu_profile(raw_profile&& raw) {
+    const bool wall = raw.clock == clock_kind::wall;
+    const std::string clock_type = wall ? "wall" : "cpu";
+    profile p({{"samples", "count"}, {clock_type, "nanoseconds"}});
+    p.set_time_nanos(raw.start_unix_ns);
+    p.set_duration_nanos(raw.duration_ns);
+    p.set_losses(raw.losses);
+
+    std::int64_t total_count = 0, total_weight = 0;
+    for (const auto& [key, st] : raw.stacks) {
+        (void)key;
+        total_count += st.count;
+        total_weight += st.weight;
+    }
+    // The period really achieved: with POSIX CPU timers the kernel signals at most once per
+    // tick and reports the periods it skipped as overruns, which were added to the weights.
+    std::int64_t period = raw.period_ns;
+    if (total_count > 0) period = (total_weight + total_count / 2) / total_count;
+    p.set_period({clock_type, "nanoseconds"}, period);
+
+    p.add_comment(std::string("cpprof ") + CPPROF_VERSION_STRING + ": " + clock_type +
+                  " profile, " + std::to_string(raw.frequency) + " Hz per thread requested, " +
+                  "sampled by " + raw.timer_name);
+    if (total_count > 0 && total_weight > 0) {
+        double achieved = static_cast<double>(total_count) * 1e9 / static_cast<double>(total_weight);
+        char buf[160];
+        std::snprintf(buf, sizeof buf,
+                      "delivered %.1f samples per %s-second (requested %d); sample values are "
+                      "weighted by the periods each signal stands for",
+                      achieved, clock_type.c_str(), raw.frequency);
+        p.add_comment(buf);
+    }
+    if (raw.from_parent_process)
+        p.add_comment("this process is a fork() child of the one that started the profile: "
+                      "its samples stayed in the parent");
+
+    std::unique_lock<std::mutex> lock;
+    symbolizer& sym = process_symbolizer(lock);
+    std::unordered_map<std::uint64_t, frame_id> ids;
+    std::vector<frame_id> stack;
+    for (auto& [key, st] : raw.stacks) {
+        stack.clear();
+        for (std::size_t i = 1; i < key.size(); ++i) {
+            std::uint64_t addr = key[i];
+            auto it = ids.find(addr);
+            if (it == ids.end()) {
+                symbol s = sym.lookup(addr);
+                frame f;
+                f.address = addr;
+                if (s.found) {
+                    f.function = std::move(s.function);
+                    if (s.system_name != f.function) f.system_name = std::move(s.system_name);
+                }
+                f.mapping = s.mapping;
+                it = ids.emplace(addr, p.intern(f)).first;
+            }
+            stack.push_back(it->second);
+        }
+        auto tid = static_cast<int>(key[0]);
+        std::vector<label> labels;
+        auto name = raw.thread_names.find(tid);
+        if (name != raw.thread_names.end() && !name->second.empty())
+            labels.push_back(label{std::string(label_keys::thread_name), name->second, 0, {}});
+        labels.push_back(label{std::string(label_keys::thread_id), {}, tid, {}});
+        p.add_sample(stack, {st.count, st.weight}, std::move(labels));
+    }
+    for (const auto& m : sym.mappings()) p.add_mapping(m);
+    lock.unlock();
+
+    const auto& l = raw.losses;
+    add_lost_samples(p, "sample store full", l.buffer_full, raw.period_ns);
+    add_lost_samples(p, "stack could not be unwound", l.unwind_failed, raw.period_ns);
+    add_lost_samples(p, "exception in flight", l.in_exception, raw.period_ns);
+    add_lost_samples(p, "blocklisted mapping", l.blocklisted, raw.period_ns);
+    if (l.lost() > 0 || l.truncated > 0)
+        p.add_comment("samples lost: " + std::to_string(l.buffer_full) + " store full, " +
+                      std::to_string(l.unwind_failed) + " unwind failed, " +
+                      std::to_string(l.in_exception) + " exception in flight, " +
+                      std::to_string(l.blocklisted) + " blocklisted; " +
+                      std::to_string(l.truncated) + " stacks truncated at the max depth");
+    return p;
+}
+
+}  // namespace cpprof::detail
