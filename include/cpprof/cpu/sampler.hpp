@@ -14,6 +14,7 @@
 // static so any number of translation units can include this header.
 
 #include <cpprof/cpu/profiler_options.hpp>
+#include <cpprof/detail/procfs.hpp>
 #include <cpprof/detail/sample_store.hpp>
 #include <cpprof/detail/thread_timers.hpp>
 #include <cpprof/detail/unwind.hpp>
@@ -85,49 +86,6 @@ inline std::vector<int> list_threads() {
     }
     ::closedir(dir);
     return tids;
-}
-
-inline std::string read_thread_name(int tid) {
-    char path[64];
-    std::snprintf(path, sizeof path, "/proc/self/task/%d/comm", tid);
-    std::string name;
-    if (FILE* f = std::fopen(path, "re")) {
-        char buf[64];
-        if (std::fgets(buf, sizeof buf, f)) name = buf;
-        std::fclose(f);
-    }
-    while (!name.empty() && (name.back() == '\n' || name.back() == '\r')) name.pop_back();
-    return name;
-}
-
-struct maps_entry {
-    std::uint64_t start = 0, end = 0;
-    char perms[5] = {};
-    std::string path;
-};
-
-inline std::vector<maps_entry> read_proc_maps() {
-    std::vector<maps_entry> out;
-    FILE* f = std::fopen("/proc/self/maps", "re");
-    if (!f) return out;
-    char line[4096 + 128];
-    while (std::fgets(line, sizeof line, f)) {
-        maps_entry e;
-        unsigned long long start = 0, end = 0;
-        int path_at = 0;
-        if (std::sscanf(line, "%llx-%llx %4s %*s %*s %*s %n", &start, &end, e.perms, &path_at) < 3)
-            continue;
-        e.start = start;
-        e.end = end;
-        if (path_at > 0) {
-            e.path = line + path_at;
-            while (!e.path.empty() && (e.path.back() == '\n' || e.path.back() == ' '))
-                e.path.pop_back();
-        }
-        out.push_back(std::move(e));
-    }
-    std::fclose(f);
-    return out;
 }
 
 /// A read-only (for the handler) sorted table of address ranges, republished by the collector
@@ -273,7 +231,7 @@ public:
                 wait_for_handlers();
                 throw error(arm_error_);
             }
-            thread_names_[tid] = read_thread_name(tid);
+            thread_names_[tid] = thread_name(tid);
         } else {
             scan_threads();
             if (armed_count_ == 0) {
@@ -440,8 +398,8 @@ private:
     void compute_blocklist() {
         blocklist_count_ = 0;
         if (opts_.blocklist().empty()) return;
-        for (const auto& m : read_proc_maps()) {
-            if (m.perms[2] != 'x' || m.path.empty()) continue;
+        for (const auto& m : read_self_maps()) {
+            if (!m.executable || m.path.empty()) continue;
             for (const auto& sub : opts_.blocklist()) {
                 if (!sub.empty() && m.path.find(sub) != std::string::npos &&
                     blocklist_count_ < max_blocklist) {
@@ -454,8 +412,8 @@ private:
 
     void refresh_stack_ranges() {
         std::vector<stack_bounds> r;
-        for (const auto& m : read_proc_maps())
-            if (m.perms[0] == 'r' && m.perms[1] == 'w') r.push_back({m.start, m.end});
+        for (const auto& m : read_self_maps())
+            if (m.readable && m.writable) r.push_back({m.start, m.end});
         stack_ranges_.publish(std::move(r));
     }
 
@@ -608,7 +566,7 @@ private:
             if (tid == collector_tid_ || armed_tids_.count(tid)) continue;
             if (arm(tid)) {
                 new_threads = true;
-                thread_names_[tid] = read_thread_name(tid);
+                thread_names_[tid] = thread_name(tid);
             }
         }
         if (new_threads && opts_.stack_unwinder() == unwinder::frame_pointer)
@@ -622,7 +580,7 @@ private:
         last_name_refresh_ = now;
         for (auto& [tid, index] : armed_tids_) {
             (void)index;
-            std::string n = read_thread_name(tid);
+            std::string n = thread_name(tid);
             if (!n.empty()) thread_names_[tid] = std::move(n);
         }
     }

@@ -1,0 +1,78 @@
+#pragma once
+// CPU-burning workloads for the profiler tests. Every function is noinline and does work after
+// its call, so neither inlining nor tail calls hide a frame at -O2 without frame pointers.
+
+#include <cstdint>
+#include <ctime>
+#include <string>
+
+#define CPPROF_TEST_NOINLINE __attribute__((noinline))
+#define CPPROF_TEST_NO_TAIL_CALL() asm volatile("" ::: "memory")
+
+namespace workloads {
+
+inline volatile std::uint64_t sink = 0;
+
+/// A fixed amount of integer work: `units` * ~1 ms on this machine.
+CPPROF_TEST_NOINLINE inline std::uint64_t spin_units(std::uint64_t units) {
+    std::uint64_t x = 88172645463325252ULL;
+    for (std::uint64_t i = 0; i < units * 400000; ++i) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+    }
+    sink = sink + x;
+    return x;
+}
+
+inline std::int64_t thread_cpu_ns() {
+    timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+inline std::int64_t process_cpu_ns() {
+    timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/// Burns `ns` of this thread's CPU time.
+CPPROF_TEST_NOINLINE inline void burn_cpu_ns(std::int64_t ns) {
+    std::int64_t end = thread_cpu_ns() + ns;
+    while (thread_cpu_ns() < end) spin_units(1);
+    CPPROF_TEST_NO_TAIL_CALL();
+}
+
+}  // namespace workloads
+
+// Functions with distinctive names the tests look for (global, so they have plain names).
+CPPROF_TEST_NOINLINE inline void cpprof_test_heavy_three(std::uint64_t u) {
+    workloads::spin_units(3 * u);
+    CPPROF_TEST_NO_TAIL_CALL();
+}
+CPPROF_TEST_NOINLINE inline void cpprof_test_light_one(std::uint64_t u) {
+    workloads::spin_units(u);
+    CPPROF_TEST_NO_TAIL_CALL();
+}
+CPPROF_TEST_NOINLINE inline void cpprof_test_chain_c(std::uint64_t u) {
+    workloads::spin_units(u);
+    CPPROF_TEST_NO_TAIL_CALL();
+}
+CPPROF_TEST_NOINLINE inline void cpprof_test_chain_b(std::uint64_t u) {
+    cpprof_test_chain_c(u);
+    CPPROF_TEST_NO_TAIL_CALL();
+}
+CPPROF_TEST_NOINLINE inline void cpprof_test_chain_a(std::uint64_t u) {
+    cpprof_test_chain_b(u);
+    CPPROF_TEST_NO_TAIL_CALL();
+}
+CPPROF_TEST_NOINLINE inline int cpprof_test_recurse(int depth, std::uint64_t u) {
+    if (depth == 0) {
+        workloads::spin_units(u);
+        return 0;
+    }
+    int r = cpprof_test_recurse(depth - 1, u);
+    CPPROF_TEST_NO_TAIL_CALL();
+    return r + 1;
+}
