@@ -114,6 +114,14 @@ private:
     }
 
     std::unique_ptr<detail::sampler_session> impl_;
+#elif CPPROF_ENABLED
+    [[noreturn]] void start(const profiler_options& options) {
+        validate(options.frequency(), options);
+        throw error("CPU sampling is supported on Linux x86_64 and aarch64 only; on this "
+                    "platform profiles can still be read, analysed and written");
+    }
+    void discard() noexcept {}
+    std::unique_ptr<int> impl_;
 #else
     void start(const profiler_options& options) { validate(options.frequency(), options); }
     void discard() noexcept {}

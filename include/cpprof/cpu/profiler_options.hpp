@@ -64,7 +64,7 @@ public:
     profiler_options& threads(thread_scope s) { threads_ = s; return *this; }
     thread_scope threads() const { return threads_; }
 
-    /// Capacity of the signal handler's sample store, in samples (default 2048). When the
+    /// Capacity of the signal handler's sample store, in samples (default 1024). When the
     /// collector cannot drain it fast enough, further samples are dropped and counted.
     profiler_options& buffer_samples(std::size_t n) { buffer_samples_ = n; return *this; }
     std::size_t buffer_samples() const { return buffer_samples_; }
@@ -82,7 +82,7 @@ private:
     cpprof::unwinder unwinder_ = cpprof::unwinder::libgcc;
     timer_source timer_ = timer_source::automatic;
     thread_scope threads_ = thread_scope::all;
-    std::size_t buffer_samples_ = 2048;
+    std::size_t buffer_samples_ = 1024;
     int scan_interval_ms_ = 20;
 };
 
