@@ -23,12 +23,13 @@ echo "+ ${cmd[*]}"
 echo "+ ./$exe"
 "./$exe"
 
-if command -v go >/dev/null && [ -f profile.pb.gz ]; then
+if [ -f profile.pb.gz ] && command -v go >/dev/null; then
   echo
   echo "+ go tool pprof -top profile.pb.gz | head -n 15"
   go tool pprof -top profile.pb.gz 2>&1 | head -n 15 || true
-else
+elif ! command -v go >/dev/null; then
   echo
-  echo "View it: go tool pprof -top profile.pb.gz   (Debian: apt-get install golang-go)"
+  echo "To read profile.pb.gz: go tool pprof -top profile.pb.gz (Debian package golang-go;" \
+       "bash tools/install-deps.sh installs it)"
 fi
 echo "Open flamegraph.svg in a browser for the interactive flame graph."
