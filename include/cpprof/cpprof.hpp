@@ -1,0 +1,19 @@
+#pragma once
+// cpprof umbrella header: the one include for the translation unit that starts profilers and
+// writes output. Instrumented code should include the light <cpprof/macros.hpp> instead.
+//
+// single_include/cpprof/cpprof.hpp is generated from this file by tools/amalgamate.py: every
+// header listed here (and what it includes) ends up in the single header, in this order.
+// Keep this a plain list, one include per line, grouped by layer in data-flow order
+// (base, model, collectors, analysis, output, input, transports), sorted within a group.
+// Headers under integration/ are never listed here.
+
+// base
+#include <cpprof/config.hpp>
+#include <cpprof/version.hpp>
+#include <cpprof/error.hpp>
+#include <cpprof/macros.hpp>
+
+// model
+#include <cpprof/sampling_mode.hpp>
+#include <cpprof/profile.hpp>
