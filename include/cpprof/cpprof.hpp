@@ -17,3 +17,7 @@
 // model
 #include <cpprof/sampling_mode.hpp>
 #include <cpprof/profile.hpp>
+
+// collectors
+#include <cpprof/cpu/profiler_options.hpp>
+#include <cpprof/cpu/profiler_guard.hpp>

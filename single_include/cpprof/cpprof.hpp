@@ -217,8 +217,9 @@ struct sample_losses {
     std::uint64_t buffer_full = 0;     ///< the signal handler found the sample store full
     std::uint64_t unwind_failed = 0;   ///< the unwinder could not produce a stack
     std::uint64_t in_exception = 0;    ///< skipped: an exception was being thrown on that thread
+    std::uint64_t blocklisted = 0;     ///< skipped: interrupted inside a blocklisted mapping
     std::uint64_t truncated = 0;       ///< kept, but cut at the max depth (not lost)
-    std::uint64_t lost() const { return buffer_full + unwind_failed + in_exception; }
+    std::uint64_t lost() const { return buffer_full + unwind_failed + in_exception + blocklisted; }
 };
 
 class profile {
@@ -333,6 +334,2795 @@ private:
 
 }  // namespace cpprof
 // ----- end cpprof/profile.hpp -----
+
+// collectors
+// ----- begin cpprof/cpu/profiler_options.hpp -----
+// Run-time knobs of the CPU / wall-clock profiler. Chained setters return *this, same-named
+// getters read back; values are validated when a profiler starts (cpprof::error).
+
+namespace cpprof {
+
+/// How stacks are walked inside the signal handler.
+///  - libgcc: DWARF CFI via libgcc's `_Unwind_Backtrace`. Correct for code built WITHOUT frame
+///    pointers (the default for -O2). Unwind tables are found through glibc's lock-free
+///    `_dl_find_object` (glibc >= 2.35).
+///  - frame_pointer: follows the RBP chain with bounds-checked reads. Several times cheaper, but
+///    stacks through code built without `-fno-omit-frame-pointer` come out short.
+enum class unwinder { libgcc, frame_pointer };
+
+/// What raises the sampling signal in CPU mode.
+///  - automatic:   perf_event if the kernel allows it, else POSIX timers.
+///  - perf_event:  a per-thread software `cpu-clock` perf event (hrtimer based: reaches the asked
+///                 rate, 1000 Hz included, whatever the kernel's HZ).
+///  - posix_timer: a per-thread POSIX timer on the thread's CPU clock. Fires on scheduler ticks,
+///                 so it delivers at most HZ (often 250) samples per second per thread; missed
+///                 periods are recovered from the timer overrun count, so CPU time stays right.
+/// Wall-clock mode always uses per-thread POSIX timers on CLOCK_MONOTONIC (hrtimers).
+enum class timer_source { automatic, perf_event, posix_timer };
+
+/// Which threads are sampled.
+enum class thread_scope { all, calling_thread };
+
+class profiler_options {
+public:
+    /// Samples per second per thread, 1..10000. 0 (default) = the guard's sampling mode decides.
+    profiler_options& frequency(int hz) { frequency_ = hz; return *this; }
+    int frequency() const { return frequency_; }
+
+    profiler_options& clock(clock_kind c) { clock_ = c; clock_set_ = true; return *this; }
+    clock_kind clock() const { return clock_; }
+    bool clock_is_set() const { return clock_set_; }
+
+    /// Mapping-name substrings (e.g. "libc.so", "vdso"): a sample whose interrupted instruction
+    /// lies in a matching mapping is skipped (and counted), and never unwound.
+    profiler_options& blocklist(std::vector<std::string> substrings) {
+        blocklist_ = std::move(substrings);
+        return *this;
+    }
+    const std::vector<std::string>& blocklist() const { return blocklist_; }
+
+    /// Deepest stack recorded, 1..1024 frames (default 128). Deeper stacks keep their leaf-side
+    /// frames and are counted as truncated.
+    profiler_options& max_depth(int frames) { max_depth_ = frames; return *this; }
+    int max_depth() const { return max_depth_; }
+
+    profiler_options& stack_unwinder(cpprof::unwinder u) { unwinder_ = u; return *this; }
+    cpprof::unwinder stack_unwinder() const { return unwinder_; }
+
+    profiler_options& timer(timer_source t) { timer_ = t; return *this; }
+    timer_source timer() const { return timer_; }
+
+    profiler_options& threads(thread_scope s) { threads_ = s; return *this; }
+    thread_scope threads() const { return threads_; }
+
+    /// Capacity of the signal handler's sample store, in samples (default 1024). When the
+    /// collector cannot drain it fast enough, further samples are dropped and counted.
+    profiler_options& buffer_samples(std::size_t n) { buffer_samples_ = n; return *this; }
+    std::size_t buffer_samples() const { return buffer_samples_; }
+
+    /// How often new threads are looked for, in milliseconds (default 20).
+    profiler_options& thread_scan_interval_ms(int ms) { scan_interval_ms_ = ms; return *this; }
+    int thread_scan_interval_ms() const { return scan_interval_ms_; }
+
+private:
+    int frequency_ = 0;
+    clock_kind clock_ = clock_kind::cpu;
+    bool clock_set_ = false;
+    std::vector<std::string> blocklist_;
+    int max_depth_ = 128;
+    cpprof::unwinder unwinder_ = cpprof::unwinder::libgcc;
+    timer_source timer_ = timer_source::automatic;
+    thread_scope threads_ = thread_scope::all;
+    std::size_t buffer_samples_ = 1024;
+    int scan_interval_ms_ = 20;
+};
+
+}  // namespace cpprof
+// ----- end cpprof/cpu/profiler_options.hpp -----
+// ----- begin cpprof/cpu/profiler_guard.hpp -----
+// profiler_guard: the RAII way to profile a scope.
+//
+//     {
+//         cpprof::profiler_guard<cpprof::standard> guard;   // 100 Hz, CPU time, every thread
+//         run_workload();
+//         cpprof::profile p = guard.stop();
+//     }
+//
+// The Mode policy (cpprof::sampling_mode<Hz, clock>) fixes the default rate and clock at
+// compile time; a profiler_options argument overrides them at run time. One CPU profile runs at
+// a time in a process: constructing a second guard while one runs throws cpprof::error.
+
+#if CPPROF_ENABLED && CPPROF_PLATFORM_SUPPORTED
+// ----- begin cpprof/cpu/profile_builder.hpp -----
+// Turns what the sampler collected (raw addresses per thread) into a cpprof::profile: names
+// every address with the ELF symbolizer, records mappings with build-ids, labels samples with
+// the thread's name and id, and makes every lost sample visible. Runs outside the signal
+// handler, on a copy of the aggregate, while sampling goes on.
+
+// ----- begin cpprof/cpu/sampler.hpp -----
+// The CPU / wall-clock sampler: one `sampler_session` per running profile.
+//
+//   thread timers ──SIGPROF──▶ signal handler ──▶ sample_store (lock-free ring)
+//                                                      │ drained by
+//                    collector thread (every ~20 ms, or when the ring is half full)
+//                      - aggregates raw stacks: (tid, addresses) → count, weight
+//                      - finds threads that started (/proc/self/task) and arms their timers,
+//                        disarms the timers of threads that exited
+//   report(): drains, copies the aggregate under a short lock; the caller symbolizes the copy
+//             while sampling goes on (no sample is dropped while a report is being built).
+//
+// Process-wide state (the installed handler, the active session) lives in one function-local
+// static so any number of translation units can include this header.
+
+// ----- begin cpprof/detail/procfs.hpp -----
+//
+// Small readers for Linux's /proc (see proc(5)): a whole small file, the lines of
+// /proc/self/maps, a thread's name, the path of the running executable. They allocate and make
+// system calls, so none of them may be called from a signal handler.
+//
+// On platforms without /proc they compile and return empty results.
+
+#include <algorithm>
+#include <optional>
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <cerrno>
+#include <fcntl.h>
+#include <sys/types.h>
+#include <unistd.h>
+#define CPPROF_DETAIL_PROCFS_POSIX 1
+#else
+#define CPPROF_DETAIL_PROCFS_POSIX 0
+#endif
+
+namespace cpprof::detail {
+
+#if !CPPROF_DETAIL_PROCFS_POSIX
+using pid_t = int;
+#endif
+
+/// The contents of a small file, read to its end (files in /proc report size 0, so the size is
+/// not asked). At most `max_bytes`. Empty when the file cannot be read.
+inline std::string read_small_file(const std::string& path, std::size_t max_bytes = 64u << 20) {
+    std::string out;
+#if CPPROF_DETAIL_PROCFS_POSIX
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return out;
+    char buffer[16384];
+    while (out.size() < max_bytes) {
+        const ssize_t n = ::read(fd, buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        out.append(buffer, std::min(static_cast<std::size_t>(n), max_bytes - out.size()));
+    }
+    ::close(fd);
+#else
+    (void)path;
+    (void)max_bytes;
+#endif
+    return out;
+}
+
+/// One line of /proc/self/maps.
+struct maps_entry {
+    std::uint64_t start = 0;   ///< first address
+    std::uint64_t end = 0;     ///< one past the last address
+    std::uint64_t offset = 0;  ///< file offset of `start`
+    bool readable = false;
+    bool writable = false;
+    bool executable = false;
+    bool shared = false;
+    std::uint64_t inode = 0;
+    std::string path;  ///< file path, a pseudo name such as "[vdso]", or empty (anonymous)
+    bool deleted = false;  ///< the kernel marked the file " (deleted)"; the marker is removed
+};
+
+namespace procfs {
+
+inline bool parse_hex(std::string_view& s, std::uint64_t& out) {
+    std::size_t i = 0;
+    std::uint64_t v = 0;
+    for (; i < s.size() && i < 16; ++i) {
+        const char c = s[i];
+        unsigned d;
+        if (c >= '0' && c <= '9')
+            d = static_cast<unsigned>(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            d = static_cast<unsigned>(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            d = static_cast<unsigned>(c - 'A' + 10);
+        else
+            break;
+        v = v << 4 | d;
+    }
+    if (i == 0) return false;
+    out = v;
+    s.remove_prefix(i);
+    return true;
+}
+
+inline bool parse_dec(std::string_view& s, std::uint64_t& out) {
+    std::size_t i = 0;
+    std::uint64_t v = 0;
+    for (; i < s.size() && i < 19 && s[i] >= '0' && s[i] <= '9'; ++i)
+        v = v * 10 + static_cast<unsigned>(s[i] - '0');
+    if (i == 0) return false;
+    out = v;
+    s.remove_prefix(i);
+    return true;
+}
+
+inline bool skip(std::string_view& s, char c) {
+    if (s.empty() || s[0] != c) return false;
+    s.remove_prefix(1);
+    return true;
+}
+
+inline void skip_spaces(std::string_view& s) {
+    while (!s.empty() && (s[0] == ' ' || s[0] == '\t')) s.remove_prefix(1);
+}
+
+}  // namespace procfs
+
+/// Parses one line of /proc/self/maps:
+///   `start-end perms offset major:minor inode [path]`, e.g.
+///   `7f0c1a2b3000-7f0c1a2d5000 r-xp 00026000 fe:00 332835   /usr/lib/libc.so.6`.
+/// The path may contain spaces; a trailing " (deleted)" is removed and reported in `deleted`.
+/// Returns nothing when the line does not have that shape.
+inline std::optional<maps_entry> parse_maps_line(std::string_view line) {
+    using namespace procfs;
+    if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+    maps_entry e;
+    std::uint64_t ignored = 0;
+    if (!parse_hex(line, e.start) || !skip(line, '-') || !parse_hex(line, e.end)) return {};
+    if (e.end < e.start || !skip(line, ' ') || line.size() < 4) return {};
+    e.readable = line[0] == 'r';
+    e.writable = line[1] == 'w';
+    e.executable = line[2] == 'x';
+    e.shared = line[3] == 's';
+    line.remove_prefix(4);
+    if (!skip(line, ' ') || !parse_hex(line, e.offset) || !skip(line, ' ')) return {};
+    if (!parse_hex(line, ignored) || !skip(line, ':') || !parse_hex(line, ignored)) return {};
+    if (!skip(line, ' ') || !parse_dec(line, e.inode)) return {};
+    if (!line.empty() && line[0] != ' ') return {};
+    skip_spaces(line);
+    constexpr std::string_view deleted = " (deleted)";
+    if (line.size() > deleted.size() && line.substr(line.size() - deleted.size()) == deleted) {
+        line.remove_suffix(deleted.size());
+        e.deleted = true;
+    }
+    e.path = std::string(line);
+    return e;
+}
+
+/// All entries of /proc/self/maps, in address order; empty where there is no /proc.
+inline std::vector<maps_entry> read_self_maps() {
+    std::vector<maps_entry> out;
+    const std::string text = read_small_file("/proc/self/maps");
+    std::string_view rest(text);
+    while (!rest.empty()) {
+        const std::size_t eol = rest.find('\n');
+        const std::string_view line = rest.substr(0, eol);
+        rest.remove_prefix(eol == std::string_view::npos ? rest.size() : eol + 1);
+        if (auto e = parse_maps_line(line)) out.push_back(std::move(*e));
+    }
+    return out;
+}
+
+/// The real path of the running executable (the target of /proc/self/exe, without a
+/// " (deleted)" marker); empty when unknown.
+inline std::string self_exe_path() {
+#if CPPROF_DETAIL_PROCFS_POSIX
+    std::string path(4096, '\0');
+    const ssize_t n = ::readlink("/proc/self/exe", &path[0], path.size());
+    if (n <= 0 || static_cast<std::size_t>(n) >= path.size()) return {};
+    path.resize(static_cast<std::size_t>(n));
+    constexpr std::string_view deleted = " (deleted)";
+    if (path.size() > deleted.size() &&
+        std::string_view(path).substr(path.size() - deleted.size()) == deleted)
+        path.resize(path.size() - deleted.size());
+    return path;
+#else
+    return {};
+#endif
+}
+
+/// The name of thread `tid` of this process (/proc/self/task/<tid>/comm, as set by
+/// pthread_setname_np or prctl(PR_SET_NAME)); empty when the thread does not exist.
+inline std::string thread_name(pid_t tid) {
+    std::string name =
+        read_small_file("/proc/self/task/" + std::to_string(static_cast<long long>(tid)) + "/comm",
+                        256);
+    while (!name.empty() && (name.back() == '\n' || name.back() == '\0')) name.pop_back();
+    return name;
+}
+
+}  // namespace cpprof::detail
+// ----- end cpprof/detail/procfs.hpp -----
+// ----- begin cpprof/detail/sample_store.hpp -----
+//
+// The bounded, lock-free store between the signal handler (many producers: every sampled
+// thread) and the collector (one consumer at a time, serialised by the caller's mutex).
+//
+// It is a ring of fixed-size cells with per-cell sequence numbers (the classic bounded MPMC
+// queue design): a producer claims a cell with one CAS on the enqueue counter, writes the stack
+// straight into it and publishes it with a release store of the sequence number. No malloc, no
+// lock, no syscall: safe to use from a signal handler. When the ring is full the producer gets
+// nullptr and the caller counts the sample as lost.
+//
+// A producer that is itself interrupted between claim and publish cannot be re-entered by the
+// same signal (SIGPROF is blocked while its handler runs), and other producers just move on to
+// the next cell; the consumer stops at the unpublished cell and picks it up on the next drain.
+
+#include <atomic>
+#include <memory>
+#include <new>
+
+namespace cpprof::detail {
+
+struct raw_sample {
+    std::int32_t tid;       ///< kernel thread id of the sampled thread
+    std::uint16_t depth;    ///< number of valid entries in frames
+    std::uint16_t flags;    ///< raw_sample_flags
+    std::int64_t weight;    ///< clock nanoseconds this sample stands for
+    // `max_depth` frame addresses follow the header in the cell, leaf first.
+    std::uint64_t* frames() noexcept { return reinterpret_cast<std::uint64_t*>(this + 1); }
+    const std::uint64_t* frames() const noexcept {
+        return reinterpret_cast<const std::uint64_t*>(this + 1);
+    }
+};
+static_assert(sizeof(raw_sample) == 16, "frames must follow the header at 8-byte alignment");
+
+enum raw_sample_flags : std::uint16_t {
+    raw_truncated = 1,  ///< the stack was cut at max_depth
+};
+
+class sample_store {
+public:
+    sample_store(std::size_t capacity, std::size_t max_depth) : max_depth_(max_depth) {
+        std::size_t cap = 16;
+        while (cap < capacity) cap <<= 1;
+        mask_ = cap - 1;
+        // cell = sequence number + raw_sample header + max_depth frames, 8-byte aligned.
+        stride_ = sizeof(std::atomic<std::size_t>) + sizeof(raw_sample) +
+                  max_depth * sizeof(std::uint64_t);
+        stride_ = (stride_ + 63) & ~std::size_t{63};  // one cell never shares a line's tail
+        memory_.reset(static_cast<unsigned char*>(
+            ::operator new[](cap * stride_, std::align_val_t{64})));
+        for (std::size_t i = 0; i < cap; ++i) new (seq(i)) std::atomic<std::size_t>(i);
+    }
+    sample_store(const sample_store&) = delete;
+    sample_store& operator=(const sample_store&) = delete;
+
+    std::size_t capacity() const { return mask_ + 1; }
+    std::size_t max_depth() const { return max_depth_; }
+
+    /// Producer (async-signal-safe): claims a cell, or returns nullptr when the store is full.
+    /// `*ticket` must be passed to publish().
+    raw_sample* claim(std::size_t* ticket) noexcept {
+        std::size_t pos = enqueue_.load(std::memory_order_relaxed);
+        for (;;) {
+            std::atomic<std::size_t>* s = seq(pos & mask_);
+            std::size_t cell_seq = s->load(std::memory_order_acquire);
+            auto diff = static_cast<std::ptrdiff_t>(cell_seq - pos);
+            if (diff == 0) {
+                if (enqueue_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
+                    *ticket = pos;
+                    return cell(pos & mask_);
+                }
+            } else if (diff < 0) {
+                return nullptr;  // full: the consumer has not freed this cell yet
+            } else {
+                pos = enqueue_.load(std::memory_order_relaxed);
+            }
+        }
+    }
+
+    /// Producer (async-signal-safe): makes a claimed cell visible to the consumer.
+    void publish(std::size_t ticket) noexcept {
+        seq(ticket & mask_)->store(ticket + 1, std::memory_order_release);
+    }
+
+    /// Consumer: calls f(const raw_sample&) for every published sample in order, frees the
+    /// cells, and returns how many it drained. One consumer at a time (caller serialises).
+    template <class F>
+    std::size_t drain(F&& f) {
+        std::size_t n = 0;
+        std::size_t pos = dequeue_.load(std::memory_order_relaxed);
+        for (;;) {
+            std::atomic<std::size_t>* s = seq(pos & mask_);
+            if (s->load(std::memory_order_acquire) != pos + 1) break;  // empty or unpublished
+            f(*cell(pos & mask_));
+            s->store(pos + mask_ + 1, std::memory_order_release);
+            ++pos;
+            ++n;
+        }
+        dequeue_.store(pos, std::memory_order_relaxed);
+        return n;
+    }
+
+    /// Approximate number of published-or-claimed cells (async-signal-safe).
+    std::size_t approx_size() const noexcept {
+        std::size_t e = enqueue_.load(std::memory_order_relaxed);
+        std::size_t d = dequeue_.load(std::memory_order_relaxed);
+        return e >= d ? e - d : 0;
+    }
+
+private:
+    struct aligned_delete {
+        void operator()(unsigned char* p) const { ::operator delete[](p, std::align_val_t{64}); }
+    };
+    std::atomic<std::size_t>* seq(std::size_t i) const {
+        return reinterpret_cast<std::atomic<std::size_t>*>(memory_.get() + i * stride_);
+    }
+    raw_sample* cell(std::size_t i) const {
+        return reinterpret_cast<raw_sample*>(memory_.get() + i * stride_ +
+                                             sizeof(std::atomic<std::size_t>));
+    }
+
+    static_assert(std::atomic<std::size_t>::is_always_lock_free,
+                  "the sample store needs lock-free atomics to be signal-safe");
+
+    std::size_t max_depth_;
+    std::size_t mask_ = 0;
+    std::size_t stride_ = 0;
+    std::unique_ptr<unsigned char[], aligned_delete> memory_;
+    alignas(64) std::atomic<std::size_t> enqueue_{0};
+    alignas(64) std::atomic<std::size_t> dequeue_{0};
+};
+
+}  // namespace cpprof::detail
+// ----- end cpprof/detail/sample_store.hpp -----
+// ----- begin cpprof/detail/thread_timers.hpp -----
+//
+// Per-thread sources of the sampling signal (Linux). Each sampled thread gets its own source,
+// started at a random phase, so every thread is sampled at the asked rate (process-wide
+// setitimer is biased between threads and capped at one signal per tick):
+//
+//  - perf_event: a software `cpu-clock` event on that thread (hrtimer based), its fd set to
+//    O_ASYNC with F_SETSIG = SIGPROF and F_SETOWN_EX = the thread. Each period of the thread's
+//    CPU time raises SIGPROF on that very thread, with si_fd telling which event it was.
+//  - POSIX timer: timer_create on the thread's CPU clock (or CLOCK_MONOTONIC for wall time) with
+//    SIGEV_THREAD_ID. CPU-clock timers only fire on scheduler ticks; the kernel reports the
+//    periods it could not signal as si_overrun, which the handler adds to the sample's weight.
+//
+// Raw syscalls are used so that the kernel's timer id (an int) travels in si_value untouched.
+// None of these functions run in the signal handler.
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+#include <fcntl.h>
+#include <linux/perf_event.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace cpprof::detail {
+
+inline int current_tid() noexcept { return static_cast<int>(::syscall(SYS_gettid)); }
+
+/// The clock id of another thread's CPU-time clock (Linux encoding: CPUCLOCK_SCHED with the
+/// per-thread flag, in the complement of the tid shifted by 3).
+inline clockid_t thread_cpu_clock(int tid) noexcept {
+    return static_cast<clockid_t>((~static_cast<unsigned>(tid) << 3) | 6u);
+}
+
+/// Opens a cpu-clock perf event on `tid` that signals `signo` to that thread every
+/// `period_ns` of its CPU time. Returns the fd, or -1 with errno set.
+inline int open_perf_cpu_clock(int tid, std::uint64_t period_ns, int signo) noexcept {
+    perf_event_attr attr;
+    std::memset(&attr, 0, sizeof attr);
+    attr.size = sizeof attr;
+    attr.type = PERF_TYPE_SOFTWARE;
+    attr.config = PERF_COUNT_SW_CPU_CLOCK;
+    attr.sample_period = period_ns;
+    attr.disabled = 1;
+    attr.exclude_hv = 1;
+    attr.wakeup_events = 1;
+    int fd = static_cast<int>(
+        ::syscall(SYS_perf_event_open, &attr, tid, -1, -1, PERF_FLAG_FD_CLOEXEC));
+    if (fd < 0 && (errno == EACCES || errno == EPERM)) {
+        // perf_event_paranoid >= 2 without CAP_PERFMON: user-space time only. Periods that
+        // expire while the thread is in the kernel are then not signalled.
+        attr.exclude_kernel = 1;
+        fd = static_cast<int>(
+            ::syscall(SYS_perf_event_open, &attr, tid, -1, -1, PERF_FLAG_FD_CLOEXEC));
+    }
+    if (fd < 0) return -1;
+    f_owner_ex owner{F_OWNER_TID, tid};
+    if (::fcntl(fd, F_SETSIG, signo) != 0 || ::fcntl(fd, F_SETOWN_EX, &owner) != 0 ||
+        ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_ASYNC) != 0 ||
+        ::ioctl(fd, PERF_EVENT_IOC_RESET, 0) != 0 || ::ioctl(fd, PERF_EVENT_IOC_ENABLE, 0) != 0) {
+        int saved = errno;
+        ::close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+/// Stops and closes a perf event opened by open_perf_cpu_clock.
+inline void close_perf_event(int fd) noexcept {
+    ::ioctl(fd, PERF_EVENT_IOC_DISABLE, 0);
+    ::close(fd);
+}
+
+/// Creates a POSIX timer on `clock` that sends `signo` with `cookie` in si_value to thread
+/// `tid`, first after `first_ns` and then every `period_ns`. Returns the kernel timer id, or
+/// -1 with errno set.
+inline int create_thread_timer(clockid_t clock, int tid, int signo, void* cookie,
+                               std::uint64_t first_ns, std::uint64_t period_ns) noexcept {
+    struct sigevent sev;
+    std::memset(&sev, 0, sizeof sev);
+    sev.sigev_notify = SIGEV_THREAD_ID;
+    sev.sigev_signo = signo;
+    sev.sigev_value.sival_ptr = cookie;
+#ifdef sigev_notify_thread_id
+    sev.sigev_notify_thread_id = tid;
+#else
+    sev._sigev_un._tid = tid;
+#endif
+    int timer_id = -1;
+    if (::syscall(SYS_timer_create, clock, &sev, &timer_id) != 0) return -1;
+    struct itimerspec its;
+    its.it_interval.tv_sec = static_cast<time_t>(period_ns / 1000000000u);
+    its.it_interval.tv_nsec = static_cast<long>(period_ns % 1000000000u);
+    its.it_value.tv_sec = static_cast<time_t>(first_ns / 1000000000u);
+    its.it_value.tv_nsec = static_cast<long>(first_ns % 1000000000u);
+    if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0) its.it_value.tv_nsec = 1;
+    if (::syscall(SYS_timer_settime, timer_id, 0, &its, nullptr) != 0) {
+        int saved = errno;
+        ::syscall(SYS_timer_delete, timer_id);
+        errno = saved;
+        return -1;
+    }
+    return timer_id;
+}
+
+inline void delete_thread_timer(int timer_id) noexcept {
+    ::syscall(SYS_timer_delete, timer_id);
+}
+
+}  // namespace cpprof::detail
+// ----- end cpprof/detail/thread_timers.hpp -----
+// ----- begin cpprof/detail/unwind.hpp -----
+//
+// Stack walkers that run INSIDE the SIGPROF handler. Everything here is async-signal-safe:
+// no malloc, no locks, no stdio; reads of stack memory are bounds-checked.
+//
+// Both walkers produce leaf-first addresses: [0] is the interrupted instruction itself, every
+// caller entry is its return address minus one, so that it lies inside the call instruction
+// and symbolizes to the calling function (a return address can point past the end of a
+// function that ends in a call to a noreturn function).
+
+#include <atomic>
+
+#include <ucontext.h>
+#include <unwind.h>
+
+namespace cpprof::detail {
+
+/// Registers of the interrupted context that the walkers need.
+struct interrupted_context {
+    std::uint64_t pc = 0;
+    std::uint64_t sp = 0;
+    std::uint64_t fp = 0;
+};
+
+inline interrupted_context context_of(const void* ucontext) noexcept {
+    interrupted_context c;
+    const auto* uc = static_cast<const ucontext_t*>(ucontext);
+#if defined(__x86_64__)
+    c.pc = static_cast<std::uint64_t>(uc->uc_mcontext.gregs[REG_RIP]);
+    c.sp = static_cast<std::uint64_t>(uc->uc_mcontext.gregs[REG_RSP]);
+    c.fp = static_cast<std::uint64_t>(uc->uc_mcontext.gregs[REG_RBP]);
+#elif defined(__aarch64__)
+    c.pc = uc->uc_mcontext.pc;
+    c.sp = uc->uc_mcontext.sp;
+    c.fp = uc->uc_mcontext.regs[29];
+#else
+    (void)uc;
+#endif
+    return c;
+}
+
+struct walk_result {
+    std::size_t depth = 0;   ///< entries written
+    bool truncated = false;  ///< more frames existed beyond max
+    bool found = false;      ///< the interrupted frame was reached (libgcc walker)
+};
+
+// ---- libgcc (DWARF CFI) ------------------------------------------------------------------
+
+struct libgcc_walk_state {
+    std::uint64_t target_pc;
+    std::uint64_t* out;
+    std::size_t max;
+    std::size_t depth;
+    std::size_t skipped;
+    bool found;
+    bool truncated;
+};
+
+inline _Unwind_Reason_Code libgcc_walk_callback(struct _Unwind_Context* ctx, void* arg) {
+    // Runs inside the signal handler (called by _Unwind_Backtrace): async-signal-safe.
+    auto* st = static_cast<libgcc_walk_state*>(arg);
+    int before_insn = 0;
+    auto ip = static_cast<std::uint64_t>(_Unwind_GetIPInfo(ctx, &before_insn));
+    if (!st->found) {
+        // The first frames are the handler's own and the kernel's signal trampoline; the
+        // interrupted frame is the one whose IP is the PC saved in the ucontext.
+        if (ip == st->target_pc) {
+            st->found = true;
+            st->out[st->depth++] = ip;
+            return _URC_NO_REASON;
+        }
+        return ++st->skipped > 32 ? _URC_END_OF_STACK : _URC_NO_REASON;
+    }
+    if (ip == 0) return _URC_END_OF_STACK;
+    if (st->depth == st->max) {
+        st->truncated = true;
+        return _URC_END_OF_STACK;
+    }
+    st->out[st->depth++] = before_insn ? ip : ip - 1;
+    return _URC_NO_REASON;
+}
+
+/// Walks the interrupted thread's stack with libgcc's unwinder, starting from the signal
+/// handler and skipping up to the interrupted frame. Async-signal-safe given that unwind tables
+/// are found without locks (glibc >= 2.35 `_dl_find_object`, used by libgcc >= 12) and that the
+/// unwinder was warmed up once outside the handler (warm_up_unwinder).
+inline walk_result walk_libgcc(const interrupted_context& c, std::uint64_t* out,
+                               std::size_t max) noexcept {
+    libgcc_walk_state st{c.pc, out, max, 0, 0, false, false};
+    if (max == 0) return {};
+    _Unwind_Backtrace(&libgcc_walk_callback, &st);
+    return walk_result{st.depth, st.truncated, st.found};
+}
+
+inline _Unwind_Reason_Code warm_up_callback(struct _Unwind_Context*, void* arg) {
+    ++*static_cast<int*>(arg);
+    return _URC_NO_REASON;
+}
+
+/// Runs the unwinder once outside any signal handler, so that its one-time initialisation
+/// (pthread_once, lazy PLT binding of _Unwind_* symbols) never happens inside the handler.
+inline int warm_up_unwinder() {
+    int frames = 0;
+    _Unwind_Backtrace(&warm_up_callback, &frames);
+    return frames;
+}
+
+// ---- frame pointers ----------------------------------------------------------------------
+
+/// The readable stack range the walker may touch: [lo, hi). Filled outside the handler from
+/// /proc/self/maps; the handler only reads it.
+struct stack_bounds {
+    std::uint64_t lo;
+    std::uint64_t hi;
+};
+
+/// Follows the frame-pointer chain from the interrupted context. Every read is checked to lie
+/// within `bounds` (the mapping that holds the interrupted SP), moves strictly upward and is
+/// 8-byte aligned, so a clobbered RBP (code built without frame pointers) ends the walk instead
+/// of faulting. Async-signal-safe.
+inline walk_result walk_frame_pointers(const interrupted_context& c, stack_bounds bounds,
+                                       std::uint64_t* out, std::size_t max) noexcept {
+    walk_result r;
+    if (max == 0) return r;
+    out[r.depth++] = c.pc;
+    r.found = true;
+    std::uint64_t fp = c.fp;
+    std::uint64_t lo = c.sp > bounds.lo ? c.sp : bounds.lo;
+    while (fp >= lo && fp % 8 == 0 && fp + 16 <= bounds.hi) {
+        const auto* f = reinterpret_cast<const std::uint64_t*>(fp);
+        std::uint64_t next = f[0];
+        std::uint64_t ret = f[1];
+        if (ret < 4096) break;
+        if (r.depth == max) {
+            r.truncated = true;
+            break;
+        }
+        out[r.depth++] = ret - 1;
+        if (next <= fp) break;
+        fp = next;
+    }
+    return r;
+}
+
+}  // namespace cpprof::detail
+// ----- end cpprof/detail/unwind.hpp -----
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <unordered_set>
+
+#include <dirent.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+namespace cpprof::detail {
+
+class sampler_session;
+
+// ---- process-wide state ------------------------------------------------------------------
+
+struct sampler_globals {
+    std::atomic<sampler_session*> active{nullptr};
+    std::atomic<int> in_flight{0};   ///< handlers currently inside a session
+    std::atomic<bool> running{false};  ///< a CPU profile is running in this process
+    std::atomic<std::uint32_t> generation{0};
+    struct sigaction previous {};  ///< the handler that was installed before ours
+    bool have_previous = false;
+    bool atfork_registered = false;
+    std::mutex install_mutex;
+};
+
+inline sampler_globals& globals() {
+    static sampler_globals g;
+    return g;
+}
+
+/// si_value cookie of our POSIX timers: a magic tag, the session generation and a slot index,
+/// so a signal can be recognised as ours (and as stale) without touching session memory.
+inline constexpr std::uint64_t cookie_magic = 0xC9F0;
+inline void* make_cookie(std::uint32_t generation, std::uint32_t slot) {
+    std::uint64_t v = (cookie_magic << 48) | (std::uint64_t{generation & 0xffffff} << 24) |
+                      (slot & 0xffffff);
+    return reinterpret_cast<void*>(v);
+}
+
+// ---- /proc helpers (collector side only) --------------------------------------------------
+
+inline std::vector<int> list_threads() {
+    std::vector<int> tids;
+    DIR* dir = ::opendir("/proc/self/task");
+    if (!dir) return tids;
+    while (dirent* e = ::readdir(dir)) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+        tids.push_back(std::atoi(e->d_name));
+    }
+    ::closedir(dir);
+    return tids;
+}
+
+/// A read-only (for the handler) sorted table of address ranges, republished by the collector
+/// with a sequence lock: the handler retries nothing, it just treats a torn read as "unknown".
+class range_table {
+public:
+    explicit range_table(std::size_t capacity) : ranges_(capacity) {}
+
+    void publish(std::vector<stack_bounds> r) {  // collector side
+        std::sort(r.begin(), r.end(), [](auto& a, auto& b) { return a.lo < b.lo; });
+        // merge touching ranges (a thread stack and its neighbour mapping)
+        std::vector<stack_bounds> merged;
+        for (auto& x : r) {
+            if (!merged.empty() && x.lo <= merged.back().hi)
+                merged.back().hi = std::max(merged.back().hi, x.hi);
+            else
+                merged.push_back(x);
+        }
+        if (merged.size() > ranges_.size()) merged.resize(ranges_.size());
+        seq_.fetch_add(1, std::memory_order_acq_rel);  // odd: writing
+        for (std::size_t i = 0; i < merged.size(); ++i) {
+            ranges_[i].lo.store(merged[i].lo, std::memory_order_relaxed);
+            ranges_[i].hi.store(merged[i].hi, std::memory_order_relaxed);
+        }
+        size_.store(merged.size(), std::memory_order_relaxed);
+        seq_.fetch_add(1, std::memory_order_release);  // even: stable
+    }
+
+    /// The range containing `addr`, or {0,0}. Async-signal-safe (runs in the handler).
+    stack_bounds find(std::uint64_t addr) const noexcept {
+        std::uint64_t s0 = seq_.load(std::memory_order_acquire);
+        if (s0 & 1) return {0, 0};
+        std::size_t lo = 0, hi = size_.load(std::memory_order_relaxed);
+        stack_bounds found{0, 0};
+        while (lo < hi) {
+            std::size_t mid = (lo + hi) / 2;
+            std::uint64_t a = ranges_[mid].lo.load(std::memory_order_relaxed);
+            std::uint64_t b = ranges_[mid].hi.load(std::memory_order_relaxed);
+            if (addr < a) hi = mid;
+            else if (addr >= b) lo = mid + 1;
+            else { found = {a, b}; break; }
+        }
+        std::atomic_thread_fence(std::memory_order_acquire);
+        if (seq_.load(std::memory_order_relaxed) != s0) return {0, 0};
+        return found;
+    }
+
+private:
+    struct entry {
+        std::atomic<std::uint64_t> lo{0}, hi{0};
+    };
+    std::vector<entry> ranges_;
+    std::atomic<std::size_t> size_{0};
+    std::atomic<std::uint64_t> seq_{0};
+};
+
+// ---- the aggregate handed to the profile builder -----------------------------------------
+
+struct stack_key_hash {
+    std::size_t operator()(const std::vector<std::uint64_t>& v) const noexcept {
+        std::uint64_t h = 0x9e3779b97f4a7c15ULL ^ v.size();
+        for (std::uint64_t x : v) {
+            h ^= x + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+            h *= 0xff51afd7ed558ccdULL;
+        }
+        return static_cast<std::size_t>(h ^ (h >> 33));
+    }
+};
+
+struct stack_stats {
+    std::int64_t count = 0;   ///< signals delivered
+    std::int64_t weight = 0;  ///< clock nanoseconds they stand for
+};
+
+/// What the sampler collected, before symbolization. Keys are [tid, leaf, ..., root].
+struct raw_profile {
+    std::unordered_map<std::vector<std::uint64_t>, stack_stats, stack_key_hash> stacks;
+    std::unordered_map<int, std::string> thread_names;
+    sample_losses losses;
+    clock_kind clock = clock_kind::cpu;
+    int frequency = 0;
+    std::int64_t period_ns = 0;
+    const char* timer_name = "";
+    std::int64_t start_unix_ns = 0;
+    std::int64_t duration_ns = 0;
+    bool from_parent_process = false;  ///< a fork() child: what the parent collected is not here
+};
+
+// ---- the session ---------------------------------------------------------------------------
+
+inline std::int64_t unix_now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+class sampler_session {
+public:
+    struct resolved_options {
+        int frequency;
+        clock_kind clock;
+        profiler_options opts;
+    };
+
+    explicit sampler_session(resolved_options r)
+        : opts_(std::move(r.opts)),
+          frequency_(r.frequency),
+          clock_(r.clock),
+          period_ns_(1000000000LL / r.frequency),
+          store_(opts_.buffer_samples(), static_cast<std::size_t>(opts_.max_depth())),
+          slots_(max_slots),
+          stack_ranges_(4096),
+          owner_pid_(::getpid()) {
+        fd_slot_.reset(new std::atomic<std::int32_t>[fd_table_size]);
+        for (std::size_t i = 0; i < fd_table_size; ++i) fd_slot_[i].store(-1);
+        wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (wake_fd_ < 0) throw error(std::string("eventfd failed: ") + std::strerror(errno));
+        start_unix_ns_ = unix_now_ns();
+        start_steady_ = std::chrono::steady_clock::now();
+    }
+
+    ~sampler_session() {
+        if (wake_fd_ >= 0) ::close(wake_fd_);
+    }
+
+    sampler_session(const sampler_session&) = delete;
+    sampler_session& operator=(const sampler_session&) = delete;
+
+    /// Starts sampling: called with globals().running already claimed.
+    void start() {
+        auto& g = globals();
+        generation_ = g.generation.fetch_add(1) + 1;
+        compute_blocklist();
+        if (opts_.stack_unwinder() == unwinder::frame_pointer) refresh_stack_ranges();
+        install_handler();
+        g.active.store(this, std::memory_order_seq_cst);
+        collector_tid_ = -1;
+        if (opts_.threads() == thread_scope::calling_thread) {
+            int tid = current_tid();
+            if (!arm(tid)) {
+                disarm_all();
+                g.active.store(nullptr);
+                wait_for_handlers();
+                throw error(arm_error_);
+            }
+            thread_names_[tid] = thread_name(tid);
+        } else {
+            scan_threads();
+            if (armed_count_ == 0) {
+                g.active.store(nullptr);
+                wait_for_handlers();
+                throw error(arm_error_.empty() ? "no thread could be sampled" : arm_error_);
+            }
+        }
+        start_collector();
+    }
+
+    /// Stops sampling and returns everything collected.
+    raw_profile stop() {
+        auto& g = globals();
+        if (owner_pid_ != ::getpid()) {  // we are a fork() child: the collector is not here
+            raw_profile r = make_raw_header();
+            r.from_parent_process = true;
+            return r;
+        }
+        stop_requested_.store(true);
+        wake();
+        ::pthread_join(collector_, nullptr);
+        disarm_all();  // timers first: no new signal is raised after this line...
+        g.active.store(nullptr, std::memory_order_seq_cst);
+        wait_for_handlers();  // ...and none is still running on session memory after this one
+        std::lock_guard<std::mutex> lock(mutex_);
+        drain_locked();
+        refresh_thread_names_locked(true);
+        raw_profile r = make_raw_header();
+        r.stacks = std::move(stacks_);
+        r.thread_names = std::move(thread_names_);
+        r.losses = losses_locked();
+        return r;
+    }
+
+    /// A snapshot; sampling goes on.
+    raw_profile snapshot() {
+        if (owner_pid_ != ::getpid()) {
+            raw_profile r = make_raw_header();
+            r.from_parent_process = true;
+            return r;
+        }
+        std::lock_guard<std::mutex> lock(mutex_);
+        drain_locked();
+        refresh_thread_names_locked(true);
+        raw_profile r = make_raw_header();
+        r.stacks = stacks_;
+        r.thread_names = thread_names_;
+        r.losses = losses_locked();
+        return r;
+    }
+
+    const char* timer_name() const { return timer_name_; }
+
+    // ---- signal handler side: everything below runs inside the SIGPROF handler ------------
+
+    /// Returns false when the signal is not one of this session's (the caller chains it).
+    /// Async-signal-safe: atomics, the lock-free store, the unwinder, write(2) on an eventfd.
+    bool on_signal(const siginfo_t* info, void* ucontext) noexcept {
+        std::int32_t slot = -1;
+        std::int64_t weight = period_ns_;
+        if (info->si_code == SI_TIMER) {
+            auto v = reinterpret_cast<std::uint64_t>(info->si_value.sival_ptr);
+            if ((v >> 48) != cookie_magic) return false;
+            if (((v >> 24) & 0xffffff) != (generation_ & 0xffffff)) return true;  // stale
+            slot = static_cast<std::int32_t>(v & 0xffffff);
+            if (slot >= static_cast<std::int32_t>(max_slots)) return true;
+            weight = period_ns_ * (1 + static_cast<std::int64_t>(info->si_overrun));
+        } else if (info->si_code >= POLL_IN && info->si_code <= POLL_HUP) {
+            int fd = info->si_fd;
+            if (fd < 0 || static_cast<std::size_t>(fd) >= fd_table_size) return false;
+            slot = fd_slot_[fd].load(std::memory_order_acquire);
+            if (slot < 0) return false;
+        } else {
+            return false;
+        }
+        std::int32_t tid = slots_[static_cast<std::size_t>(slot)].tid.load(std::memory_order_relaxed);
+        interrupted_context ctx = context_of(ucontext);
+        if (is_blocklisted(ctx.pc)) {
+            blocklisted_.fetch_add(1, std::memory_order_relaxed);
+            return true;
+        }
+        // libgcc rewrites saved registers while it unwinds an exception: do not unwind
+        // concurrently on the same thread.
+        if (std::uncaught_exceptions() > 0) {
+            in_exception_.fetch_add(1, std::memory_order_relaxed);
+            return true;
+        }
+        std::size_t ticket = 0;
+        raw_sample* s = store_.claim(&ticket);
+        if (!s) {
+            buffer_full_.fetch_add(1, std::memory_order_relaxed);
+            return true;
+        }
+        walk_result w;
+        if (opts_.stack_unwinder() == unwinder::frame_pointer)
+            w = walk_frame_pointers(ctx, stack_ranges_.find(ctx.sp), s->frames(), store_.max_depth());
+        else
+            w = walk_libgcc(ctx, s->frames(), store_.max_depth());
+        s->tid = tid;
+        s->weight = weight;
+        s->depth = static_cast<std::uint16_t>(w.found ? w.depth : 0);  // 0 = unwind failed
+        s->flags = w.truncated ? raw_truncated : 0;
+        store_.publish(ticket);
+        if (store_.approx_size() * 2 >= store_.capacity() &&
+            !wake_pending_.exchange(true, std::memory_order_relaxed))
+            wake();
+        return true;
+    }
+
+private:
+    static constexpr std::size_t max_slots = 8192;       // threads sampled at once
+    static constexpr std::size_t fd_table_size = 65536;  // perf fds we can recognise
+
+    struct thread_slot {
+        std::atomic<std::int32_t> tid{0};  // read by the handler
+        int perf_fd = -1;
+        int timer_id = -1;
+        bool armed = false;
+        std::uint64_t retired_scan = 0;  // reusable two scans after retirement
+    };
+
+    void wake() noexcept {
+        std::uint64_t one = 1;
+        ssize_t rc = ::write(wake_fd_, &one, sizeof one);  // async-signal-safe
+        (void)rc;
+    }
+
+    bool is_blocklisted(std::uint64_t pc) const noexcept {
+        for (std::size_t i = 0; i < blocklist_count_; ++i)
+            if (pc >= blocklist_[i].lo && pc < blocklist_[i].hi) return true;
+        return false;
+    }
+
+    static void wait_for_handlers() {
+        while (globals().in_flight.load(std::memory_order_seq_cst) != 0) ::sched_yield();
+    }
+
+    raw_profile make_raw_header() const {
+        raw_profile r;
+        r.clock = clock_;
+        r.frequency = frequency_;
+        r.period_ns = period_ns_;
+        r.timer_name = timer_name_;
+        r.start_unix_ns = start_unix_ns_;
+        r.duration_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            std::chrono::steady_clock::now() - start_steady_)
+                            .count();
+        return r;
+    }
+
+    sample_losses losses_locked() const {
+        sample_losses l;
+        l.buffer_full = buffer_full_.load();
+        l.in_exception = in_exception_.load();
+        l.blocklisted = blocklisted_.load();
+        l.unwind_failed = unwind_failed_;
+        l.truncated = truncated_;
+        return l;
+    }
+
+    // ---- setup ----------------------------------------------------------------------------
+
+    void compute_blocklist() {
+        blocklist_count_ = 0;
+        if (opts_.blocklist().empty()) return;
+        for (const auto& m : read_self_maps()) {
+            if (!m.executable || m.path.empty()) continue;
+            for (const auto& sub : opts_.blocklist()) {
+                if (!sub.empty() && m.path.find(sub) != std::string::npos &&
+                    blocklist_count_ < max_blocklist) {
+                    blocklist_[blocklist_count_++] = {m.start, m.end};
+                    break;
+                }
+            }
+        }
+    }
+
+    void refresh_stack_ranges() {
+        std::vector<stack_bounds> r;
+        for (const auto& m : read_self_maps())
+            if (m.readable && m.writable) r.push_back({m.start, m.end});
+        stack_ranges_.publish(std::move(r));
+    }
+
+    static void handler(int sig, siginfo_t* info, void* ucontext);
+
+    void install_handler() {
+        auto& g = globals();
+        std::lock_guard<std::mutex> lock(g.install_mutex);
+        struct sigaction current {};
+        ::sigaction(SIGPROF, nullptr, &current);
+        bool ours = (current.sa_flags & SA_SIGINFO) && current.sa_sigaction == &handler;
+        if (!ours) {
+            // Whatever is installed now (the default action, or the user's own handler) is
+            // what non-profiler SIGPROFs are forwarded to.
+            g.previous = current;
+            g.have_previous = true;
+            struct sigaction sa {};
+            sa.sa_sigaction = &handler;
+            sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+            sigemptyset(&sa.sa_mask);
+            if (::sigaction(SIGPROF, &sa, nullptr) != 0)
+                throw error(std::string("cannot install the SIGPROF handler: ") +
+                            std::strerror(errno));
+        }
+        if (!g.atfork_registered) {
+            ::pthread_atfork(nullptr, nullptr, &after_fork_in_child);
+            g.atfork_registered = true;
+        }
+    }
+
+    static void after_fork_in_child() {
+        // The child has none of the parent's threads or timers: it is not profiling.
+        auto& g = globals();
+        if (sampler_session* s = g.active.load()) {
+            for (auto& slot : s->slots_)
+                if (slot.armed && slot.perf_fd >= 0) ::close(slot.perf_fd);
+        }
+        g.active.store(nullptr);
+        g.in_flight.store(0);
+        g.running.store(false);
+    }
+
+    // ---- arming threads (collector thread, or start()) ------------------------------------
+
+    std::uint64_t random_phase(int tid) {
+        std::uint64_t x = static_cast<std::uint64_t>(tid) * 0x9e3779b97f4a7c15ULL ^
+                          static_cast<std::uint64_t>(
+                              std::chrono::steady_clock::now().time_since_epoch().count());
+        x ^= x >> 31;
+        x *= 0xbf58476d1ce4e5b9ULL;
+        x ^= x >> 27;
+        return 1 + x % static_cast<std::uint64_t>(period_ns_);
+    }
+
+    bool arm(int tid) {
+        std::size_t index = max_slots;
+        for (std::size_t i = 0; i < max_slots; ++i) {
+            auto& s = slots_[i];
+            if (!s.armed && (s.retired_scan == 0 || scan_number_ >= s.retired_scan + 2)) {
+                index = i;
+                break;
+            }
+        }
+        if (index == max_slots) {
+            arm_error_ = "too many threads: at most 8192 are sampled at once";
+            return false;
+        }
+        auto& s = slots_[index];
+        s.tid.store(tid, std::memory_order_relaxed);
+        s.perf_fd = -1;
+        s.timer_id = -1;
+        bool want_perf = clock_ == clock_kind::cpu && opts_.timer() != timer_source::posix_timer &&
+                         !perf_unavailable_;
+        if (want_perf) {
+            int fd = open_perf_cpu_clock(tid, static_cast<std::uint64_t>(period_ns_), SIGPROF);
+            if (fd >= 0 && static_cast<std::size_t>(fd) < fd_table_size) {
+                fd_slot_[fd].store(static_cast<std::int32_t>(index), std::memory_order_release);
+                s.perf_fd = fd;
+                timer_name_ = "perf_event cpu-clock";
+            } else {
+                int err = errno;
+                if (fd >= 0) close_perf_event(fd);
+                if (opts_.timer() == timer_source::perf_event) {
+                    arm_error_ = std::string("perf_event_open(cpu-clock) failed: ") +
+                                 std::strerror(err) +
+                                 " (kernel.perf_event_paranoid, seccomp or a container may forbid"
+                                 " it; timer_source::automatic falls back to POSIX timers)";
+                    return false;
+                }
+                // ESRCH: the thread is already gone; anything else: perf is not usable here.
+                if (err == ESRCH) return false;
+                perf_unavailable_ = true;
+            }
+        }
+        if (s.perf_fd < 0) {
+            clockid_t clock = clock_ == clock_kind::cpu ? thread_cpu_clock(tid) : CLOCK_MONOTONIC;
+            int id = create_thread_timer(clock, tid, SIGPROF,
+                                         make_cookie(generation_, static_cast<std::uint32_t>(index)),
+                                         random_phase(tid), static_cast<std::uint64_t>(period_ns_));
+            if (id < 0) {
+                if (errno != ESRCH && errno != EINVAL)
+                    arm_error_ = std::string("timer_create failed: ") + std::strerror(errno);
+                return false;
+            }
+            s.timer_id = id;
+            timer_name_ = clock_ == clock_kind::cpu ? "POSIX timer on the thread CPU clock"
+                                                    : "POSIX timer on CLOCK_MONOTONIC";
+        }
+        s.armed = true;
+        ++armed_count_;
+        armed_tids_[tid] = index;
+        return true;
+    }
+
+    void disarm(std::size_t index) {
+        auto& s = slots_[index];
+        if (!s.armed) return;
+        if (s.perf_fd >= 0) {
+            close_perf_event(s.perf_fd);
+            // fd_slot_ keeps pointing here: a signal still queued for this fd is attributed to
+            // this slot, which is harmless; the entry is overwritten when the fd is reused.
+        }
+        if (s.timer_id >= 0) delete_thread_timer(s.timer_id);
+        s.armed = false;
+        s.retired_scan = scan_number_ + 1;
+        --armed_count_;
+    }
+
+    void disarm_all() {
+        for (std::size_t i = 0; i < max_slots; ++i) disarm(i);
+        armed_tids_.clear();
+    }
+
+    /// Arms every thread that appeared and disarms every thread that exited.
+    void scan_threads() {
+        std::lock_guard<std::mutex> lock(mutex_);  // armed_tids_ and thread_names_
+        ++scan_number_;
+        std::vector<int> tids = list_threads();
+        std::unordered_set<int> live(tids.begin(), tids.end());
+        bool new_threads = false;
+        for (auto it = armed_tids_.begin(); it != armed_tids_.end();) {
+            if (!live.count(it->first)) {
+                disarm(it->second);
+                it = armed_tids_.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        for (int tid : tids) {
+            if (tid == collector_tid_ || armed_tids_.count(tid)) continue;
+            if (arm(tid)) {
+                new_threads = true;
+                thread_names_[tid] = thread_name(tid);
+            }
+        }
+        if (new_threads && opts_.stack_unwinder() == unwinder::frame_pointer)
+            refresh_stack_ranges();
+    }
+
+    /// Thread names change after start (pthread_setname_np): re-read those still alive.
+    void refresh_thread_names_locked(bool force) {
+        auto now = std::chrono::steady_clock::now();
+        if (!force && now - last_name_refresh_ < std::chrono::milliseconds(500)) return;
+        last_name_refresh_ = now;
+        for (auto& [tid, index] : armed_tids_) {
+            (void)index;
+            std::string n = thread_name(tid);
+            if (!n.empty()) thread_names_[tid] = std::move(n);
+        }
+    }
+
+    // ---- collector thread -----------------------------------------------------------------
+
+    void start_collector() {
+        sigset_t all, old;
+        sigfillset(&all);
+        ::pthread_sigmask(SIG_SETMASK, &all, &old);  // the collector inherits "all blocked"
+        std::atomic<int> started_tid{0};
+        struct start_args {
+            sampler_session* self;
+            std::atomic<int>* tid;
+        } args{this, &started_tid};
+        int rc = ::pthread_create(
+            &collector_, nullptr,
+            [](void* p) -> void* {
+                auto* a = static_cast<start_args*>(p);
+                sampler_session* self = a->self;
+                ::pthread_setname_np(::pthread_self(), "cpprof-collect");
+                self->collector_tid_ = current_tid();
+                a->tid->store(1);  // `a` is dead after this store
+                self->collector_loop();
+                return nullptr;
+            },
+            &args);
+        ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+        if (rc != 0) {
+            disarm_all();
+            globals().active.store(nullptr);
+            wait_for_handlers();
+            throw error(std::string("cannot start the collector thread: ") + std::strerror(rc));
+        }
+        while (started_tid.load() == 0) ::sched_yield();
+    }
+
+    void collector_loop() {
+        const int scan_ms = std::max(1, opts_.thread_scan_interval_ms());
+        auto next_scan = std::chrono::steady_clock::now() + std::chrono::milliseconds(scan_ms);
+        while (!stop_requested_.load()) {
+            pollfd pfd{wake_fd_, POLLIN, 0};
+            ::poll(&pfd, 1, scan_ms);
+            if (pfd.revents & POLLIN) {
+                std::uint64_t v;
+                ssize_t rc = ::read(wake_fd_, &v, sizeof v);
+                (void)rc;
+                wake_pending_.store(false, std::memory_order_relaxed);
+            }
+            if (stop_requested_.load()) break;
+            {
+                std::lock_guard<std::mutex> lock(mutex_);
+                drain_locked();
+                refresh_thread_names_locked(false);
+            }
+            auto now = std::chrono::steady_clock::now();
+            if (opts_.threads() == thread_scope::all && now >= next_scan) {
+                scan_threads();
+                next_scan = now + std::chrono::milliseconds(scan_ms);
+            }
+        }
+    }
+
+    void drain_locked() {
+        store_.drain([this](const raw_sample& s) {
+            if (s.depth == 0) {
+                ++unwind_failed_;
+                return;
+            }
+            if (s.flags & raw_truncated) ++truncated_;
+            key_.clear();
+            key_.push_back(static_cast<std::uint64_t>(s.tid));
+            key_.insert(key_.end(), s.frames(), s.frames() + s.depth);
+            auto& st = stacks_[key_];
+            st.count += 1;
+            st.weight += s.weight;
+        });
+    }
+
+    // options and constants
+    profiler_options opts_;
+    int frequency_;
+    clock_kind clock_;
+    std::int64_t period_ns_;
+    std::uint32_t generation_ = 0;
+
+    // shared with the signal handler
+    sample_store store_;
+    std::vector<thread_slot> slots_;
+    std::unique_ptr<std::atomic<std::int32_t>[]> fd_slot_;
+    range_table stack_ranges_;
+    static constexpr std::size_t max_blocklist = 256;
+    stack_bounds blocklist_[max_blocklist] = {};
+    std::size_t blocklist_count_ = 0;
+    std::atomic<std::uint64_t> buffer_full_{0}, in_exception_{0}, blocklisted_{0};
+    std::atomic<bool> wake_pending_{false};
+    int wake_fd_ = -1;
+
+    // collector side
+    pthread_t collector_{};
+    int collector_tid_ = -1;
+    std::atomic<bool> stop_requested_{false};
+    std::unordered_map<int, std::size_t> armed_tids_;
+    std::size_t armed_count_ = 0;
+    std::uint64_t scan_number_ = 0;
+    bool perf_unavailable_ = false;
+    std::string arm_error_;
+    const char* timer_name_ = "none";
+    pid_t owner_pid_;
+    std::int64_t start_unix_ns_ = 0;
+    std::chrono::steady_clock::time_point start_steady_;
+    std::chrono::steady_clock::time_point last_name_refresh_{};
+
+    // aggregate (guarded by mutex_)
+    std::mutex mutex_;
+    std::unordered_map<std::vector<std::uint64_t>, stack_stats, stack_key_hash> stacks_;
+    std::unordered_map<int, std::string> thread_names_;
+    std::vector<std::uint64_t> key_;
+    std::uint64_t unwind_failed_ = 0;
+    std::uint64_t truncated_ = 0;
+};
+
+inline void sampler_session::handler(int sig, siginfo_t* info, void* ucontext) {
+    // THE SIGPROF HANDLER. Async-signal-safe: saves errno, no malloc, no locks, no stdio.
+    int saved_errno = errno;
+    auto& g = globals();
+    g.in_flight.fetch_add(1, std::memory_order_seq_cst);
+    bool ours = false;
+    if (sampler_session* s = g.active.load(std::memory_order_seq_cst))
+        ours = s->on_signal(info, ucontext);
+    else if (info->si_code == SI_TIMER &&
+             (reinterpret_cast<std::uint64_t>(info->si_value.sival_ptr) >> 48) == cookie_magic)
+        ours = true;  // a late signal of a stopped profile: drop it
+    g.in_flight.fetch_sub(1, std::memory_order_seq_cst);
+    if (!ours && g.have_previous) {
+        // Chain to whatever handled SIGPROF before us; SIG_DFL would kill the process for a
+        // signal that is only late, so it is ignored like SIG_IGN.
+        const struct sigaction& p = g.previous;
+        if (p.sa_flags & SA_SIGINFO) {
+            if (p.sa_sigaction) p.sa_sigaction(sig, info, ucontext);
+        } else if (p.sa_handler != SIG_DFL && p.sa_handler != SIG_IGN) {
+            p.sa_handler(sig);
+        }
+    }
+    errno = saved_errno;
+}
+
+}  // namespace cpprof::detail
+// ----- end cpprof/cpu/sampler.hpp -----
+// ----- begin cpprof/detail/symbolizer.hpp -----
+//
+// Turns instruction addresses of this process into function names.
+//
+// What it reads: the loaded objects (dl_iterate_phdr: load bias, program headers, build-id from
+// the in-memory note) and the executable lines of /proc/self/maps (ranges and file offsets, as
+// Go's runtime/pprof records them). Each object's `.symtab` and `.dynsym` are parsed lazily, on
+// the first lookup that lands in it, from the file on disk (the vDSO from its in-memory image),
+// into a sorted table searched by binary search. Static and anonymous-namespace functions are
+// named, which dladdr cannot do. A library stripped of `.symtab` falls back to `.dynsym`, or to
+// a separate debug file under /usr/lib/debug/.build-id/ when one is installed.
+//
+// Decisions worth knowing:
+// - mappings() only grows: an index returned by lookup() stays valid for the symbolizer's
+//   life. The main binary's mappings come first. Objects that were unloaded keep their entries
+//   but are no longer matched. lookup() refreshes by itself when an address falls outside every
+//   known mapping and the dynamic loader reports that objects were added or removed.
+// - `has_functions` follows Go: true once a lookup in the mapping succeeded and none failed, so
+//   `go tool pprof` still symbolizes a mapping where some addresses could not be named.
+// - A file whose build-id differs from the loaded object's (replaced on disk since it was
+//   loaded) is not used: its symbols would name the wrong code.
+// - Parsed tables and demangled names count against a memory budget (64 MiB by default). When
+//   it is exceeded, the least recently used objects' tables are dropped and re-read if needed.
+//   The object being looked up is always kept, so one huge object may exceed the budget alone.
+//
+// NOT async-signal-safe: it allocates, takes the loader's lock and reads files. Never call it
+// from a signal handler; the profile builder calls it outside the handler. Not thread-safe
+// either: use one symbolizer per thread, or a lock around it.
+
+// ----- begin cpprof/detail/elf.hpp -----
+//
+// A bounds-checked reader for ELF64 little-endian images: a file mapped read-only, or bytes
+// already in memory (the vDSO). It reads what the symbolizer needs and nothing more: section
+// and program headers, function symbols from `.symtab` and `.dynsym`, and the GNU build-id.
+//
+// Every file is treated as hostile. Each offset and size is checked against the image before it
+// is read, strings must end inside their string table, and a file that fails a check yields an
+// empty result (no sections, no symbols, no build-id) with `error()` saying why, never a crash.
+// Fields are copied out with memcpy, so nothing depends on the image's alignment.
+//
+// Layouts and constants are those of the System V gABI (ELF-64 object file format) and the
+// elf(5) man page. Only images whose byte order matches the host are read.
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#define CPPROF_DETAIL_ELF_HAS_MMAP 1
+#else
+#define CPPROF_DETAIL_ELF_HAS_MMAP 0
+#endif
+
+namespace cpprof::detail {
+
+/// Raw ELF64 structures and constants laid out as in the gABI, and bounds-checked helpers.
+namespace elf {
+
+struct ehdr {
+    unsigned char ident[16];
+    std::uint16_t type;
+    std::uint16_t machine;
+    std::uint32_t version;
+    std::uint64_t entry;
+    std::uint64_t phoff;
+    std::uint64_t shoff;
+    std::uint32_t flags;
+    std::uint16_t ehsize;
+    std::uint16_t phentsize;
+    std::uint16_t phnum;
+    std::uint16_t shentsize;
+    std::uint16_t shnum;
+    std::uint16_t shstrndx;
+};
+
+struct phdr {
+    std::uint32_t type;
+    std::uint32_t flags;
+    std::uint64_t offset;
+    std::uint64_t vaddr;
+    std::uint64_t paddr;
+    std::uint64_t filesz;
+    std::uint64_t memsz;
+    std::uint64_t align;
+};
+
+struct shdr {
+    std::uint32_t name;
+    std::uint32_t type;
+    std::uint64_t flags;
+    std::uint64_t addr;
+    std::uint64_t offset;
+    std::uint64_t size;
+    std::uint32_t link;
+    std::uint32_t info;
+    std::uint64_t addralign;
+    std::uint64_t entsize;
+};
+
+struct sym {
+    std::uint32_t name;
+    unsigned char info;
+    unsigned char other;
+    std::uint16_t shndx;
+    std::uint64_t value;
+    std::uint64_t size;
+};
+
+struct nhdr {
+    std::uint32_t namesz;
+    std::uint32_t descsz;
+    std::uint32_t type;
+};
+
+static_assert(sizeof(ehdr) == 64 && sizeof(phdr) == 56 && sizeof(shdr) == 64 &&
+                  sizeof(sym) == 24 && sizeof(nhdr) == 12,
+              "ELF64 structures must match the gABI layout");
+
+inline constexpr unsigned char elfclass64 = 2;
+inline constexpr unsigned char elfdata2lsb = 1;
+inline constexpr unsigned char elfdata2msb = 2;
+inline constexpr unsigned char ev_current = 1;
+
+inline constexpr std::uint32_t pt_load = 1;
+inline constexpr std::uint32_t pt_note = 4;
+inline constexpr std::uint32_t pf_x = 1;
+inline constexpr std::uint32_t pf_r = 4;
+
+inline constexpr std::uint32_t sht_nobits = 8;
+inline constexpr std::uint32_t sht_symtab = 2;
+inline constexpr std::uint32_t sht_strtab = 3;
+inline constexpr std::uint32_t sht_note = 7;
+inline constexpr std::uint32_t sht_dynsym = 11;
+
+inline constexpr std::uint16_t shn_undef = 0;
+inline constexpr std::uint16_t shn_loreserve = 0xff00;
+inline constexpr std::uint16_t shn_abs = 0xfff1;
+inline constexpr std::uint16_t shn_xindex = 0xffff;
+
+inline constexpr unsigned char stt_func = 2;
+inline constexpr unsigned char stt_gnu_ifunc = 10;
+inline constexpr unsigned char stb_local = 0;
+inline constexpr unsigned char stb_global = 1;
+inline constexpr unsigned char stb_weak = 2;
+inline constexpr unsigned char stb_gnu_unique = 10;
+
+inline constexpr std::uint32_t nt_gnu_build_id = 3;
+
+/// A bounds-checked window onto bytes. Reads never go past `size()`.
+class byte_view {
+public:
+    byte_view() = default;
+    byte_view(const void* data, std::size_t size)
+        : data_(static_cast<const unsigned char*>(data)), size_(data ? size : 0) {}
+
+    const unsigned char* data() const { return data_; }
+    std::size_t size() const { return size_; }
+
+    /// True when [offset, offset + length) lies inside the view (overflow-safe).
+    bool contains(std::uint64_t offset, std::uint64_t length) const {
+        return offset <= size_ && length <= size_ - offset;
+    }
+
+    /// Copies a `T` from `offset`; false (and `out` untouched) when it does not fit.
+    template <class T>
+    bool read(std::uint64_t offset, T& out) const {
+        if (!contains(offset, sizeof(T))) return false;
+        std::memcpy(&out, data_ + offset, sizeof(T));
+        return true;
+    }
+
+    /// The sub-view [offset, offset + length), or an empty view when it does not fit.
+    byte_view slice(std::uint64_t offset, std::uint64_t length) const {
+        if (!contains(offset, length)) return {};
+        return byte_view(data_ + offset, static_cast<std::size_t>(length));
+    }
+
+    /// The NUL-terminated string starting at `offset`; empty when `offset` is outside the view
+    /// or no NUL follows inside it.
+    std::string_view c_string(std::uint64_t offset) const {
+        if (offset >= size_) return {};
+        const auto* begin = reinterpret_cast<const char*>(data_ + offset);
+        const auto* nul = static_cast<const char*>(std::memchr(begin, 0, size_ - offset));
+        if (!nul) return {};
+        return std::string_view(begin, static_cast<std::size_t>(nul - begin));
+    }
+
+private:
+    const unsigned char* data_ = nullptr;
+    std::size_t size_ = 0;
+};
+
+/// Lowercase hex of `bytes`, as `readelf -n` prints a build-id.
+inline std::string hex(byte_view bytes) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(bytes.size() * 2);
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+        out += digits[bytes.data()[i] >> 4];
+        out += digits[bytes.data()[i] & 0xf];
+    }
+    return out;
+}
+
+/// Finds the GNU build-id in a block of notes (a PT_NOTE segment or SHT_NOTE section) whose
+/// entries are padded to `align` bytes (4, or 8 for segments aligned to 8). Empty if absent.
+inline std::string find_build_id_note(byte_view notes, std::uint64_t align) {
+    if (align != 8) align = 4;
+    auto pad = [align](std::uint64_t n) { return (n + align - 1) & ~(align - 1); };
+    std::uint64_t offset = 0;
+    nhdr note{};
+    while (notes.read(offset, note)) {
+        const std::uint64_t name_at = offset + sizeof(nhdr);
+        const std::uint64_t desc_at = pad(name_at + note.namesz);
+        const std::uint64_t next = pad(desc_at + note.descsz);
+        if (!notes.contains(name_at, note.namesz) || !notes.contains(desc_at, note.descsz))
+            return {};
+        if (note.type == nt_gnu_build_id && note.namesz == 4 && note.descsz > 0 &&
+            std::memcmp(notes.data() + name_at, "GNU", 4) == 0)
+            return hex(notes.slice(desc_at, note.descsz));
+        if (next <= offset) return {};
+        offset = next;
+    }
+    return {};
+}
+
+}  // namespace elf
+
+/// One section header, with its name resolved. `name` points into the image.
+struct elf_section {
+    std::string_view name;
+    std::uint32_t type = 0;
+    std::uint64_t flags = 0;
+    std::uint64_t addr = 0;
+    std::uint64_t offset = 0;
+    std::uint64_t size = 0;
+    std::uint32_t link = 0;
+    std::uint32_t info = 0;
+    std::uint64_t addralign = 0;
+    std::uint64_t entsize = 0;
+};
+
+/// One program header.
+struct elf_segment {
+    std::uint32_t type = 0;
+    std::uint32_t flags = 0;
+    std::uint64_t offset = 0;
+    std::uint64_t vaddr = 0;
+    std::uint64_t filesz = 0;
+    std::uint64_t memsz = 0;
+    std::uint64_t align = 0;
+};
+
+/// A function's address range [start, end) in the object's link-time addresses (st_value),
+/// and where its name is in the owning table's name pool.
+struct function_symbol {
+    std::uint64_t start = 0;
+    std::uint64_t end = 0;
+    std::uint32_t name_offset = 0;
+    std::uint32_t name_size = 0;
+};
+
+/// A sorted table of function symbols for binary search. Names are copied into one pool, so
+/// the table does not depend on the image it was read from.
+class function_table {
+public:
+    static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+
+    /// Index of the function containing `address` (link-time address), or npos.
+    std::size_t find(std::uint64_t address) const {
+        auto it = std::upper_bound(
+            symbols_.begin(), symbols_.end(), address,
+            [](std::uint64_t a, const function_symbol& s) { return a < s.start; });
+        // The closest start at or below `address` usually contains it. When it does not, a
+        // symbol that starts earlier may still enclose it (nested or overlapping symbols, as in
+        // hand-written assembly); look back a few entries for one.
+        constexpr int max_look_back = 8;
+        for (int n = 0; n < max_look_back && it != symbols_.begin(); ++n) {
+            --it;
+            if (address < it->end) return static_cast<std::size_t>(it - symbols_.begin());
+        }
+        return npos;
+    }
+
+    const function_symbol& operator[](std::size_t i) const { return symbols_[i]; }
+    std::string_view name(std::size_t i) const {
+        return std::string_view(names_).substr(symbols_[i].name_offset, symbols_[i].name_size);
+    }
+    std::size_t size() const { return symbols_.size(); }
+    bool empty() const { return symbols_.empty(); }
+    const std::vector<function_symbol>& symbols() const { return symbols_; }
+
+    /// Heap bytes held by the table.
+    std::size_t memory_bytes() const {
+        return symbols_.capacity() * sizeof(function_symbol) + names_.capacity();
+    }
+
+private:
+    friend class function_table_builder;
+    std::vector<function_symbol> symbols_;
+    std::string names_;
+};
+
+/// Collects candidate symbols, then resolves aliases, sizes and order into a function_table.
+class function_table_builder {
+public:
+    /// Preference among symbols at the same address: lower wins.
+    enum class preference : std::uint8_t { global = 0, local = 1, weak = 2 };
+
+    /// Adds a function at `start` of `size` bytes (0 when unknown). `limit` is the end of the
+    /// section it lies in (0 when unknown): a size-0 symbol never extends past it.
+    void add(std::uint64_t start, std::uint64_t size, std::string_view name, preference pref,
+             std::uint64_t limit) {
+        // Names from a .symtab may carry a symbol version ("memcpy@GLIBC_2.2.5",
+        // "foo@@VERS_1"); the version is not part of the function's name.
+        if (auto at = name.find('@'); at != std::string_view::npos && at > 0)
+            name = name.substr(0, at);
+        if (name.empty() || start == 0) return;
+        if (size > std::numeric_limits<std::uint64_t>::max() - start) return;
+        candidates_.push_back({start, size, limit, name, pref, candidates_.size()});
+    }
+
+    std::size_t size() const { return candidates_.size(); }
+
+    /// Sorts by address; of several names at one address keeps a GLOBAL one, else the first
+    /// non-weak one, else the first; gives size-0 symbols the room up to the next symbol (or
+    /// the end of their section). The names added must still be valid.
+    function_table finish() {
+        std::sort(candidates_.begin(), candidates_.end(),
+                  [](const candidate& a, const candidate& b) {
+                      if (a.start != b.start) return a.start < b.start;
+                      if (a.pref != b.pref) return a.pref < b.pref;
+                      return a.order < b.order;
+                  });
+        function_table table;
+        std::size_t name_bytes = 0;
+        std::size_t unique = 0;
+        for (std::size_t i = 0; i < candidates_.size(); ++i) {
+            if (i > 0 && candidates_[i].start == candidates_[i - 1].start) continue;
+            name_bytes += candidates_[i].name.size();
+            ++unique;
+        }
+        table.symbols_.reserve(unique);
+        table.names_.reserve(name_bytes);
+
+        for (std::size_t i = 0; i < candidates_.size();) {
+            const candidate& best = candidates_[i];
+            std::uint64_t size = best.size;
+            std::uint64_t limit = best.limit;
+            std::size_t j = i + 1;
+            for (; j < candidates_.size() && candidates_[j].start == best.start; ++j) {
+                // An alias may know the size when the preferred name does not.
+                size = std::max(size, candidates_[j].size);
+                if (limit == 0) limit = candidates_[j].limit;
+            }
+            const std::uint64_t next = j < candidates_.size() ? candidates_[j].start : 0;
+            i = j;
+
+            std::uint64_t end = best.start + size;
+            if (size == 0) {
+                if (next != 0) end = next;
+                if (limit > best.start && (next == 0 || limit < next)) end = limit;
+                if (end <= best.start) end = best.start + 1;  // at least its first byte
+            }
+            if (table.names_.size() + best.name.size() >
+                std::numeric_limits<std::uint32_t>::max())
+                break;  // a pool this big is not a real symbol table
+            function_symbol s;
+            s.start = best.start;
+            s.end = end;
+            s.name_offset = static_cast<std::uint32_t>(table.names_.size());
+            s.name_size = static_cast<std::uint32_t>(best.name.size());
+            table.names_.append(best.name);
+            table.symbols_.push_back(s);
+        }
+        candidates_.clear();
+        candidates_.shrink_to_fit();
+        return table;
+    }
+
+private:
+    struct candidate {
+        std::uint64_t start;
+        std::uint64_t size;
+        std::uint64_t limit;
+        std::string_view name;
+        preference pref;
+        std::size_t order;
+    };
+    std::vector<candidate> candidates_;
+};
+
+/// An ELF64 image: a file mapped read-only (owned) or bytes in memory (borrowed).
+/// Move-only. All accessors return empty results when the image is not a valid ELF64 file.
+class elf_image {
+public:
+    elf_image() = default;
+    elf_image(const elf_image&) = delete;
+    elf_image& operator=(const elf_image&) = delete;
+    elf_image(elf_image&& other) noexcept { *this = std::move(other); }
+    elf_image& operator=(elf_image&& other) noexcept {
+        if (this != &other) {
+            release();
+            bytes_ = std::exchange(other.bytes_, elf::byte_view{});
+            mapped_ = std::exchange(other.mapped_, false);
+            header_ = other.header_;
+            shnum_ = other.shnum_;
+            shstrndx_ = other.shstrndx_;
+            error_ = std::exchange(other.error_, "no image");
+        }
+        return *this;
+    }
+    ~elf_image() { release(); }
+
+    /// Maps the file at `path` read-only. On failure the image is empty and `error()` says why.
+    static elf_image open(const std::string& path) {
+        elf_image image;
+#if CPPROF_DETAIL_ELF_HAS_MMAP
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            image.error_ = "cannot open file";
+            return image;
+        }
+        struct stat st {};
+        if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+            ::close(fd);
+            image.error_ = "not a regular file";
+            return image;
+        }
+        if (st.st_size < static_cast<off_t>(sizeof(elf::ehdr))) {
+            ::close(fd);
+            image.error_ = "file too small for an ELF header";
+            return image;
+        }
+        const auto size = static_cast<std::size_t>(st.st_size);
+        void* data = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+        ::close(fd);
+        if (data == MAP_FAILED) {
+            image.error_ = "cannot map file";
+            return image;
+        }
+        image.bytes_ = elf::byte_view(data, size);
+        image.mapped_ = true;
+        image.parse_header();
+#else
+        (void)path;
+        image.error_ = "reading files is not supported on this platform";
+#endif
+        return image;
+    }
+
+    /// Reads an image already in memory; `data` must stay valid while the image is used.
+    static elf_image from_memory(const void* data, std::size_t size) {
+        elf_image image;
+        image.bytes_ = elf::byte_view(data, size);
+        image.parse_header();
+        return image;
+    }
+
+    bool valid() const { return error_ == nullptr; }
+    /// Why the image is not valid, or nullptr.
+    const char* error() const { return error_; }
+    const elf::ehdr& header() const { return header_; }
+    elf::byte_view bytes() const { return bytes_; }
+
+    std::vector<elf_segment> segments() const {
+        std::vector<elf_segment> out;
+        if (!valid() || header_.phnum == 0) return out;
+        if (header_.phentsize != sizeof(elf::phdr)) return out;
+        if (!bytes_.contains(header_.phoff, std::uint64_t{header_.phnum} * sizeof(elf::phdr)))
+            return out;
+        out.reserve(header_.phnum);
+        for (std::uint32_t i = 0; i < header_.phnum; ++i) {
+            elf::phdr p{};
+            bytes_.read(header_.phoff + std::uint64_t{i} * sizeof(elf::phdr), p);
+            out.push_back({p.type, p.flags, p.offset, p.vaddr, p.filesz, p.memsz, p.align});
+        }
+        return out;
+    }
+
+    std::vector<elf_section> sections() const {
+        std::vector<elf_section> out;
+        if (!valid() || shnum_ == 0) return out;
+        std::vector<std::uint32_t> name_offsets;
+        out.reserve(shnum_);
+        name_offsets.reserve(shnum_);
+        for (std::uint32_t i = 0; i < shnum_; ++i) {
+            elf::shdr s{};
+            bytes_.read(header_.shoff + std::uint64_t{i} * sizeof(elf::shdr), s);
+            out.push_back({{}, s.type, s.flags, s.addr, s.offset, s.size, s.link, s.info,
+                           s.addralign, s.entsize});
+            name_offsets.push_back(s.name);
+        }
+        if (shstrndx_ < out.size()) {
+            const elf::byte_view names = contents(out[shstrndx_]);
+            for (std::size_t i = 0; i < out.size(); ++i)
+                out[i].name = names.c_string(name_offsets[i]);
+        }
+        return out;
+    }
+
+    /// The bytes of a section inside the image; empty for SHT_NOBITS or when out of bounds.
+    elf::byte_view contents(const elf_section& s) const {
+        if (s.type == elf::sht_nobits) return {};
+        return bytes_.slice(s.offset, s.size);
+    }
+
+    /// True when the image has a (non-empty) `.symtab`, i.e. it is not stripped.
+    bool has_symtab() const {
+        for (const auto& s : sections())
+            if (s.type == elf::sht_symtab && s.size > 0) return true;
+        return false;
+    }
+
+    /// The GNU build-id as lowercase hex, from PT_NOTE segments or else SHT_NOTE sections;
+    /// empty when there is none.
+    std::string build_id() const {
+        for (const auto& p : segments()) {
+            if (p.type != elf::pt_note) continue;
+            auto id = elf::find_build_id_note(bytes_.slice(p.offset, p.filesz), p.align);
+            if (!id.empty()) return id;
+        }
+        for (const auto& s : sections()) {
+            if (s.type != elf::sht_note) continue;
+            auto id = elf::find_build_id_note(contents(s), s.addralign);
+            if (!id.empty()) return id;
+        }
+        return {};
+    }
+
+    /// All defined function symbols (STT_FUNC and STT_GNU_IFUNC, every binding, so static and
+    /// anonymous-namespace functions are included) from `.symtab` and `.dynsym`, merged,
+    /// deduplicated and sorted. Addresses are link-time (st_value); add the load bias.
+    function_table function_symbols() const {
+        function_table_builder builder;
+        const auto secs = sections();
+        // .symtab first: where both tables name one address, its name is seen first.
+        for (std::uint32_t wanted : {elf::sht_symtab, elf::sht_dynsym})
+            for (const auto& s : secs)
+                if (s.type == wanted) add_symbols(secs, s, builder);
+        return builder.finish();
+    }
+
+private:
+    void release() {
+#if CPPROF_DETAIL_ELF_HAS_MMAP
+        if (mapped_) ::munmap(const_cast<unsigned char*>(bytes_.data()), bytes_.size());
+#endif
+        mapped_ = false;
+        bytes_ = {};
+    }
+
+    static bool host_is_little_endian() {
+        const std::uint16_t one = 1;
+        unsigned char first = 0;
+        std::memcpy(&first, &one, 1);
+        return first == 1;
+    }
+
+    void parse_header() {
+        error_ = nullptr;
+        if (!bytes_.read(0, header_)) {
+            error_ = "too small for an ELF header";
+            return;
+        }
+        if (std::memcmp(header_.ident, "\x7f" "ELF", 4) != 0) {
+            error_ = "not an ELF file";
+            return;
+        }
+        if (header_.ident[4] != elf::elfclass64) {
+            error_ = "not a 64-bit ELF file";
+            return;
+        }
+        const unsigned char host = host_is_little_endian() ? elf::elfdata2lsb : elf::elfdata2msb;
+        if (header_.ident[5] != host) {
+            error_ = "ELF byte order differs from the host's";
+            return;
+        }
+        if (header_.ident[6] != elf::ev_current) {
+            error_ = "unknown ELF version";
+            return;
+        }
+        // Section headers. A file without them (or with a bad table) still has program
+        // headers and may be usable; it just has no sections and so no symbols.
+        shnum_ = 0;
+        shstrndx_ = header_.shstrndx;
+        if (header_.shoff == 0 || header_.shentsize != sizeof(elf::shdr)) return;
+        std::uint64_t count = header_.shnum;
+        elf::shdr first{};
+        if (!bytes_.read(header_.shoff, first)) return;
+        // Extended numbering (gABI): counts that do not fit 16 bits live in section 0.
+        if (count == 0) count = first.size;
+        if (shstrndx_ == elf::shn_xindex) shstrndx_ = first.link;
+        if (count > bytes_.size() / sizeof(elf::shdr)) return;  // cannot fit: corrupt
+        if (!bytes_.contains(header_.shoff, count * sizeof(elf::shdr))) return;
+        shnum_ = static_cast<std::uint32_t>(count);
+    }
+
+    void add_symbols(const std::vector<elf_section>& secs, const elf_section& table,
+                     function_table_builder& builder) const {
+        if (table.entsize != sizeof(elf::sym) && table.entsize != 0) return;
+        if (table.link >= secs.size() || secs[table.link].type != elf::sht_strtab) return;
+        const elf::byte_view symbols = contents(table);
+        const elf::byte_view strings = contents(secs[table.link]);
+        const std::size_t count = symbols.size() / sizeof(elf::sym);
+        for (std::size_t i = 1; i < count; ++i) {  // entry 0 is reserved (all zeros)
+            elf::sym s{};
+            symbols.read(i * sizeof(elf::sym), s);
+            const unsigned type = s.info & 0xfu;
+            if (type != elf::stt_func && type != elf::stt_gnu_ifunc) continue;
+            if (s.shndx == elf::shn_undef) continue;  // an import, defined elsewhere
+            std::uint64_t limit = 0;
+            if (s.shndx < elf::shn_loreserve && s.shndx < secs.size()) {
+                const elf_section& home = secs[s.shndx];
+                if (s.value >= home.addr && s.value - home.addr < home.size)
+                    limit = home.addr + home.size;
+            } else if (s.shndx != elf::shn_abs && s.shndx != elf::shn_xindex) {
+                continue;  // other reserved indices (common, processor-specific): not code
+            }
+            const unsigned bind = s.info >> 4;
+            function_table_builder::preference pref;
+            if (bind == elf::stb_global || bind == elf::stb_gnu_unique)
+                pref = function_table_builder::preference::global;
+            else if (bind == elf::stb_weak)
+                pref = function_table_builder::preference::weak;
+            else
+                pref = function_table_builder::preference::local;
+            builder.add(s.value, s.size, strings.c_string(s.name), pref, limit);
+        }
+    }
+
+    elf::byte_view bytes_;
+    bool mapped_ = false;
+    elf::ehdr header_{};
+    std::uint32_t shnum_ = 0;
+    std::uint32_t shstrndx_ = 0;
+    const char* error_ = "no image";
+};
+
+}  // namespace cpprof::detail
+// ----- end cpprof/detail/elf.hpp -----
+
+#include <algorithm>
+#include <cstdlib>
+
+#if defined(__has_include)
+#if __has_include(<cxxabi.h>)
+#include <cxxabi.h>
+#define CPPROF_DETAIL_HAS_CXXABI 1
+#endif
+#endif
+#ifndef CPPROF_DETAIL_HAS_CXXABI
+#define CPPROF_DETAIL_HAS_CXXABI 0
+#endif
+
+#if defined(__linux__)
+#include <link.h>
+#include <sys/auxv.h>
+#define CPPROF_DETAIL_HAS_DL_ITERATE_PHDR 1
+#else
+#define CPPROF_DETAIL_HAS_DL_ITERATE_PHDR 0
+#endif
+
+namespace cpprof::detail {
+
+/// The demangled form of a C++ linker name ("_ZN3foo3barEv" -> "foo::bar()"), or the input
+/// itself when it is not a mangled name (C functions) or cannot be demangled. Only names that
+/// start with "_Z" are given to the demangler: it would otherwise read a C name such as "f" as
+/// a type and return "float".
+inline std::string demangle(const char* mangled) {
+    if (!mangled) return {};
+#if CPPROF_DETAIL_HAS_CXXABI
+    if (mangled[0] == '_' && mangled[1] == 'Z') {
+        int status = 0;
+        char* out = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
+        if (out && status == 0) {
+            std::string result(out);
+            std::free(out);
+            return result;
+        }
+        std::free(out);
+    }
+#endif
+    return mangled;
+}
+
+/// The result of symbolizer::lookup.
+struct symbol {
+    std::string function;     ///< demangled name; empty when not found
+    std::string system_name;  ///< the name in the symbol table (mangled for C++); empty when not found
+    std::size_t mapping = no_mapping;  ///< index into symbolizer::mappings(), even when not found
+    bool found = false;
+};
+
+inline constexpr std::size_t default_symbolizer_memory_budget = std::size_t{64} << 20;
+
+namespace symbolize {
+
+/// What the dynamic loader says about one loaded object.
+struct loaded_object {
+    std::string name;        ///< dlpi_name: "" for the main program, the path given to dlopen...
+    std::uint64_t bias = 0;  ///< runtime address minus link-time address
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> executable;  ///< runtime [start, end)
+    std::string build_id;    ///< from the PT_NOTE in memory; empty when none
+};
+
+/// The dynamic loader's counters of objects added and removed (glibc's dlpi_adds/dlpi_subs):
+/// when they have not changed, neither has the set of loaded objects.
+struct loader_generation {
+    unsigned long long adds = 0;
+    unsigned long long subs = 0;
+    friend bool operator==(const loader_generation& a, const loader_generation& b) {
+        return a.adds == b.adds && a.subs == b.subs;
+    }
+    friend bool operator!=(const loader_generation& a, const loader_generation& b) {
+        return !(a == b);
+    }
+};
+
+#if CPPROF_DETAIL_HAS_DL_ITERATE_PHDR
+
+inline const void* to_pointer(std::uint64_t address) {
+    return reinterpret_cast<const void*>(static_cast<std::uintptr_t>(address));
+}
+
+/// The build-id from a loaded object's PT_NOTE segments, read in place. A note is read only
+/// when it lies inside a readable PT_LOAD segment, so a malformed header cannot make us touch
+/// unmapped memory.
+inline std::string build_id_in_memory(std::uint64_t bias, const std::vector<elf::phdr>& phdrs) {
+    for (const auto& note : phdrs) {
+        if (note.type != elf::pt_note || note.filesz == 0) continue;
+        const bool mapped = std::any_of(phdrs.begin(), phdrs.end(), [&](const elf::phdr& load) {
+            return load.type == elf::pt_load && (load.flags & elf::pf_r) &&
+                   note.vaddr >= load.vaddr && note.vaddr - load.vaddr <= load.filesz &&
+                   note.filesz <= load.filesz - (note.vaddr - load.vaddr);
+        });
+        if (!mapped) continue;
+        const elf::byte_view bytes(to_pointer(bias + note.vaddr),
+                                   static_cast<std::size_t>(note.filesz));
+        std::string id = elf::find_build_id_note(bytes, note.align);
+        if (!id.empty()) return id;
+    }
+    return {};
+}
+
+inline loader_generation current_loader_generation() {
+    loader_generation generation;
+    dl_iterate_phdr(
+        [](dl_phdr_info* info, std::size_t size, void* data) -> int {
+            auto& g = *static_cast<loader_generation*>(data);
+            if (size >= offsetof(dl_phdr_info, dlpi_subs) + sizeof(info->dlpi_subs)) {
+                g.adds = info->dlpi_adds;
+                g.subs = info->dlpi_subs;
+            }
+            return 1;  // the counters are the same in every entry: stop after the first
+        },
+        &generation);
+    return generation;
+}
+
+/// Every object the dynamic loader has loaded, the main program first.
+inline std::vector<loaded_object> loaded_objects() {
+    struct context {
+        std::vector<loaded_object> objects;
+        bool out_of_memory = false;
+    } ctx;
+    dl_iterate_phdr(
+        [](dl_phdr_info* info, std::size_t, void* data) -> int {
+            auto& c = *static_cast<context*>(data);
+            try {  // no exception may cross the C loader's frames
+                loaded_object object;
+                object.name = info->dlpi_name ? info->dlpi_name : "";
+                object.bias = info->dlpi_addr;
+                std::vector<elf::phdr> phdrs(info->dlpi_phnum);
+                if (!phdrs.empty())
+                    std::memcpy(phdrs.data(), info->dlpi_phdr, phdrs.size() * sizeof(elf::phdr));
+                for (const auto& p : phdrs)
+                    if (p.type == elf::pt_load && (p.flags & elf::pf_x) && p.memsz > 0)
+                        object.executable.emplace_back(object.bias + p.vaddr,
+                                                       object.bias + p.vaddr + p.memsz);
+                object.build_id = build_id_in_memory(object.bias, phdrs);
+                c.objects.push_back(std::move(object));
+                return 0;
+            } catch (...) {
+                c.out_of_memory = true;
+                return 1;
+            }
+        },
+        &ctx);
+    static_assert(sizeof(ElfW(Phdr)) == sizeof(elf::phdr), "program header layout");
+    return std::move(ctx.objects);
+}
+
+inline std::uint64_t vdso_address() { return getauxval(AT_SYSINFO_EHDR); }
+
+#else
+
+inline loader_generation current_loader_generation() { return {}; }
+inline std::vector<loaded_object> loaded_objects() { return {}; }
+inline std::uint64_t vdso_address() { return 0; }
+inline const void* to_pointer(std::uint64_t) { return nullptr; }
+
+#endif
+
+/// The load bias of an object whose file offset `map_offset` is mapped at `map_start`, from
+/// the PT_LOAD segment holding that offset. False when no segment holds it.
+inline bool bias_from_segments(const std::vector<elf_segment>& segments, std::uint64_t map_start,
+                               std::uint64_t map_offset, std::uint64_t& bias) {
+    for (const auto& s : segments) {
+        if (s.type != elf::pt_load) continue;
+        if (map_offset < s.offset || map_offset - s.offset >= std::max(s.filesz, s.memsz))
+            continue;
+        // runtime(x) = map_start + (x - map_offset); link-time(x) = vaddr + (x - offset)
+        bias = map_start - map_offset + s.offset - s.vaddr;
+        return true;
+    }
+    return false;
+}
+
+/// The path of a separate debug file for `build_id` (Debian's -dbgsym packages), or "".
+inline std::string debug_file_for(const std::string& build_id) {
+    if (build_id.size() < 3) return {};
+    return "/usr/lib/debug/.build-id/" + build_id.substr(0, 2) + "/" + build_id.substr(2) +
+           ".debug";
+}
+
+}  // namespace symbolize
+
+/// Names the addresses of this process. See the top of this file.
+class symbolizer {
+public:
+    symbolizer() : symbolizer(default_symbolizer_memory_budget) {}
+    explicit symbolizer(std::size_t memory_budget) : budget_(memory_budget) { refresh(); }
+
+    symbolizer(const symbolizer&) = delete;
+    symbolizer& operator=(const symbolizer&) = delete;
+    symbolizer(symbolizer&&) = default;
+    symbolizer& operator=(symbolizer&&) = default;
+
+    /// Picks up objects loaded since the last snapshot and retires those unloaded. Objects
+    /// already parsed keep their tables; mappings keep their indices.
+    void refresh() {
+        generation_ = symbolize::current_loader_generation();
+        merge(snapshot());
+    }
+
+    /// The executable mappings seen so far: the main binary first, then the others in the
+    /// order they were found. Only grows.
+    const std::vector<mapping>& mappings() const { return mappings_; }
+
+    /// Names the function containing `address`, taken as given (for a return address, the
+    /// caller passes address - 1 to stay inside the call). `mapping` is set whenever the
+    /// address lies in a known mapping, even if no symbol covers it.
+    symbol lookup(std::uint64_t address) {
+        symbol out;
+        std::size_t index = find_active(address);
+        if (index == no_mapping && symbolize::current_loader_generation() != generation_) {
+            refresh();
+            index = find_active(address);
+        }
+        if (index == no_mapping) return out;
+        out.mapping = index;
+        const std::size_t object_index = states_[index].object;
+        if (object_index != no_object && ensure_parsed(object_index)) {
+            object& o = objects_[object_index];
+            const std::size_t i = o.table.find(address - o.bias);
+            if (i != function_table::npos) {
+                out.found = true;
+                out.system_name = std::string(o.table.name(i));
+                out.function = demangled(object_index, i, out.system_name);
+            }
+        }
+        mapping_state& state = states_[index];
+        ++(out.found ? state.found : state.missed);
+        mappings_[index].has_functions = state.found > 0 && state.missed == 0;
+        return out;
+    }
+
+    std::size_t memory_budget() const { return budget_; }
+    /// Changes the budget; tables over it are dropped now.
+    void set_memory_budget(std::size_t bytes) {
+        budget_ = bytes;
+        enforce_budget(no_object);
+    }
+    /// Bytes currently held by parsed symbol tables and cached demangled names.
+    std::size_t memory_usage() const { return usage_; }
+
+private:
+    static constexpr std::size_t no_object = static_cast<std::size_t>(-1);
+
+    /// Where an object's symbols come from, and how its addresses translate.
+    struct object_source {
+        std::string name;       ///< as shown in the mapping
+        std::string open_path;  ///< file to read; empty for an in-memory image or none
+        bool in_memory = false; ///< the vDSO: read [image_start, image_start + image_size)
+        std::uint64_t image_start = 0;
+        std::uint64_t image_size = 0;
+        bool bias_known = false;
+        std::uint64_t bias = 0;
+        std::uint64_t base = 0;  ///< bias, or map start - offset when unknown: with name, the key
+        std::uint64_t map_start = 0;
+        std::uint64_t map_offset = 0;
+        std::string build_id;
+    };
+
+    struct discovered {
+        mapping m;
+        bool main = false;
+        bool has_source = false;
+        object_source source;
+    };
+
+    struct object {
+        object_source source;
+        enum class status : std::uint8_t { unparsed, parsed, failed } state = status::unparsed;
+        std::uint64_t bias = 0;
+        function_table table;
+        std::unordered_map<std::size_t, std::string> demangled;  ///< by table index
+        std::size_t charged = 0;  ///< bytes counted in usage_
+        std::uint64_t last_use = 0;
+    };
+
+    struct mapping_state {
+        std::size_t object = no_object;
+        std::uint64_t found = 0;
+        std::uint64_t missed = 0;
+        bool active = true;
+    };
+
+    struct active_range {
+        std::uint64_t start;
+        std::uint64_t limit;
+        std::size_t mapping;
+    };
+
+    /// The executable mappings of the process now, each tied to the object it belongs to.
+    static std::vector<discovered> snapshot() {
+        std::vector<discovered> out;
+        const std::vector<symbolize::loaded_object> objects = symbolize::loaded_objects();
+        const std::string exe = self_exe_path();
+        const std::uint64_t vdso = symbolize::vdso_address();
+        for (const maps_entry& e : read_self_maps()) {
+            if (!e.executable) continue;
+            // Like Go: anonymous executable memory (JIT code, the unpopulated start of
+            // huge-page text) is not a mapping. [vdso] and [vsyscall] are kept.
+            if (e.inode == 0 && e.path.empty()) continue;
+
+            std::size_t owner = no_object;
+            for (std::size_t k = 0; k < objects.size() && owner == no_object; ++k)
+                for (const auto& range : objects[k].executable)
+                    if (range.first < e.end && e.start < range.second) owner = k;
+
+            discovered d;
+            d.m.memory_start = e.start;
+            d.m.memory_limit = e.end;
+            d.m.file_offset = e.offset;
+            d.m.filename = e.path;
+            d.main = owner == 0 || (owner == no_object && !exe.empty() && e.path == exe);
+            if (owner != no_object) d.m.build_id = objects[owner].build_id;
+
+            object_source& s = d.source;
+            s.name = e.path;
+            s.map_start = e.start;
+            s.map_offset = e.offset;
+            s.build_id = d.m.build_id;
+            if (owner != no_object) {
+                s.bias_known = true;
+                s.bias = objects[owner].bias;
+            }
+            if (e.path == "[vdso]") {
+                s.in_memory = true;
+                s.image_start = vdso >= e.start && vdso < e.end ? vdso : e.start;
+                s.image_size = e.end - s.image_start;
+                d.has_source = true;
+            } else if (!e.path.empty() && e.path[0] == '/') {
+                // /proc/self/exe is the very file that was executed, even if it has since been
+                // replaced or deleted on disk.
+                s.open_path = e.path == exe ? "/proc/self/exe" : e.path;
+                d.has_source = true;
+                if (owner == no_object && d.m.build_id.empty()) {  // no note read in memory
+                    d.m.build_id = elf_image::open(s.open_path).build_id();
+                    s.build_id = d.m.build_id;
+                }
+            }
+            s.base = s.bias_known ? s.bias : e.start - e.offset;
+            out.push_back(std::move(d));
+        }
+        // The main binary first (pprof's convention), then by address.
+        std::stable_sort(out.begin(), out.end(), [](const discovered& a, const discovered& b) {
+            return a.main != b.main ? a.main : a.m.memory_start < b.m.memory_start;
+        });
+        return out;
+    }
+
+    void merge(std::vector<discovered> found) {
+        std::vector<bool> seen(mappings_.size(), false);
+        for (discovered& d : found) {
+            const std::size_t existing = find_active(d.m.memory_start);
+            if (existing != no_mapping) {
+                const mapping& m = mappings_[existing];
+                if (m.memory_start == d.m.memory_start && m.memory_limit == d.m.memory_limit &&
+                    m.file_offset == d.m.file_offset && m.filename == d.m.filename &&
+                    m.build_id == d.m.build_id) {
+                    seen[existing] = true;
+                    continue;
+                }
+            }
+            mapping_state state;
+            if (d.has_source) state.object = find_or_add_object(std::move(d.source));
+            mappings_.push_back(std::move(d.m));
+            states_.push_back(state);
+            seen.push_back(true);
+        }
+        for (std::size_t i = 0; i < states_.size(); ++i) states_[i].active = seen[i];
+
+        // Objects no longer mapped anywhere give their memory back.
+        std::vector<bool> in_use(objects_.size(), false);
+        for (const auto& state : states_)
+            if (state.active && state.object != no_object) in_use[state.object] = true;
+        for (std::size_t k = 0; k < objects_.size(); ++k)
+            if (!in_use[k]) release(objects_[k]);
+
+        active_.clear();
+        for (std::size_t i = 0; i < states_.size(); ++i)
+            if (states_[i].active)
+                active_.push_back({mappings_[i].memory_start, mappings_[i].memory_limit, i});
+        std::sort(active_.begin(), active_.end(),
+                  [](const active_range& a, const active_range& b) { return a.start < b.start; });
+    }
+
+    std::size_t find_or_add_object(object_source source) {
+        for (std::size_t k = 0; k < objects_.size(); ++k) {
+            const object_source& s = objects_[k].source;
+            if (s.name == source.name && s.base == source.base && s.build_id == source.build_id &&
+                s.in_memory == source.in_memory)
+                return k;
+        }
+        object o;
+        o.source = std::move(source);
+        objects_.push_back(std::move(o));
+        return objects_.size() - 1;
+    }
+
+    std::size_t find_active(std::uint64_t address) const {
+        auto it = std::upper_bound(
+            active_.begin(), active_.end(), address,
+            [](std::uint64_t a, const active_range& r) { return a < r.start; });
+        if (it == active_.begin()) return no_mapping;
+        --it;
+        return address < it->limit ? it->mapping : no_mapping;
+    }
+
+    /// Parses the object's symbols on first use. False when they cannot be read.
+    bool ensure_parsed(std::size_t index) {
+        object& o = objects_[index];
+        if (o.state == object::status::parsed) {
+            o.last_use = ++clock_;
+            return true;
+        }
+        if (o.state == object::status::failed) return false;
+        o.state = object::status::failed;  // until proven otherwise
+
+        const object_source& s = o.source;
+        elf_image image = s.in_memory ? elf_image::from_memory(symbolize::to_pointer(s.image_start),
+                                                               static_cast<std::size_t>(s.image_size))
+                                      : elf_image::open(s.open_path);
+        if (!image.valid()) return false;
+        if (!s.in_memory) {
+            const std::string file_id = image.build_id();
+            if (!s.build_id.empty() && !file_id.empty() && file_id != s.build_id) return false;
+        }
+        o.bias = s.bias;
+        if (!s.bias_known &&
+            !symbolize::bias_from_segments(image.segments(), s.map_start, s.map_offset, o.bias))
+            return false;
+
+        o.table = image.function_symbols();
+        if (!s.in_memory && !s.build_id.empty() && !image.has_symtab()) {
+            // Stripped: a separate debug file, when installed, has the full .symtab.
+            const elf_image debug = elf_image::open(symbolize::debug_file_for(s.build_id));
+            if (debug.valid() && debug.build_id() == s.build_id) {
+                function_table full = debug.function_symbols();
+                if (full.size() > o.table.size()) o.table = std::move(full);
+            }
+        }
+        o.state = object::status::parsed;
+        o.last_use = ++clock_;
+        charge(o, o.table.memory_bytes());
+        enforce_budget(index);
+        return true;
+    }
+
+    /// The demangled name of symbol `i` of object `index`, cached for mangled names.
+    std::string demangled(std::size_t index, std::size_t i, const std::string& raw) {
+        if (raw.size() < 2 || raw[0] != '_' || raw[1] != 'Z') return raw;
+        object& o = objects_[index];
+        auto it = o.demangled.find(i);
+        if (it != o.demangled.end()) return it->second;
+        std::string name = demangle(raw.c_str());
+        o.demangled.emplace(i, name);
+        constexpr std::size_t node_overhead = 64;  // hash node, bucket, string header
+        charge(o, name.capacity() + node_overhead);
+        enforce_budget(index);
+        return name;
+    }
+
+    void charge(object& o, std::size_t bytes) {
+        o.charged += bytes;
+        usage_ += bytes;
+    }
+
+    void release(object& o) {
+        usage_ -= o.charged;
+        o.charged = 0;
+        o.table = function_table{};
+        o.demangled = {};
+        if (o.state == object::status::parsed) o.state = object::status::unparsed;
+    }
+
+    /// Drops least recently used tables until the budget holds, never the one at `keep`.
+    void enforce_budget(std::size_t keep) {
+        while (usage_ > budget_) {
+            std::size_t victim = no_object;
+            for (std::size_t k = 0; k < objects_.size(); ++k) {
+                if (k == keep || objects_[k].charged == 0) continue;
+                if (victim == no_object || objects_[k].last_use < objects_[victim].last_use)
+                    victim = k;
+            }
+            if (victim == no_object) return;
+            release(objects_[victim]);
+        }
+    }
+
+    std::vector<mapping> mappings_;
+    std::vector<mapping_state> states_;  ///< parallel to mappings_
+    std::vector<active_range> active_;   ///< mappings still present, sorted by start
+    std::vector<object> objects_;
+    symbolize::loader_generation generation_;
+    std::size_t budget_ = default_symbolizer_memory_budget;
+    std::size_t usage_ = 0;
+    std::uint64_t clock_ = 0;
+};
+
+}  // namespace cpprof::detail
+// ----- end cpprof/detail/symbolizer.hpp -----
+
+#include <mutex>
+
+namespace cpprof::detail {
+
+/// One symbolizer per process: ELF symbol tables are parsed once and reused by every report;
+/// refresh() picks up libraries loaded since.
+inline symbolizer& process_symbolizer(std::unique_lock<std::mutex>& lock) {
+    static std::mutex m;
+    static symbolizer* s = nullptr;  // never destroyed: reports may run during static destruction
+    lock = std::unique_lock<std::mutex>(m);
+    if (!s) s = new symbolizer();
+    else s->refresh();
+    return *s;
+}
+
+inline void add_lost_samples(profile& p, const char* what, std::uint64_t n, std::int64_t period) {
+    if (n == 0) return;
+    frame f;
+    f.function = std::string("[cpprof: samples lost: ") + what + "]";
+    auto count = static_cast<std::int64_t>(n);
+    p.add_sample({p.intern(f)}, {count, count * period});
+}
+
+inline profile build_cpu_profile(raw_profile&& raw) {
+    const bool wall = raw.clock == clock_kind::wall;
+    const std::string clock_type = wall ? "wall" : "cpu";
+    profile p({{"samples", "count"}, {clock_type, "nanoseconds"}});
+    p.set_time_nanos(raw.start_unix_ns);
+    p.set_duration_nanos(raw.duration_ns);
+    p.set_losses(raw.losses);
+
+    std::int64_t total_count = 0, total_weight = 0;
+    for (const auto& [key, st] : raw.stacks) {
+        (void)key;
+        total_count += st.count;
+        total_weight += st.weight;
+    }
+    // The period really achieved: with POSIX CPU timers the kernel signals at most once per
+    // tick and reports the periods it skipped as overruns, which were added to the weights.
+    std::int64_t period = raw.period_ns;
+    if (total_count > 0) period = (total_weight + total_count / 2) / total_count;
+    p.set_period({clock_type, "nanoseconds"}, period);
+
+    p.add_comment(std::string("cpprof ") + CPPROF_VERSION_STRING + ": " + clock_type +
+                  " profile, " + std::to_string(raw.frequency) + " Hz per thread requested, " +
+                  "sampled by " + raw.timer_name);
+    if (total_count > 0 && total_weight > 0) {
+        double achieved = static_cast<double>(total_count) * 1e9 / static_cast<double>(total_weight);
+        char buf[160];
+        std::snprintf(buf, sizeof buf,
+                      "delivered %.1f samples per %s-second (requested %d); sample values are "
+                      "weighted by the periods each signal stands for",
+                      achieved, clock_type.c_str(), raw.frequency);
+        p.add_comment(buf);
+    }
+    if (raw.from_parent_process)
+        p.add_comment("this process is a fork() child of the one that started the profile: "
+                      "its samples stayed in the parent");
+
+    std::unique_lock<std::mutex> lock;
+    symbolizer& sym = process_symbolizer(lock);
+    std::unordered_map<std::uint64_t, frame_id> ids;
+    std::vector<frame_id> stack;
+    for (auto& [key, st] : raw.stacks) {
+        stack.clear();
+        for (std::size_t i = 1; i < key.size(); ++i) {
+            std::uint64_t addr = key[i];
+            auto it = ids.find(addr);
+            if (it == ids.end()) {
+                symbol s = sym.lookup(addr);
+                frame f;
+                f.address = addr;
+                if (s.found) {
+                    f.function = std::move(s.function);
+                    if (s.system_name != f.function) f.system_name = std::move(s.system_name);
+                }
+                f.mapping = s.mapping;
+                it = ids.emplace(addr, p.intern(f)).first;
+            }
+            stack.push_back(it->second);
+        }
+        auto tid = static_cast<int>(key[0]);
+        std::vector<label> labels;
+        auto name = raw.thread_names.find(tid);
+        if (name != raw.thread_names.end() && !name->second.empty())
+            labels.push_back(label{std::string(label_keys::thread_name), name->second, 0, {}});
+        labels.push_back(label{std::string(label_keys::thread_id), {}, tid, {}});
+        p.add_sample(stack, {st.count, st.weight}, std::move(labels));
+    }
+    for (const auto& m : sym.mappings()) p.add_mapping(m);
+    lock.unlock();
+
+    const auto& l = raw.losses;
+    add_lost_samples(p, "sample store full", l.buffer_full, raw.period_ns);
+    add_lost_samples(p, "stack could not be unwound", l.unwind_failed, raw.period_ns);
+    add_lost_samples(p, "exception in flight", l.in_exception, raw.period_ns);
+    add_lost_samples(p, "blocklisted mapping", l.blocklisted, raw.period_ns);
+    if (l.lost() > 0 || l.truncated > 0)
+        p.add_comment("samples lost: " + std::to_string(l.buffer_full) + " store full, " +
+                      std::to_string(l.unwind_failed) + " unwind failed, " +
+                      std::to_string(l.in_exception) + " exception in flight, " +
+                      std::to_string(l.blocklisted) + " blocklisted; " +
+                      std::to_string(l.truncated) + " stacks truncated at the max depth");
+    return p;
+}
+
+}  // namespace cpprof::detail
+// ----- end cpprof/cpu/profile_builder.hpp -----
+#endif
+
+#include <memory>
+
+namespace cpprof {
+
+template <class Mode = standard>
+class profiler_guard {
+    static_assert(is_sampling_mode<Mode>::value,
+                  "cpprof::profiler_guard<Mode>: Mode must be a cpprof::sampling_mode<Hz, clock> "
+                  "such as cpprof::standard, cpprof::high_precision or cpprof::wall_clock<100>");
+
+public:
+    using mode = Mode;
+
+    /// Starts profiling with the Mode's rate and clock. Throws cpprof::error when it cannot.
+    profiler_guard() : profiler_guard(profiler_options{}) {}
+
+    /// Starts profiling; options that are left unset take the Mode's values.
+    explicit profiler_guard(const profiler_options& options) { start(options); }
+
+    profiler_guard(const profiler_guard&) = delete;
+    profiler_guard& operator=(const profiler_guard&) = delete;
+    profiler_guard(profiler_guard&& other) noexcept = default;
+    profiler_guard& operator=(profiler_guard&& other) noexcept {
+        if (this != &other) {
+            discard();
+            impl_ = std::move(other.impl_);
+        }
+        return *this;
+    }
+
+    /// Stops sampling silently when the guard was not stopped.
+    ~profiler_guard() { discard(); }
+
+    bool running() const noexcept { return impl_ != nullptr; }
+
+    /// A snapshot of everything sampled so far; sampling goes on.
+    profile report() const {
+#if CPPROF_ENABLED && CPPROF_PLATFORM_SUPPORTED
+        if (!impl_) throw error("profiler_guard::report(): the profiler was already stopped");
+        return detail::build_cpu_profile(impl_->snapshot());
+#else
+        return profile{};
+#endif
+    }
+
+    /// Stops sampling and returns the whole profile. A guard can be stopped once.
+    profile stop() {
+#if CPPROF_ENABLED && CPPROF_PLATFORM_SUPPORTED
+        if (!impl_) throw error("profiler_guard::stop(): the profiler was already stopped");
+        detail::raw_profile raw = impl_->stop();
+        impl_.reset();
+        detail::globals().running.store(false);
+        return detail::build_cpu_profile(std::move(raw));
+#else
+        return profile{};
+#endif
+    }
+
+private:
+#if CPPROF_ENABLED && CPPROF_PLATFORM_SUPPORTED
+    void start(const profiler_options& options) {
+        detail::sampler_session::resolved_options r{
+            options.frequency() != 0 ? options.frequency() : Mode::frequency,
+            options.clock_is_set() ? options.clock() : Mode::clock, options};
+        validate(r.frequency, options);
+        bool expected = false;
+        if (!detail::globals().running.compare_exchange_strong(expected, true))
+            throw error("a CPU profile is already running in this process; stop it (or let its "
+                        "profiler_guard go out of scope) before starting another");
+        try {
+            auto s = std::make_unique<detail::sampler_session>(std::move(r));
+            s->start();
+            impl_ = std::move(s);
+        } catch (...) {
+            detail::globals().running.store(false);
+            throw;
+        }
+    }
+
+    void discard() noexcept {
+        if (!impl_) return;
+        try {
+            impl_->stop();
+        } catch (...) {
+        }
+        impl_.reset();
+        detail::globals().running.store(false);
+    }
+
+    std::unique_ptr<detail::sampler_session> impl_;
+#elif CPPROF_ENABLED
+    [[noreturn]] void start(const profiler_options& options) {
+        validate(options.frequency(), options);
+        throw error("CPU sampling is supported on Linux x86_64 and aarch64 only; on this "
+                    "platform profiles can still be read, analysed and written");
+    }
+    void discard() noexcept {}
+    std::unique_ptr<int> impl_;
+#else
+    void start(const profiler_options& options) { validate(options.frequency(), options); }
+    void discard() noexcept {}
+    std::unique_ptr<int> impl_;
+#endif
+
+    static void validate(int frequency, const profiler_options& o) {
+        if (frequency < 0 || frequency > 10000)
+            throw error("profiler_options: frequency must be in 1..10000 Hz, got " +
+                        std::to_string(frequency));
+        if (o.max_depth() < 1 || o.max_depth() > 1024)
+            throw error("profiler_options: max_depth must be in 1..1024 frames, got " +
+                        std::to_string(o.max_depth()));
+        if (o.buffer_samples() < 16 || o.buffer_samples() > (1u << 20))
+            throw error("profiler_options: buffer_samples must be in 16..1048576, got " +
+                        std::to_string(o.buffer_samples()));
+        if (o.thread_scan_interval_ms() < 1 || o.thread_scan_interval_ms() > 10000)
+            throw error("profiler_options: thread_scan_interval_ms must be in 1..10000, got " +
+                        std::to_string(o.thread_scan_interval_ms()));
+    }
+};
+
+}  // namespace cpprof
+// ----- end cpprof/cpu/profiler_guard.hpp -----
 // ----- end cpprof/cpprof.hpp -----
 
 #endif  // CPPROF_SINGLE_INCLUDE_CPPROF_HPP
