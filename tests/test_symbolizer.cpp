@@ -726,7 +726,9 @@ TEST_CASE("symbolizer: a library dlopen'd after construction, plain and stripped
     const std::string source = dir.path + "/plugin.cpp";
     std::ofstream(source) << R"(
         static int __attribute__((noinline, used)) plugin_static(int x) { return x * 7 + 1; }
-        namespace plugin { int __attribute__((noinline)) work(int x) { return plugin_static(x) * 3; } }
+        namespace plugin {
+        int __attribute__((noinline)) work(int x) { return plugin_static(x) * 3; }
+        }
         extern "C" int plugin_c_entry(int x) { return plugin::work(x) + 1; }
         extern "C" void* plugin_static_address() { return reinterpret_cast<void*>(&plugin_static); }
     )";

@@ -86,7 +86,7 @@ inline std::string demangle(const char* mangled) {
 /// The result of symbolizer::lookup.
 struct symbol {
     std::string function;     ///< demangled name; empty when not found
-    std::string system_name;  ///< the name in the symbol table (mangled for C++); empty when not found
+    std::string system_name;  ///< name in the symbol table (mangled for C++); empty if not found
     std::size_t mapping = no_mapping;  ///< index into symbolizer::mappings(), even when not found
     bool found = false;
 };
@@ -460,9 +460,10 @@ private:
         o.state = object::status::failed;  // until proven otherwise
 
         const object_source& s = o.source;
-        elf_image image = s.in_memory ? elf_image::from_memory(symbolize::to_pointer(s.image_start),
-                                                               static_cast<std::size_t>(s.image_size))
-                                      : elf_image::open(s.open_path);
+        elf_image image =
+            s.in_memory ? elf_image::from_memory(symbolize::to_pointer(s.image_start),
+                                                 static_cast<std::size_t>(s.image_size))
+                        : elf_image::open(s.open_path);
         if (!image.valid()) return false;
         if (!s.in_memory) {
             const std::string file_id = image.build_id();
