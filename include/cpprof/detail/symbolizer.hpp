@@ -36,6 +36,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
+#include <exception>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -97,7 +99,6 @@ namespace symbolize {
 
 /// What the dynamic loader says about one loaded object.
 struct loaded_object {
-    std::string name;        ///< dlpi_name: "" for the main program, the path given to dlopen...
     std::uint64_t bias = 0;  ///< runtime address minus link-time address
     std::vector<std::pair<std::uint64_t, std::uint64_t>> executable;  ///< runtime [start, end)
     std::string build_id;    ///< from the PT_NOTE in memory; empty when none
@@ -157,18 +158,18 @@ inline loader_generation current_loader_generation() {
     return generation;
 }
 
-/// Every object the dynamic loader has loaded, the main program first.
+/// Every object the dynamic loader has loaded, the main program first. Throws
+/// std::bad_alloc, after the loader's lock is released, if memory runs out.
 inline std::vector<loaded_object> loaded_objects() {
     struct context {
         std::vector<loaded_object> objects;
-        bool out_of_memory = false;
+        std::exception_ptr failure;
     } ctx;
     dl_iterate_phdr(
         [](dl_phdr_info* info, std::size_t, void* data) -> int {
             auto& c = *static_cast<context*>(data);
             try {  // no exception may cross the C loader's frames
                 loaded_object object;
-                object.name = info->dlpi_name ? info->dlpi_name : "";
                 object.bias = info->dlpi_addr;
                 std::vector<elf::phdr> phdrs(info->dlpi_phnum);
                 if (!phdrs.empty())
@@ -181,12 +182,13 @@ inline std::vector<loaded_object> loaded_objects() {
                 c.objects.push_back(std::move(object));
                 return 0;
             } catch (...) {
-                c.out_of_memory = true;
+                c.failure = std::current_exception();
                 return 1;
             }
         },
         &ctx);
     static_assert(sizeof(ElfW(Phdr)) == sizeof(elf::phdr), "program header layout");
+    if (ctx.failure) std::rethrow_exception(ctx.failure);
     return std::move(ctx.objects);
 }
 
