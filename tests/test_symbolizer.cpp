@@ -9,9 +9,11 @@
 #include <doctest/doctest.h>
 
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
 #include <sys/auxv.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -114,6 +116,28 @@ std::size_t find_mapping(const std::vector<cpprof::mapping>& maps, const std::st
     for (std::size_t i = 0; i < maps.size(); ++i)
         if (maps[i].filename == name) return i;
     return cpprof::no_mapping;
+}
+
+/// Compiles a small shared library into `output` (extra compiler flags in `flags`, e.g. "-s"
+/// to strip it). False when no C++ compiler works here ($CXX, else c++).
+bool build_plugin(const temp_dir& dir, const std::string& output, const std::string& flags) {
+    const std::string source = dir.path + "/plugin.cpp";
+    std::ofstream(source) << R"(
+        static int __attribute__((noinline, used)) plugin_static(int x) { return x * 7 + 1; }
+        namespace plugin {
+        int __attribute__((noinline)) work(int x) { return plugin_static(x) * 3; }
+        }
+        extern "C" int plugin_c_entry(int x) { return plugin::work(x) + PLUGIN_VARIANT; }
+        extern "C" void* plugin_static_address() { return reinterpret_cast<void*>(&plugin_static); }
+    )";
+    const char* cxx = std::getenv("CXX");
+    const std::string compiler = cxx && *cxx ? cxx : "c++";
+    const std::string variant = flags.find("-DPLUGIN_VARIANT") == std::string::npos
+                                    ? " -DPLUGIN_VARIANT=1"
+                                    : "";
+    const std::string command = compiler + " -shared -fPIC -O1" + variant + " " + flags +
+                                " -o '" + output + "' '" + source + "' >/dev/null 2>&1";
+    return std::system(command.c_str()) == 0;
 }
 
 // ---- a hand-built ELF image ---------------------------------------------------------------
@@ -723,24 +747,10 @@ TEST_CASE("symbolizer: a small memory budget evicts tables but lookups stay righ
 TEST_CASE("symbolizer: a library dlopen'd after construction, plain and stripped") {
     temp_dir dir;
     REQUIRE_FALSE(dir.path.empty());
-    const std::string source = dir.path + "/plugin.cpp";
-    std::ofstream(source) << R"(
-        static int __attribute__((noinline, used)) plugin_static(int x) { return x * 7 + 1; }
-        namespace plugin {
-        int __attribute__((noinline)) work(int x) { return plugin_static(x) * 3; }
-        }
-        extern "C" int plugin_c_entry(int x) { return plugin::work(x) + 1; }
-        extern "C" void* plugin_static_address() { return reinterpret_cast<void*>(&plugin_static); }
-    )";
-    const char* cxx = std::getenv("CXX");
-    const std::string compiler = cxx && *cxx ? cxx : "c++";
     const std::string plain = dir.path + "/libplugin.so";
     const std::string stripped = dir.path + "/libplugin-stripped.so";
-    const std::string build = compiler + " -shared -fPIC -O1 -o '" + plain + "' '" + source +
-                              "' && " + compiler + " -shared -fPIC -O1 -s -o '" + stripped +
-                              "' '" + source + "'";
-    if (std::system((build + " >/dev/null 2>&1").c_str()) != 0) {
-        MESSAGE("no working C++ compiler (" << compiler << "): dlopen test skipped");
+    if (!build_plugin(dir, plain, "") || !build_plugin(dir, stripped, "-s")) {
+        MESSAGE("no working C++ compiler: dlopen test skipped");
         return;
     }
 
@@ -798,4 +808,95 @@ TEST_CASE("symbolizer: a library dlopen'd after construction, plain and stripped
     automatic.refresh();
     CHECK(automatic.mappings()[plugin_mapping].filename == plain);
     CHECK(automatic.lookup(entry).mapping != plugin_mapping);
+}
+
+TEST_CASE("symbolizer: a file mapped executable by hand, and one replaced on disk") {
+    temp_dir dir;
+    REQUIRE_FALSE(dir.path.empty());
+    const std::string path = dir.path + "/libmapped.so";
+    if (!build_plugin(dir, path, "")) {
+        MESSAGE("no working C++ compiler: test skipped");
+        return;
+    }
+    const elf_image image = elf_image::open(path);
+    const function_table table = image.function_symbols();
+    std::uint64_t entry_vaddr = 0;
+    for (std::size_t i = 0; i < table.size(); ++i)
+        if (table.name(i) == "plugin_c_entry") entry_vaddr = table[i].start;
+    REQUIRE(entry_vaddr != 0);
+    cpprof::detail::elf_segment text{};
+    for (const auto& seg : image.segments())
+        if (seg.type == elf::pt_load && (seg.flags & elf::pf_x)) text = seg;
+    REQUIRE(text.filesz > 0);
+
+    // Not through the loader: the symbolizer must derive the bias from the file's segments.
+    const std::uint64_t page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+    const std::uint64_t offset = text.offset & ~(page - 1);
+    const std::size_t length = static_cast<std::size_t>(text.offset + text.filesz - offset);
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+    void* base = ::mmap(nullptr, length, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd,
+                        static_cast<off_t>(offset));
+    ::close(fd);
+    REQUIRE(base != MAP_FAILED);
+    const std::uint64_t entry =
+        address_of(base) + (entry_vaddr - text.vaddr) + (text.offset - offset);
+    {
+        symbolizer s;
+        const auto r = s.lookup(entry + 1);
+        CHECK(r.found);
+        CHECK(r.function == "plugin_c_entry");
+        REQUIRE(r.mapping != cpprof::no_mapping);
+        CHECK(s.mappings()[r.mapping].filename == path);
+        CHECK(s.mappings()[r.mapping].build_id == image.build_id());  // read from the file
+        CHECK_FALSE(image.build_id().empty());
+    }
+
+    // Replace the file under the mapping (a new build renamed over it, as package managers
+    // do): the old inode stays mapped, but the file at that path is different code, whose
+    // symbols must not be used.
+    const std::string replacement = dir.path + "/libmapped-new.so";
+    REQUIRE(build_plugin(dir, replacement, "-DPLUGIN_VARIANT=2 -fno-inline -O0"));
+    REQUIRE(elf_image::open(replacement).build_id() != image.build_id());
+    REQUIRE(::rename(replacement.c_str(), path.c_str()) == 0);
+    {
+        symbolizer s;
+        const auto r = s.lookup(entry + 1);
+        REQUIRE(r.mapping != cpprof::no_mapping);
+        CHECK(s.mappings()[r.mapping].filename == path);  // " (deleted)" removed
+        CHECK_FALSE(r.found);
+    }
+    ::munmap(base, length);
+}
+
+TEST_CASE("symbolizer: a loaded library whose path now holds a different build") {
+    temp_dir dir;
+    REQUIRE_FALSE(dir.path.empty());
+    const std::string path = dir.path + "/libswapped.so";
+    if (!build_plugin(dir, path, "")) {
+        MESSAGE("no working C++ compiler: test skipped");
+        return;
+    }
+    const std::string loaded_id = elf_image::open(path).build_id();
+    REQUIRE_FALSE(loaded_id.empty());
+    void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    REQUIRE(handle != nullptr);
+    const std::uint64_t entry = address_of(dlsym(handle, "plugin_c_entry"));
+    REQUIRE(entry != 0);
+
+    // A second link keeps the loaded inode alive under another name; the kernel still marks
+    // the mapping " (deleted)" because the name it was loaded by now holds another file. The
+    // mapping must keep the build-id of the code in memory, not the new file's.
+    REQUIRE(::link(path.c_str(), (dir.path + "/keep.so").c_str()) == 0);
+    const std::string replacement = dir.path + "/libswapped-new.so";
+    REQUIRE(build_plugin(dir, replacement, "-DPLUGIN_VARIANT=2 -O0"));
+    REQUIRE(::rename(replacement.c_str(), path.c_str()) == 0);
+
+    symbolizer s;
+    const auto r = s.lookup(entry);
+    REQUIRE(r.mapping != cpprof::no_mapping);
+    CHECK(s.mappings()[r.mapping].filename == path);
+    CHECK(s.mappings()[r.mapping].build_id == loaded_id);
+    CHECK_FALSE(r.found);
+    dlclose(handle);
 }

@@ -18,8 +18,9 @@
 //   known mapping and the dynamic loader reports that objects were added or removed.
 // - `has_functions` follows Go: true once a lookup in the mapping succeeded and none failed, so
 //   `go tool pprof` still symbolizes a mapping where some addresses could not be named.
-// - A file whose build-id differs from the loaded object's (replaced on disk since it was
-//   loaded) is not used: its symbols would name the wrong code.
+// - A file replaced on disk since it was mapped is not used: its symbols would name the wrong
+//   code. The kernel marks such mappings " (deleted)"; as a second check, a file whose
+//   build-id differs from the one in the loaded object's memory is refused too.
 // - Parsed tables and demangled names count against a memory budget (64 MiB by default). When
 //   it is exceeded, the least recently used objects' tables are dropped and re-read if needed.
 //   The object being looked up is always kept, so one huge object may exceed the budget alone.
@@ -373,10 +374,15 @@ private:
                 s.image_start = vdso >= e.start && vdso < e.end ? vdso : e.start;
                 s.image_size = e.end - s.image_start;
                 d.has_source = true;
-            } else if (!e.path.empty() && e.path[0] == '/') {
+            } else if (e.path == exe) {
                 // /proc/self/exe is the very file that was executed, even if it has since been
                 // replaced or deleted on disk.
-                s.open_path = e.path == exe ? "/proc/self/exe" : e.path;
+                s.open_path = "/proc/self/exe";
+                d.has_source = true;
+            } else if (!e.path.empty() && e.path[0] == '/' && !e.deleted) {
+                // A " (deleted)" file was unlinked or replaced since it was mapped: whatever is
+                // at its path now is other code, so it is not read at all.
+                s.open_path = e.path;
                 d.has_source = true;
                 if (owner == no_object && d.m.build_id.empty()) {  // no note read in memory
                     d.m.build_id = elf_image::open(s.open_path).build_id();
