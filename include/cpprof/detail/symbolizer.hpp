@@ -374,7 +374,7 @@ private:
                 s.image_start = vdso >= e.start && vdso < e.end ? vdso : e.start;
                 s.image_size = e.end - s.image_start;
                 d.has_source = true;
-            } else if (e.path == exe) {
+            } else if (!exe.empty() && e.path == exe) {
                 // /proc/self/exe is the very file that was executed, even if it has since been
                 // replaced or deleted on disk.
                 s.open_path = "/proc/self/exe";
