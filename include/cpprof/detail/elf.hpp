@@ -289,6 +289,11 @@ public:
     /// Preference among symbols at the same address: lower wins.
     enum class preference : std::uint8_t { global = 0, local = 1, weak = 2 };
 
+    void reserve(std::size_t candidates) {
+        keys_.reserve(candidates);
+        details_.reserve(candidates);
+    }
+
     /// Adds a function at `start` of `size` bytes (0 when unknown). `limit` is the end of the
     /// section it lies in (0 when unknown): a size-0 symbol never extends past it.
     void add(std::uint64_t start, std::uint64_t size, std::string_view name, preference pref,
@@ -299,77 +304,85 @@ public:
             name = name.substr(0, at);
         if (name.empty() || start == 0) return;
         if (size > std::numeric_limits<std::uint64_t>::max() - start) return;
-        candidates_.push_back({start, size, limit, name, pref, candidates_.size()});
+        if (details_.size() >= std::numeric_limits<std::uint32_t>::max()) return;
+        keys_.push_back({start, std::uint64_t{static_cast<std::uint8_t>(pref)} << 32 |
+                                    static_cast<std::uint64_t>(details_.size())});
+        details_.push_back({size, limit, name});
     }
 
-    std::size_t size() const { return candidates_.size(); }
+    std::size_t size() const { return keys_.size(); }
 
     /// Sorts by address; of several names at one address keeps a GLOBAL one, else the first
     /// non-weak one, else the first; gives size-0 symbols the room up to the next symbol (or
     /// the end of their section). The names added must still be valid.
     function_table finish() {
-        std::sort(candidates_.begin(), candidates_.end(),
-                  [](const candidate& a, const candidate& b) {
-                      if (a.start != b.start) return a.start < b.start;
-                      if (a.pref != b.pref) return a.pref < b.pref;
-                      return a.order < b.order;
-                  });
+        // Sorting small keys and reading the details through them is several times faster
+        // than sorting the candidates themselves.
+        std::sort(keys_.begin(), keys_.end(), [](const key& a, const key& b) {
+            return a.start != b.start ? a.start < b.start : a.rank < b.rank;
+        });
+        auto detail_of = [this](const key& k) -> const candidate& {
+            return details_[static_cast<std::size_t>(k.rank & 0xffffffffu)];
+        };
         function_table table;
         std::size_t name_bytes = 0;
         std::size_t unique = 0;
-        for (std::size_t i = 0; i < candidates_.size(); ++i) {
-            if (i > 0 && candidates_[i].start == candidates_[i - 1].start) continue;
-            name_bytes += candidates_[i].name.size();
+        for (std::size_t i = 0; i < keys_.size(); ++i) {
+            if (i > 0 && keys_[i].start == keys_[i - 1].start) continue;
+            name_bytes += detail_of(keys_[i]).name.size();
             ++unique;
         }
         table.symbols_.reserve(unique);
         table.names_.reserve(name_bytes);
 
-        for (std::size_t i = 0; i < candidates_.size();) {
-            const candidate& best = candidates_[i];
+        for (std::size_t i = 0; i < keys_.size();) {
+            const std::uint64_t start = keys_[i].start;
+            const candidate& best = detail_of(keys_[i]);
             std::uint64_t size = best.size;
             std::uint64_t limit = best.limit;
             std::size_t j = i + 1;
-            for (; j < candidates_.size() && candidates_[j].start == best.start; ++j) {
+            for (; j < keys_.size() && keys_[j].start == start; ++j) {
                 // An alias may know the size when the preferred name does not.
-                size = std::max(size, candidates_[j].size);
-                if (limit == 0) limit = candidates_[j].limit;
+                size = std::max(size, detail_of(keys_[j]).size);
+                if (limit == 0) limit = detail_of(keys_[j]).limit;
             }
-            const std::uint64_t next = j < candidates_.size() ? candidates_[j].start : 0;
+            const std::uint64_t next = j < keys_.size() ? keys_[j].start : 0;
             i = j;
 
-            std::uint64_t end = best.start + size;
+            std::uint64_t end = start + size;
             if (size == 0) {
                 if (next != 0) end = next;
-                if (limit > best.start && (next == 0 || limit < next)) end = limit;
-                if (end <= best.start) end = best.start + 1;  // at least its first byte
+                if (limit > start && (next == 0 || limit < next)) end = limit;
+                if (end <= start) end = start + 1;  // at least its first byte
             }
             if (table.names_.size() + best.name.size() >
                 std::numeric_limits<std::uint32_t>::max())
                 break;  // a pool this big is not a real symbol table
             function_symbol s;
-            s.start = best.start;
+            s.start = start;
             s.end = end;
             s.name_offset = static_cast<std::uint32_t>(table.names_.size());
             s.name_size = static_cast<std::uint32_t>(best.name.size());
             table.names_.append(best.name);
             table.symbols_.push_back(s);
         }
-        candidates_.clear();
-        candidates_.shrink_to_fit();
+        keys_ = {};
+        details_ = {};
         return table;
     }
 
 private:
-    struct candidate {
+    struct key {
         std::uint64_t start;
+        std::uint64_t rank;  ///< preference << 32 | order added (an index into details_)
+    };
+    struct candidate {
         std::uint64_t size;
         std::uint64_t limit;
         std::string_view name;
-        preference pref;
-        std::size_t order;
     };
-    std::vector<candidate> candidates_;
+    std::vector<key> keys_;
+    std::vector<candidate> details_;
 };
 
 /// An ELF64 image: a file mapped read-only (owned) or bytes in memory (borrowed).
@@ -516,6 +529,11 @@ public:
     function_table function_symbols() const {
         function_table_builder builder;
         const auto secs = sections();
+        std::size_t most = 0;
+        for (const auto& s : secs)
+            if (s.type == elf::sht_symtab || s.type == elf::sht_dynsym)
+                most += contents(s).size() / sizeof(elf::sym);
+        builder.reserve(most);
         // .symtab first: where both tables name one address, its name is seen first.
         for (std::uint32_t wanted : {elf::sht_symtab, elf::sht_dynsym})
             for (const auto& s : secs)

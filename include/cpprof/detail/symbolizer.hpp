@@ -18,8 +18,9 @@
 //   known mapping and the dynamic loader reports that objects were added or removed.
 // - `has_functions` follows Go: true once a lookup in the mapping succeeded and none failed, so
 //   `go tool pprof` still symbolizes a mapping where some addresses could not be named.
-// - A file whose build-id differs from the loaded object's (replaced on disk since it was
-//   loaded) is not used: its symbols would name the wrong code.
+// - A file replaced on disk since it was mapped is not used: its symbols would name the wrong
+//   code. The kernel marks such mappings " (deleted)"; as a second check, a file whose
+//   build-id differs from the one in the loaded object's memory is refused too.
 // - Parsed tables and demangled names count against a memory budget (64 MiB by default). When
 //   it is exceeded, the least recently used objects' tables are dropped and re-read if needed.
 //   The object being looked up is always kept, so one huge object may exceed the budget alone.
@@ -36,6 +37,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
+#include <exception>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -86,7 +89,7 @@ inline std::string demangle(const char* mangled) {
 /// The result of symbolizer::lookup.
 struct symbol {
     std::string function;     ///< demangled name; empty when not found
-    std::string system_name;  ///< the name in the symbol table (mangled for C++); empty when not found
+    std::string system_name;  ///< name in the symbol table (mangled for C++); empty if not found
     std::size_t mapping = no_mapping;  ///< index into symbolizer::mappings(), even when not found
     bool found = false;
 };
@@ -97,7 +100,6 @@ namespace symbolize {
 
 /// What the dynamic loader says about one loaded object.
 struct loaded_object {
-    std::string name;        ///< dlpi_name: "" for the main program, the path given to dlopen...
     std::uint64_t bias = 0;  ///< runtime address minus link-time address
     std::vector<std::pair<std::uint64_t, std::uint64_t>> executable;  ///< runtime [start, end)
     std::string build_id;    ///< from the PT_NOTE in memory; empty when none
@@ -157,18 +159,18 @@ inline loader_generation current_loader_generation() {
     return generation;
 }
 
-/// Every object the dynamic loader has loaded, the main program first.
+/// Every object the dynamic loader has loaded, the main program first. Throws
+/// std::bad_alloc, after the loader's lock is released, if memory runs out.
 inline std::vector<loaded_object> loaded_objects() {
     struct context {
         std::vector<loaded_object> objects;
-        bool out_of_memory = false;
+        std::exception_ptr failure;
     } ctx;
     dl_iterate_phdr(
         [](dl_phdr_info* info, std::size_t, void* data) -> int {
             auto& c = *static_cast<context*>(data);
             try {  // no exception may cross the C loader's frames
                 loaded_object object;
-                object.name = info->dlpi_name ? info->dlpi_name : "";
                 object.bias = info->dlpi_addr;
                 std::vector<elf::phdr> phdrs(info->dlpi_phnum);
                 if (!phdrs.empty())
@@ -181,12 +183,13 @@ inline std::vector<loaded_object> loaded_objects() {
                 c.objects.push_back(std::move(object));
                 return 0;
             } catch (...) {
-                c.out_of_memory = true;
+                c.failure = std::current_exception();
                 return 1;
             }
         },
         &ctx);
     static_assert(sizeof(ElfW(Phdr)) == sizeof(elf::phdr), "program header layout");
+    if (ctx.failure) std::rethrow_exception(ctx.failure);
     return std::move(ctx.objects);
 }
 
@@ -371,10 +374,15 @@ private:
                 s.image_start = vdso >= e.start && vdso < e.end ? vdso : e.start;
                 s.image_size = e.end - s.image_start;
                 d.has_source = true;
-            } else if (!e.path.empty() && e.path[0] == '/') {
+            } else if (!exe.empty() && e.path == exe) {
                 // /proc/self/exe is the very file that was executed, even if it has since been
                 // replaced or deleted on disk.
-                s.open_path = e.path == exe ? "/proc/self/exe" : e.path;
+                s.open_path = "/proc/self/exe";
+                d.has_source = true;
+            } else if (!e.path.empty() && e.path[0] == '/' && !e.deleted) {
+                // A " (deleted)" file was unlinked or replaced since it was mapped: whatever is
+                // at its path now is other code, so it is not read at all.
+                s.open_path = e.path;
                 d.has_source = true;
                 if (owner == no_object && d.m.build_id.empty()) {  // no note read in memory
                     d.m.build_id = elf_image::open(s.open_path).build_id();
@@ -460,9 +468,10 @@ private:
         o.state = object::status::failed;  // until proven otherwise
 
         const object_source& s = o.source;
-        elf_image image = s.in_memory ? elf_image::from_memory(symbolize::to_pointer(s.image_start),
-                                                               static_cast<std::size_t>(s.image_size))
-                                      : elf_image::open(s.open_path);
+        elf_image image =
+            s.in_memory ? elf_image::from_memory(symbolize::to_pointer(s.image_start),
+                                                 static_cast<std::size_t>(s.image_size))
+                        : elf_image::open(s.open_path);
         if (!image.valid()) return false;
         if (!s.in_memory) {
             const std::string file_id = image.build_id();
