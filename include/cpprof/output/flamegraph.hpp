@@ -34,6 +34,7 @@
 
 #include "../detail/chunked_writer.hpp"
 #include "../detail/stacks.hpp"
+#include "../detail/text.hpp"
 #include "../error.hpp"
 #include "../profile.hpp"
 
@@ -237,32 +238,6 @@ inline void put_xml_escaped(chunked_writer& w, std::string_view s) {
         start = i + 1;
     }
     w.put(s.substr(start));
-}
-
-/// Attribute values also need quotes escaped.
-inline void put_xml_attribute(chunked_writer& w, std::string_view s) {
-    std::size_t start = 0;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] != '"') continue;
-        put_xml_escaped(w, s.substr(start, i - start));
-        w.put("&quot;");
-        start = i + 1;
-    }
-    put_xml_escaped(w, s.substr(start));
-}
-
-inline std::size_t utf8_length(std::string_view s) {
-    std::size_t n = 0;
-    for (char c : s) n += (static_cast<unsigned char>(c) & 0xc0) != 0x80;
-    return n;
-}
-
-/// Byte length of the first `chars` characters of valid UTF-8 `s`.
-inline std::size_t utf8_prefix_bytes(std::string_view s, std::size_t chars) {
-    std::size_t i = 0;
-    for (; i < s.size(); ++i)
-        if ((static_cast<unsigned char>(s[i]) & 0xc0) != 0x80 && chars-- == 0) break;
-    return i;
 }
 
 // ---- colours ----------------------------------------------------------------------------------
