@@ -8,7 +8,8 @@
 // one function (different lines or addresses) merge. Name ids are handed out in sorted name
 // order, so comparing two id sequences compares the stacks frame by frame, alphabetically; the
 // sorted stack list is then a depth-first walk of the merged call tree with siblings in
-// alphabetical order, and a renderer builds the tree in one pass with no per-node hash map.
+// alphabetical order (and a node's own samples after its children's), and a renderer builds
+// the tree in one pass with no per-node hash map.
 
 #include <algorithm>
 #include <cstddef>
@@ -97,7 +98,7 @@ struct stack_set {
     };
     name_table names;
     std::vector<std::uint32_t> ids;  ///< every stack's name ids back to back
-    std::vector<entry> stacks;       ///< sorted frame by frame (see the top of this file)
+    std::vector<entry> stacks;       ///< in depth-first order (see the top of this file)
     std::int64_t total = 0;          ///< sum of the stacks' values
 };
 
@@ -194,10 +195,16 @@ stack_set collect_stacks(const profile& p, std::size_t index, bool thread_frames
         raw.push_back({offset, static_cast<std::uint32_t>(out.ids.size() - offset), v});
     }
 
+    // Frame by frame; a stack comes after the longer stacks it is a prefix of, so a node's
+    // children start at its left edge and its own (self) value is the gap at its right.
     const std::uint32_t* ids = out.ids.data();
     auto less = [ids](const stack_set::entry& a, const stack_set::entry& b) {
-        return std::lexicographical_compare(ids + a.offset, ids + a.offset + a.length,
-                                            ids + b.offset, ids + b.offset + b.length);
+        const std::uint32_t n = std::min(a.length, b.length);
+        const std::uint32_t* x = ids + a.offset;
+        const std::uint32_t* y = ids + b.offset;
+        for (std::uint32_t i = 0; i < n; ++i)
+            if (x[i] != y[i]) return x[i] < y[i];
+        return a.length > b.length;
     };
     auto same = [ids](const stack_set::entry& a, const stack_set::entry& b) {
         return a.length == b.length && std::equal(ids + a.offset, ids + a.offset + a.length,

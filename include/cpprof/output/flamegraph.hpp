@@ -375,7 +375,7 @@ inline std::vector<flame_box> layout_boxes(const stack_set& set, double min_coun
             const std::uint32_t* b = ids + e.offset;
             while (common < n && a[common] == b[common]) ++common;
         }
-        close_to(common, x);
+        close_to(common, x);  // common == e.length when e is a node's own samples
         for (std::size_t i = common; i < e.length; ++i) open.push_back({ids[e.offset + i], x});
         x += e.value;
         prev = &e;
@@ -693,11 +693,11 @@ inline void render_flamegraph(const profile& p, std::size_t index, const flamegr
 
     chunked_writer w(os);
     auto num = [&](double v) { w.put_fixed(v, 2, true); };
-    auto attr = [&](std::string_view name, double v) {
+    auto attr = [&](std::string_view name, double v, int decimals = 2) {
         w.put(' ');
         w.put(name);
         w.put("=\"");
-        num(v);
+        w.put_fixed(v, decimals, true);
         w.put('"');
     };
 
@@ -808,9 +808,10 @@ inline void render_flamegraph(const profile& p, std::size_t index, const flamegr
         else
             w.put_fixed(100.0 * static_cast<double>(b.count) / total, 2, false);
         w.put("%)</title><rect");
-        attr("x", x);
+        // Three decimals: zooming multiplies the rounding error by up to width / min_width.
+        attr("x", x, 3);
         attr("y", y);
-        attr("width", bw);
+        attr("width", bw, 3);
         attr("height", fh - framepad);
         const rgb c = root ? all_color : colors[b.name];
         const char fill[] = {'#',           hex[c.r >> 4], hex[c.r & 15], hex[c.g >> 4],

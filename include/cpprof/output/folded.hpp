@@ -9,8 +9,8 @@
 // - frames are shown by name (frame::display_name(): the function, or its address in hex);
 //   frames with the same name merge, as they would in any folded-stack tool;
 // - ';' in a name becomes ':' and '\n' or '\r' becomes a space, so a line always splits right;
-// - lines come sorted frame by frame (each frame compared by its name), the order of the
-//   flame graph's depth-first walk, so the output is deterministic;
+// - lines come sorted frame by frame (each frame compared by its name, a stack after the
+//   longer stacks it starts), the flame graph's left-to-right order, so output is deterministic;
 // - stacks whose summed value is zero or negative, and samples with no frames, are left out:
 //   the format has no way to say either.
 
