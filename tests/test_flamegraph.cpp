@@ -13,6 +13,7 @@
 #include <fstream>
 #include <initializer_list>
 #include <iterator>
+#include <locale>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -522,6 +523,46 @@ TEST_CASE("flamegraph: options chain, report their defaults, and are checked") {
     CHECK(doc.width == 800);
     CHECK(doc.frame("main").width == doctest::Approx(780));
     CHECK(doc.frame("main").height == 19);
+}
+
+TEST_CASE("flamegraph: numbers are written exactly, whatever the locale") {
+    auto fixed = [](double v, int decimals, bool trim) {
+        char buf[cpprof::detail::number_buffer_size];
+        return std::string(buf, cpprof::detail::format_fixed(buf, v, decimals, trim));
+    };
+    auto grouped = [](std::int64_t v) {
+        char buf[cpprof::detail::number_buffer_size];
+        return std::string(buf, cpprof::detail::format_grouped(buf, v));
+    };
+    CHECK(fixed(12.5, 2, false) == "12.50");
+    CHECK(fixed(12.5, 2, true) == "12.5");
+    CHECK(fixed(10, 3, true) == "10");
+    CHECK(fixed(0.0049, 2, false) == "0.00");
+    CHECK(fixed(-0.004, 2, true) == "0");
+    CHECK(fixed(-1.25, 1, false) == "-1.3");
+    CHECK(fixed(1180.0 / 3, 3, true) == "393.333");
+    CHECK(fixed(100.0 * 5 / 6, 2, false) == "83.33");
+    CHECK(grouped(0) == "0");
+    CHECK(grouped(999) == "999");
+    CHECK(grouped(1000) == "1,000");
+    CHECK(grouped(-1234567) == "-1,234,567");
+    CHECK(grouped(INT64_MAX) == "9,223,372,036,854,775,807");
+
+    // A stream with a locale that groups digits and uses a decimal comma changes nothing.
+    struct comma_numpunct : std::numpunct<char> {
+        char do_decimal_point() const override { return ','; }
+        char do_thousands_sep() const override { return '.'; }
+        std::string do_grouping() const override { return "\3"; }
+    };
+    builder b;
+    b.add({b.fn("main"), b.fn("work")}, {1000});
+    b.add({b.fn("main")}, {2000});
+    std::ostringstream plain, localized;
+    localized.imbue(std::locale(std::locale::classic(), new comma_numpunct));
+    cpprof::write_flamegraph(b.p, plain);
+    cpprof::write_flamegraph(b.p, localized);
+    CHECK(plain.str() == localized.str());
+    CHECK(plain.str().find("main (3,000 samples, 100.00%)") != std::string::npos);
 }
 
 TEST_CASE("flamegraph: the path overload writes the file or names the path and the reason") {

@@ -7,7 +7,6 @@
 
 #include <cerrno>
 #include <charconv>
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <fstream>
@@ -16,6 +15,8 @@
 #include <string_view>
 #include <system_error>
 #include <utility>
+
+#include "text.hpp"
 
 namespace cpprof::detail {
 
@@ -39,56 +40,22 @@ public:
     }
 
     void put_int(std::int64_t v) {
-        char tmp[24];
+        char tmp[number_buffer_size];
         auto r = std::to_chars(tmp, tmp + sizeof tmp, v);
         put(std::string_view(tmp, static_cast<std::size_t>(r.ptr - tmp)));
     }
 
     /// 1234567 -> "1,234,567" (the thousands grouping flamegraph tooltips use).
     void put_grouped(std::int64_t v) {
-        char tmp[32];
-        auto r = std::to_chars(tmp, tmp + sizeof tmp, v);
-        std::string_view digits(tmp, static_cast<std::size_t>(r.ptr - tmp));
-        if (!digits.empty() && digits[0] == '-') {
-            put('-');
-            digits.remove_prefix(1);
-        }
-        std::size_t lead = digits.size() % 3;
-        if (lead == 0) lead = 3;
-        put(digits.substr(0, lead));
-        for (std::size_t i = lead; i < digits.size(); i += 3) {
-            put(',');
-            put(digits.substr(i, 3));
-        }
+        char tmp[number_buffer_size];
+        put(std::string_view(tmp, format_grouped(tmp, v)));
     }
 
-    /// `v` rounded to `decimals` (0..6) places. With `trim`, trailing zeros and a bare point are
-    /// dropped ("10", "12.5") to keep coordinates short.
+    /// `v` rounded to `decimals` (0..6) places; with `trim`, "10" and "12.5" rather than
+    /// "10.00" and "12.50", to keep coordinates short.
     void put_fixed(double v, int decimals, bool trim) {
-        static constexpr std::int64_t pow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
-        if (!std::isfinite(v)) v = 0;
-        const std::int64_t scale = pow10[decimals];
-        std::int64_t scaled = std::llround(v * static_cast<double>(scale));
-        if (scaled < 0) {
-            put('-');
-            scaled = -scaled;
-        }
-        put_int(scaled / scale);
-        std::int64_t frac = scaled % scale;
-        int digits = decimals;
-        if (trim)
-            while (digits > 0 && frac % 10 == 0) {
-                frac /= 10;
-                --digits;
-            }
-        if (digits == 0) return;
-        char tmp[8];
-        for (int i = digits - 1; i >= 0; --i) {
-            tmp[i] = static_cast<char>('0' + frac % 10);
-            frac /= 10;
-        }
-        put('.');
-        put(std::string_view(tmp, static_cast<std::size_t>(digits)));
+        char tmp[number_buffer_size];
+        put(std::string_view(tmp, format_fixed(tmp, v, decimals, trim)));
     }
 
     void flush() {

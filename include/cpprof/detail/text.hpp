@@ -27,41 +27,57 @@ inline std::size_t utf8_prefix_bytes(std::string_view s, std::size_t chars) {
     return i;
 }
 
-/// 1234567 -> "1,234,567".
-inline std::string grouped_number(std::int64_t v) {
-    char tmp[24];
-    auto r = std::to_chars(tmp, tmp + sizeof tmp, v);
-    std::string_view digits(tmp, static_cast<std::size_t>(r.ptr - tmp));
-    std::string out;
-    if (!digits.empty() && digits[0] == '-') {
-        out += '-';
-        digits.remove_prefix(1);
+/// Room for any number the two formatters below write.
+inline constexpr std::size_t number_buffer_size = 32;
+
+/// Writes 1234567 as "1,234,567" into `out` (number_buffer_size chars); returns the length.
+inline std::size_t format_grouped(char* out, std::int64_t v) {
+    char digits[24];
+    auto r = std::to_chars(digits, digits + sizeof digits, v);
+    const char* d = digits;
+    std::size_t n = 0;
+    if (*d == '-') out[n++] = *d++;
+    const auto count = static_cast<std::size_t>(r.ptr - d);
+    for (std::size_t i = 0; i < count; ++i) {
+        if (i != 0 && (count - i) % 3 == 0) out[n++] = ',';
+        out[n++] = d[i];
     }
-    for (std::size_t i = 0; i < digits.size(); ++i) {
-        if (i != 0 && (digits.size() - i) % 3 == 0) out += ',';
-        out += digits[i];
-    }
-    return out;
+    return n;
 }
 
-/// `v` with exactly `decimals` (0..6) digits after the point, whatever the global locale.
-inline std::string fixed_number(double v, int decimals) {
+/// Writes `v` rounded to `decimals` (0..6) places into `out` (number_buffer_size chars), with
+/// no regard to any locale; returns the length. With `trim`, trailing zeros and a bare point
+/// are dropped ("10", "12.5").
+inline std::size_t format_fixed(char* out, double v, int decimals, bool trim) {
     static constexpr std::int64_t pow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
-    if (!std::isfinite(v)) v = 0;
+    if (!std::isfinite(v) || std::fabs(v) > 1e12) v = 0;  // keeps the result within the buffer
     std::int64_t scaled = std::llround(v * static_cast<double>(pow10[decimals]));
-    std::string out;
+    std::size_t n = 0;
     if (scaled < 0) {
-        out += '-';
+        out[n++] = '-';
         scaled = -scaled;
     }
-    out += std::to_string(scaled / pow10[decimals]);
-    if (decimals > 0) {
-        std::string frac = std::to_string(scaled % pow10[decimals]);
-        out += '.';
-        out.append(static_cast<std::size_t>(decimals) - frac.size(), '0');
-        out += frac;
-    }
-    return out;
+    n = static_cast<std::size_t>(
+        std::to_chars(out + n, out + number_buffer_size, scaled / pow10[decimals]).ptr - out);
+    std::int64_t frac = scaled % pow10[decimals];
+    int digits = decimals;
+    if (trim)
+        for (; digits > 0 && frac % 10 == 0; --digits) frac /= 10;
+    if (digits == 0) return n;
+    out[n++] = '.';
+    for (int i = digits - 1; i >= 0; --i, frac /= 10) out[n + static_cast<std::size_t>(i)] =
+        static_cast<char>('0' + frac % 10);
+    return n + static_cast<std::size_t>(digits);
+}
+
+inline std::string grouped_number(std::int64_t v) {
+    char buf[number_buffer_size];
+    return std::string(buf, format_grouped(buf, v));
+}
+
+inline std::string fixed_number(double v, int decimals) {
+    char buf[number_buffer_size];
+    return std::string(buf, format_fixed(buf, v, decimals, false));
 }
 
 }  // namespace cpprof::detail

@@ -14,8 +14,8 @@
 //   keeps zoom and search in the URL (?x=&y=&s=&i=) so a reload shows the same view.
 // - colours come from a hash of the name, so a function has the same colour in every graph.
 //
-// Names are made safe for XML once per distinct name: invalid UTF-8 and characters XML 1.0
-// forbids become U+FFFD, other control characters become spaces, and & < > are escaped.
+// Names are made safe for XML once per distinct name: invalid UTF-8, U+FFFE/U+FFFF and C1
+// controls become U+FFFD, C0 controls and DEL become spaces, and & < > are escaped.
 //
 // Speed: the tree is built in one pass over stacks sorted by name rank (no per-node map), boxes
 // below min_width are dropped as their subtree closes, nothing is allocated per box, and the
@@ -174,8 +174,8 @@ namespace detail {
 // ---- names ----------------------------------------------------------------------------------
 
 /// Copies `in` to `out` as text XML 1.0 accepts (before escaping): each byte that does not
-/// start a valid UTF-8 sequence, and U+FFFE/U+FFFF, become U+FFFD; control characters become
-/// spaces.
+/// start a valid UTF-8 sequence, U+FFFE/U+FFFF and C1 controls become U+FFFD; C0 controls and
+/// DEL become spaces.
 inline void sanitize_xml_name(std::string_view in, std::string& out) {
     static constexpr std::string_view replacement = "\xEF\xBF\xBD";
     out.clear();
