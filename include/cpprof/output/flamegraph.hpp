@@ -12,7 +12,9 @@
 //   faded, everything off the path hides, labels are re-cut), "Reset Zoom", a regex search
 //   ("Search" button, Ctrl-F or F3) with "Matched: X%", the "ic" case toggle (also Ctrl-I), and
 //   keeps zoom and search in the URL (?x=&y=&s=&i=) so a reload shows the same view.
-// - colours come from a hash of the name, so a function has the same colour in every graph.
+// - colours come from a hash of the name, so a function has the same colour in every graph;
+// - samples with no frames and stacks whose values sum to zero or less cannot be drawn and are
+//   left out; percentages are of what is drawn (the root is always 100%).
 //
 // Names are made safe for XML once per distinct name: invalid UTF-8, U+FFFE/U+FFFF and C1
 // controls become U+FFFD, C0 controls and DEL become spaces, and & < > are escaped.
@@ -680,7 +682,7 @@ inline void render_flamegraph(const profile& p, std::size_t index, const flamegr
     const double rows = empty ? 2 : max_depth + 1;
     const double height = rows * fh + ypad1 + ypad2 + ypad3;
 
-    // Per distinct name, once: colour, escaped-ready text length in characters.
+    // Once per distinct name: its colour and its length in characters.
     std::vector<rgb> colors(names.text.size());
     std::vector<std::uint32_t> lengths(names.text.size());
     for (std::uint32_t i = 0; i < names.text.size(); ++i) {
