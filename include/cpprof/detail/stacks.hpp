@@ -1,0 +1,229 @@
+#pragma once
+// IWYU pragma: private, include <cpprof/cpprof.hpp>
+// What the stack writers (folded text, flame graph) and the analyses share: choosing the value
+// column, naming the thread root frame, and turning samples into merged, sorted stacks of
+// name ids.
+//
+// Names, not frames, identify a box in a flame graph or a line of folded text: two frames of
+// one function (different lines or addresses) merge. Name ids are handed out in sorted name
+// order, so comparing two id sequences compares the stacks frame by frame, alphabetically; the
+// sorted stack list is then a depth-first walk of the merged call tree with siblings in
+// alphabetical order (and a node's own samples after its children's), and a renderer builds
+// the tree in one pass with no per-node hash map.
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "../profile.hpp"
+
+namespace cpprof::detail {
+
+/// "Use the profile's default sample type" where a sample index is asked for.
+inline constexpr std::size_t default_sample = static_cast<std::size_t>(-1);
+
+/// The value column to read: `requested`, or `p.default_sample_index()` for default_sample.
+/// Returns default_sample when `requested` names no column of `p`.
+inline std::size_t resolve_sample_index(const profile& p, std::size_t requested) {
+    if (requested == default_sample) return p.default_sample_index();
+    return requested < p.sample_types().size() ? requested : default_sample;
+}
+
+inline std::string bad_sample_index_message(const profile& p, std::size_t requested,
+                                            std::string_view who) {
+    std::string m(who);
+    m += ": sample index ";
+    m += std::to_string(requested);
+    m += " is out of range; the profile has ";
+    m += std::to_string(p.sample_types().size());
+    m += " sample type(s)";
+    for (std::size_t i = 0; i < p.sample_types().size(); ++i) {
+        m += i == 0 ? ": " : ", ";
+        m += p.sample_types()[i].type;
+    }
+    return m;
+}
+
+inline std::int64_t sample_value(const sample& s, std::size_t index) {
+    return index < s.values.size() ? s.values[index] : 0;
+}
+
+/// Number of distinct non-empty thread-name labels, counting no further than `limit`.
+inline std::size_t count_thread_names(const profile& p, std::size_t limit) {
+    std::vector<std::string_view> seen;
+    for (const auto& s : p.samples()) {
+        std::string_view name = s.label_str(label_keys::thread_name);
+        if (name.empty() || std::find(seen.begin(), seen.end(), name) != seen.end()) continue;
+        seen.push_back(name);
+        if (seen.size() >= limit) break;
+    }
+    return seen.size();
+}
+
+/// The text of a sample's thread root frame: its thread name, else "[tid N]", else
+/// "[unknown thread]". The view points into `s` or into `scratch`.
+inline std::string_view thread_frame_name(const sample& s, std::string& scratch) {
+    std::string_view name = s.label_str(label_keys::thread_name);
+    if (!name.empty()) return name;
+    for (const auto& l : s.labels)
+        if (l.key == label_keys::thread_id && l.str.empty()) {
+            scratch = "[tid " + std::to_string(l.num) + "]";
+            return scratch;
+        }
+    return "[unknown thread]";
+}
+
+/// Frame names with ids in sorted order. Thread root frames are names of their own kind, so a
+/// thread called "main" and the function main() stay apart.
+struct name_table {
+    static constexpr frame_id no_frame = static_cast<frame_id>(-1);
+    std::vector<std::string> text;        ///< by name id, sorted
+    std::vector<char> is_thread;          ///< by name id
+    std::vector<frame_id> example_frame;  ///< by name id: one frame with this name, or no_frame
+    std::vector<std::uint32_t> of_frame;  ///< by frame id: its name id
+};
+
+/// Samples merged into distinct stacks of name ids, root first.
+struct stack_set {
+    struct entry {
+        std::size_t offset;    ///< into `ids`
+        std::uint32_t length;  ///< number of frames (thread root included)
+        std::int64_t value;    ///< merged value, always > 0
+    };
+    name_table names;
+    std::vector<std::uint32_t> ids;  ///< every stack's name ids back to back
+    std::vector<entry> stacks;       ///< in depth-first order (see the top of this file)
+    std::int64_t total = 0;          ///< sum of the stacks' values
+};
+
+/// Builds the stack set of value column `index`. `sanitize(std::string_view in, std::string& out)`
+/// writes the text a name is shown with (each writer has its own forbidden characters); names
+/// that read the same after it merge. Samples whose merged value is zero or negative are left
+/// out, as are samples with no frames (no thread root either); neither can be drawn.
+template <class Sanitize>
+stack_set collect_stacks(const profile& p, std::size_t index, bool thread_frames,
+                         Sanitize&& sanitize) {
+    stack_set out;
+    const auto& frames = p.frames();
+    const auto& samples = p.samples();
+
+    // Threads first: their names come from labels, seen only by walking the samples.
+    constexpr std::uint32_t no_thread = static_cast<std::uint32_t>(-1);
+    std::vector<std::uint32_t> sample_thread;  // by sample: index into thread_texts
+    std::vector<std::string_view> thread_texts;
+    std::deque<std::string> owned;  // texts made up for samples without a name label
+    if (thread_frames) {
+        std::unordered_map<std::string_view, std::uint32_t> thread_ids;
+        std::string scratch;
+        sample_thread.assign(samples.size(), no_thread);
+        for (std::size_t i = 0; i < samples.size(); ++i) {
+            const sample& s = samples[i];
+            if (s.stack.empty() || sample_value(s, index) == 0) continue;
+            std::string_view name = thread_frame_name(s, scratch);
+            auto it = thread_ids.find(name);
+            if (it == thread_ids.end()) {
+                if (name.data() == scratch.data()) name = owned.emplace_back(scratch);
+                it = thread_ids.emplace(name, static_cast<std::uint32_t>(thread_texts.size())).first;
+                thread_texts.push_back(name);
+            }
+            sample_thread[i] = it->second;
+        }
+    }
+
+    // Every frame and thread name, sanitized, sorted, and numbered by rank.
+    struct candidate {
+        std::string text;
+        char is_thread;
+        std::uint32_t source;  // frame id or thread index
+    };
+    std::vector<candidate> cands;
+    cands.reserve(frames.size() + thread_texts.size());
+    for (std::size_t f = 0; f < frames.size(); ++f) {
+        candidate c{{}, 0, static_cast<std::uint32_t>(f)};
+        const frame& fr = frames[f];
+        if (fr.function.empty())
+            sanitize(fr.display_name(), c.text);
+        else
+            sanitize(fr.function, c.text);
+        cands.push_back(std::move(c));
+    }
+    for (std::size_t t = 0; t < thread_texts.size(); ++t) {
+        candidate c{{}, 1, static_cast<std::uint32_t>(t)};
+        sanitize(thread_texts[t], c.text);
+        cands.push_back(std::move(c));
+    }
+    std::sort(cands.begin(), cands.end(), [](const candidate& a, const candidate& b) {
+        int c = a.text.compare(b.text);
+        return c != 0 ? c < 0 : a.is_thread < b.is_thread;
+    });
+
+    name_table& names = out.names;
+    names.of_frame.assign(frames.size(), 0);
+    std::vector<std::uint32_t> thread_name(thread_texts.size(), 0);
+    for (std::size_t i = 0; i < cands.size(); ++i) {
+        candidate& c = cands[i];
+        if (names.text.empty() || c.is_thread != names.is_thread.back() ||
+            c.text != names.text.back()) {
+            names.text.push_back(std::move(c.text));
+            names.is_thread.push_back(c.is_thread);
+            names.example_frame.push_back(c.is_thread ? name_table::no_frame : c.source);
+        }
+        auto id = static_cast<std::uint32_t>(names.text.size() - 1);
+        (c.is_thread ? thread_name[c.source] : names.of_frame[c.source]) = id;
+    }
+
+    // Stacks, root first.
+    std::size_t frame_count = 0;
+    for (const auto& s : samples) frame_count += s.stack.size() + (thread_frames ? 1 : 0);
+    out.ids.reserve(frame_count);
+    std::vector<stack_set::entry> raw;
+    raw.reserve(samples.size());
+    for (std::size_t i = 0; i < samples.size(); ++i) {
+        const sample& s = samples[i];
+        std::int64_t v = sample_value(s, index);
+        if (s.stack.empty() || v == 0) continue;
+        std::size_t offset = out.ids.size();
+        if (thread_frames) out.ids.push_back(thread_name[sample_thread[i]]);
+        for (auto it = s.stack.rbegin(); it != s.stack.rend(); ++it)
+            out.ids.push_back(names.of_frame[*it]);
+        raw.push_back({offset, static_cast<std::uint32_t>(out.ids.size() - offset), v});
+    }
+
+    // Frame by frame; a stack comes after the longer stacks it is a prefix of, so a node's
+    // children start at its left edge and its own (self) value is the gap at its right.
+    const std::uint32_t* ids = out.ids.data();
+    auto less = [ids](const stack_set::entry& a, const stack_set::entry& b) {
+        const std::uint32_t n = std::min(a.length, b.length);
+        const std::uint32_t* x = ids + a.offset;
+        const std::uint32_t* y = ids + b.offset;
+        for (std::uint32_t i = 0; i < n; ++i)
+            if (x[i] != y[i]) return x[i] < y[i];
+        return a.length > b.length;
+    };
+    auto same = [ids](const stack_set::entry& a, const stack_set::entry& b) {
+        return a.length == b.length && std::equal(ids + a.offset, ids + a.offset + a.length,
+                                                  ids + b.offset);
+    };
+    std::sort(raw.begin(), raw.end(), less);
+
+    out.stacks.reserve(raw.size());
+    for (std::size_t i = 0; i < raw.size();) {
+        stack_set::entry merged = raw[i];
+        std::size_t j = i + 1;
+        for (; j < raw.size() && same(raw[j], merged); ++j) merged.value += raw[j].value;
+        if (merged.value > 0) {
+            out.stacks.push_back(merged);
+            out.total += merged.value;
+        }
+        i = j;
+    }
+    return out;
+}
+
+}  // namespace cpprof::detail

@@ -1,0 +1,83 @@
+#pragma once
+// IWYU pragma: private, include <cpprof/cpprof.hpp>
+// Small text helpers for the renderers and reports: UTF-8 character counting (labels are cut
+// by characters, never inside one) and locale-free number formatting.
+
+#include <charconv>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace cpprof::detail {
+
+/// Number of characters (code points) in UTF-8 text.
+inline std::size_t utf8_length(std::string_view s) {
+    std::size_t n = 0;
+    for (char c : s) n += (static_cast<unsigned char>(c) & 0xc0) != 0x80;
+    return n;
+}
+
+/// Byte length of the first `chars` characters of UTF-8 `s` (all of it when shorter).
+inline std::size_t utf8_prefix_bytes(std::string_view s, std::size_t chars) {
+    std::size_t i = 0;
+    for (; i < s.size(); ++i)
+        if ((static_cast<unsigned char>(s[i]) & 0xc0) != 0x80 && chars-- == 0) break;
+    return i;
+}
+
+/// Room for any number the two formatters below write.
+inline constexpr std::size_t number_buffer_size = 32;
+
+/// Writes 1234567 as "1,234,567" into `out` (number_buffer_size chars); returns the length.
+inline std::size_t format_grouped(char* out, std::int64_t v) {
+    char digits[24];
+    auto r = std::to_chars(digits, digits + sizeof digits, v);
+    const char* d = digits;
+    std::size_t n = 0;
+    if (*d == '-') out[n++] = *d++;
+    const auto count = static_cast<std::size_t>(r.ptr - d);
+    for (std::size_t i = 0; i < count; ++i) {
+        if (i != 0 && (count - i) % 3 == 0) out[n++] = ',';
+        out[n++] = d[i];
+    }
+    return n;
+}
+
+/// Writes `v` rounded to `decimals` (0..6) places into `out` (number_buffer_size chars), with
+/// no regard to any locale; returns the length. With `trim`, trailing zeros and a bare point
+/// are dropped ("10", "12.5").
+inline std::size_t format_fixed(char* out, double v, int decimals, bool trim) {
+    static constexpr std::int64_t pow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
+    if (!std::isfinite(v) || std::fabs(v) > 1e12) v = 0;  // keeps the result within the buffer
+    std::int64_t scaled = std::llround(v * static_cast<double>(pow10[decimals]));
+    std::size_t n = 0;
+    if (scaled < 0) {
+        out[n++] = '-';
+        scaled = -scaled;
+    }
+    n = static_cast<std::size_t>(
+        std::to_chars(out + n, out + number_buffer_size, scaled / pow10[decimals]).ptr - out);
+    std::int64_t frac = scaled % pow10[decimals];
+    int digits = decimals;
+    if (trim)
+        for (; digits > 0 && frac % 10 == 0; --digits) frac /= 10;
+    if (digits == 0) return n;
+    out[n++] = '.';
+    for (int i = digits - 1; i >= 0; --i, frac /= 10) out[n + static_cast<std::size_t>(i)] =
+        static_cast<char>('0' + frac % 10);
+    return n + static_cast<std::size_t>(digits);
+}
+
+inline std::string grouped_number(std::int64_t v) {
+    char buf[number_buffer_size];
+    return std::string(buf, format_grouped(buf, v));
+}
+
+inline std::string fixed_number(double v, int decimals) {
+    char buf[number_buffer_size];
+    return std::string(buf, format_fixed(buf, v, decimals, false));
+}
+
+}  // namespace cpprof::detail
