@@ -11,7 +11,7 @@
 //     is bounded per level, stops early at a "nice" length, and compares 8 bytes at a time.
 //     Levels 1-3 take the first match greedily; levels 4-9 use lazy matching (a match is kept
 //     only if the next position does not start a longer one), like every mainstream deflater.
-//   * Parsed symbols go into a block buffer (16 Ki symbols). When it is full, or the input
+//   * Parsed symbols go into a block buffer (32 Ki symbols). When it is full, or the input
 //     ends, the block is written in whichever form is smallest, counted exactly in bits:
 //     dynamic Huffman (codes built from this block's frequencies, limited to 15 bits, with a
 //     run-length coded header whose code-length code is limited to 7 bits), the fixed code of
@@ -325,7 +325,7 @@ public:
 
 private:
     static constexpr int hash_bits = 15;
-    static constexpr std::size_t block_symbols = 16384;
+    static constexpr std::size_t block_symbols = 32768;
     static constexpr std::size_t too_far = 4096;  // a 3-byte match farther than this rarely pays
 
     // ---- hash chains ----------------------------------------------------------------------
