@@ -78,8 +78,10 @@ public:
     /// Moves the bytes out; the writer is empty afterwards.
     std::string take() && {
         buf_.resize(size_);
+        std::string bytes = std::move(buf_);
+        buf_.clear();
         size_ = 0;
-        return std::move(buf_);
+        return bytes;
     }
 
     // ---- building blocks ------------------------------------------------------------------

@@ -32,21 +32,20 @@
 // sample whose value count differs from the number of sample types, or a stack holding a frame
 // id that is not in the frame table.
 
-#include <cerrno>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <deque>
 #include <map>
 #include <ostream>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <tuple>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <cpprof/detail/gzip.hpp>
+#include <cpprof/detail/output_file.hpp>
 #include <cpprof/detail/protobuf.hpp>
 #include <cpprof/error.hpp>
 #include <cpprof/profile.hpp>
@@ -81,7 +80,8 @@ inline constexpr std::uint32_t function_id = 1, function_name = 2, function_syst
                                function_filename = 4;
 }  // namespace pprof_field
 
-/// Gzip level for pprof output: 6 is about 3x slower than 1 and ~12 % smaller on profiles.
+/// Gzip level for pprof output. On a 5.7 MB pprof payload level 6 is ~9 % smaller than level 1
+/// and ~2.4x slower (about 36 vs 86 MB/s); a profile is written once and kept, so size wins.
 inline constexpr int pprof_gzip_level = 6;
 
 /// Encodes one profile; one object per encoding.
@@ -106,6 +106,10 @@ public:
         std::vector<std::uint64_t> comments;
         for (const auto& c : p_.comments()) comments.push_back(str(c));
         for (const auto& c : loss_comments()) comments.push_back(str(c));
+        // pprof defaults to the last sample type; name another one only if the profile says so.
+        const auto& types = p_.sample_types();
+        const std::size_t def = p_.default_sample_index();
+        const std::uint64_t default_type = !types.empty() && def != types.size() - 1 ? str(types[def].type) : 0;
 
         out_ = proto_writer(estimated_size());
         for (const auto& t : p_.sample_types()) {
@@ -129,10 +133,7 @@ public:
         }
         out_.int64_opt(f::period, p_.period());
         out_.packed_int64(f::comment, comments);
-        const auto& types = p_.sample_types();
-        const std::size_t def = p_.default_sample_index();
-        if (!types.empty() && def != types.size() - 1)
-            out_.int64(f::default_sample_type, index(str(types[def].type)));
+        if (!types.empty() && def != types.size() - 1) out_.int64(f::default_sample_type, index(default_type));
         return std::move(out_).take();
     }
 
@@ -334,23 +335,6 @@ private:
     std::uint64_t num_functions_ = 0;
 };
 
-/// Writes `data` to the file `path` (created or truncated), or throws cpprof::error naming
-/// the file and the system's reason.
-inline void write_file(const std::string& path, std::string_view data, const char* what) {
-    std::FILE* file = std::fopen(path.c_str(), "wb");
-    if (file == nullptr) {
-        const int err = errno;
-        throw error(std::string("cannot open '") + path + "' to write the " + what + ": " +
-                    std::generic_category().message(err));
-    }
-    const std::size_t written = data.empty() ? 0 : std::fwrite(data.data(), 1, data.size(), file);
-    int err = written == data.size() ? 0 : errno;
-    if (std::fclose(file) != 0 && err == 0) err = errno;
-    if (err != 0 || written != data.size())
-        throw error(std::string("cannot write the ") + what + " to '" + path + "': " +
-                    std::generic_category().message(err != 0 ? err : EIO));
-}
-
 }  // namespace detail
 
 /// The profile as an uncompressed pprof protobuf message.
@@ -372,7 +356,7 @@ inline void write_pprof(const profile& p, const std::string& path) {
     std::string bytes = encode_pprof(p);
     const bool gz = path.size() >= 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
     if (gz) bytes = detail::gzip_compress(bytes, detail::pprof_gzip_level);
-    detail::write_file(path, bytes, "pprof profile");
+    detail::write_output_file(path, bytes, "pprof profile");
 }
 
 }  // namespace cpprof
