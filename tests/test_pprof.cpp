@@ -482,6 +482,40 @@ TEST_CASE("default_sample_type is written only when it is not the last sample ty
     CHECK(d.default_sample_type == "alloc_space");
 }
 
+TEST_CASE("frames fold only into a caller at the same address and mapping") {
+    profile p(std::vector<value_type>{{"samples", "count"}});
+    frame inl;
+    inl.address = 0x1000;
+    inl.function = "inlined_callee";
+    inl.inlined = true;
+    frame caller = inl;
+    caller.function = "caller";
+    caller.inlined = false;
+    frame elsewhere = caller;  // inconsistent data: the "caller" is at another address
+    elsewhere.address = 0x2000;
+    frame unnamed_inl = inl;  // an inlined frame without a name contributes no Line
+    unnamed_inl.function.clear();
+    const auto i = p.intern(inl), c = p.intern(caller), e = p.intern(elsewhere), u = p.intern(unnamed_inl);
+    p.add_sample({i, c}, {1});
+    p.add_sample({i, e}, {1});
+    p.add_sample({u, i, c}, {1});
+    p.add_sample({i}, {1});  // an inlined leaf with nothing after it stands alone
+    decoded d = decode(cpprof::encode_pprof(p));
+    CHECK(d.errors.empty());
+    REQUIRE(d.samples.size() == 4);
+    CHECK(d.samples[0].location_ids.size() == 1);
+    CHECK(d.stack_names(d.samples[0]) == std::vector<std::string>{"inlined_callee", "caller"});
+    CHECK(d.samples[1].location_ids.size() == 2);
+    CHECK(d.stack_names(d.samples[1]) == std::vector<std::string>{"inlined_callee", "caller"});
+    CHECK(d.samples[2].location_ids.size() == 1);
+    CHECK(d.stack_names(d.samples[2]) == std::vector<std::string>{"inlined_callee", "caller"});
+    CHECK(d.samples[3].location_ids.size() == 1);
+    CHECK(d.samples[3].location_ids[0] != d.samples[0].location_ids[0]);
+    CHECK(d.samples[3].location_ids[0] == d.samples[1].location_ids[0]);  // {inlined_callee} alone
+    CHECK(d.locations.size() == 4);  // {i,c}, {i}, {e}, {u,i,c}
+    CHECK(d.functions.size() == 2);
+}
+
 TEST_CASE("negative values and large addresses survive") {
     profile p(std::vector<value_type>{{"delta", "bytes"}});
     frame f;
