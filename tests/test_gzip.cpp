@@ -130,6 +130,23 @@ std::vector<std::pair<std::string, std::string>> corpus() {
     for (int k = 0; k < 2000; ++k) runs += std::string(300 + static_cast<std::size_t>(k % 7), 'z') + static_cast<char>(k);
     c.emplace_back("runs", runs);
     c.emplace_back("pprof_5000_samples", cpprof::encode_pprof(cpprof_test::synthetic_profile(5000)));
+    // LZ-structured random inputs: literal runs and copies of earlier bytes at random distances
+    // (1 to beyond the window) and lengths, overlapping copies included (distance < length).
+    for (std::uint64_t seed = 0; seed < 24; ++seed) {
+        cpprof_test::rng r{1000 + seed};
+        std::string s = random_bytes(1 + r.below(64), seed);
+        const std::size_t target = 1000 + r.below(seed % 4 == 0 ? 400000 : 60000);
+        while (s.size() < target) {
+            if (r.below(3) == 0) {
+                s += random_bytes(1 + r.below(40), r.next());
+            } else {
+                const std::size_t dist = 1 + r.below(std::min<std::size_t>(s.size(), r.below(2) ? 300 : 40000));
+                const std::size_t len = 1 + r.below(r.below(4) == 0 ? 600 : 20);
+                for (std::size_t k = 0; k < len; ++k) s += s[s.size() - dist];
+            }
+        }
+        c.emplace_back("lz_random_" + std::to_string(seed), s);
+    }
     return c;
 }
 
