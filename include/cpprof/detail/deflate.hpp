@@ -145,7 +145,9 @@ constexpr huffman_code<30> make_fixed_dist() {
 inline constexpr huffman_code<288> fixed_litlen = make_fixed_litlen();
 inline constexpr huffman_code<30> fixed_dist = make_fixed_dist();
 
-/// Computes length-limited Huffman code lengths for `freq` into `len` (0 for unused symbols).
+/// Computes length-limited Huffman code lengths for `freq[0..n)` into `len[0..n)` (0 for
+/// unused symbols). Requires 2 <= n <= 286 and 2^max_bits >= n (every alphabet here: 286
+/// literal/length symbols at 15 bits, 30 distance symbols at 15, 19 code-length symbols at 7).
 ///
 /// Every code built here has at least two symbols (unused ones are added with a notional
 /// weight if needed): a one-symbol or empty code is legal DEFLATE but some decoders reject an
