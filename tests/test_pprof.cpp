@@ -495,14 +495,20 @@ TEST_CASE("frames fold only into a caller at the same address and mapping") {
     elsewhere.address = 0x2000;
     frame unnamed_inl = inl;  // an inlined frame without a name contributes no Line
     unnamed_inl.function.clear();
-    const auto i = p.intern(inl), c = p.intern(caller), e = p.intern(elsewhere), u = p.intern(unnamed_inl);
+    frame other_line = caller;  // same address, another line: a different chain
+    other_line.line = 7;
+    const auto i = p.intern(inl), c = p.intern(caller), e = p.intern(elsewhere), u = p.intern(unnamed_inl),
+               o = p.intern(other_line);
     p.add_sample({i, c}, {1});
     p.add_sample({i, e}, {1});
     p.add_sample({u, i, c}, {1});
     p.add_sample({i}, {1});  // an inlined leaf with nothing after it stands alone
+    p.add_sample({i, o}, {1});
+    p.add_sample({i, o}, {1});
+    p.add_sample({i, c}, {1});
     decoded d = decode(cpprof::encode_pprof(p));
     CHECK(d.errors.empty());
-    REQUIRE(d.samples.size() == 4);
+    REQUIRE(d.samples.size() == 7);
     CHECK(d.samples[0].location_ids.size() == 1);
     CHECK(d.stack_names(d.samples[0]) == std::vector<std::string>{"inlined_callee", "caller"});
     CHECK(d.samples[1].location_ids.size() == 2);
@@ -512,7 +518,14 @@ TEST_CASE("frames fold only into a caller at the same address and mapping") {
     CHECK(d.samples[3].location_ids.size() == 1);
     CHECK(d.samples[3].location_ids[0] != d.samples[0].location_ids[0]);
     CHECK(d.samples[3].location_ids[0] == d.samples[1].location_ids[0]);  // {inlined_callee} alone
-    CHECK(d.locations.size() == 4);  // {i,c}, {i}, {e}, {u,i,c}
+    // Runs that start at the same frame but continue differently are different Locations, and
+    // each is reused when it comes again.
+    REQUIRE(d.samples[4].location_ids.size() == 1);
+    CHECK(d.samples[4].location_ids != d.samples[0].location_ids);
+    CHECK(d.samples[5].location_ids == d.samples[4].location_ids);
+    CHECK(d.samples[6].location_ids == d.samples[0].location_ids);
+    CHECK(d.locations.at(d.samples[4].location_ids[0]).lines.at(1).line == 7);
+    CHECK(d.locations.size() == 5);  // {i,c}, {i}, {e}, {u,i,c}, {i,o}
     CHECK(d.functions.size() == 2);
 }
 

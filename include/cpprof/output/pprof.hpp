@@ -32,6 +32,7 @@
 // sample whose value count differs from the number of sample types, or a stack holding a frame
 // id that is not in the frame table.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -94,6 +95,9 @@ public:
         strings_.push_back("");
         string_index_.emplace(std::string_view{}, 0);
         location_of_frame_.assign(p_.frames().size(), 0);
+        first_run_of_frame_.assign(p_.frames().size(), run_memo{});
+        inlined_.resize(p_.frames().size());
+        for (std::size_t i = 0; i < inlined_.size(); ++i) inlined_[i] = p_.frames()[i].inlined;
         function_of_frame_.assign(p_.frames().size(), 0);
 
         // Strings that are not met while walking the samples, so their numbers come first.
@@ -194,9 +198,7 @@ private:
             ids.clear();
             for (std::size_t j = 0; j < s.stack.size();) {
                 std::size_t run = 1;  // frames j .. j + run - 1 fold into one Location
-                while (j + run < s.stack.size() &&
-                       inlined_into(p_.frame_at(s.stack[j + run - 1]), p_.frame_at(s.stack[j + run])))
-                    ++run;
+                while (j + run < s.stack.size() && folds_into(s.stack[j + run - 1], s.stack[j + run])) ++run;
                 ids.push_back(location_id(s.stack.data() + j, run));
                 j += run;
             }
@@ -225,8 +227,13 @@ private:
                         std::to_string(p_.frames().size()) + " frames");
     }
 
-    static bool inlined_into(const frame& callee, const frame& caller) {
-        return callee.inlined && callee.address == caller.address && callee.mapping == caller.mapping;
+    /// Whether frame `callee` folds into the Location of `caller`, the next frame of the stack.
+    /// The compact flag keeps the frame table itself out of the cache for ordinary frames.
+    bool folds_into(frame_id callee, frame_id caller) const {
+        if (!inlined_[callee]) return false;
+        const frame& a = p_.frame_at(callee);
+        const frame& b = p_.frame_at(caller);
+        return a.address == b.address && a.mapping == b.mapping;
     }
 
     /// The Location for frames run[0..n) (innermost first), created on first use.
@@ -236,11 +243,21 @@ private:
             if (id == 0) id = add_location(run, 1);
             return id;
         }
+        // An inline chain is a property of its address, so the first run seen starting at a frame
+        // is almost always the only one: check it before the general table.
+        run_memo& memo = first_run_of_frame_[run[0]];
+        if (memo.id != 0 && memo.length == n &&
+            std::equal(run, run + n, run_frames_.begin() + static_cast<std::ptrdiff_t>(memo.start)))
+            return memo.id;
         std::vector<frame_id> key(run, run + n);
         auto it = location_of_run_.find(key);
         if (it != location_of_run_.end()) return it->second;
         const std::uint64_t id = add_location(run, n);
         location_of_run_.emplace(std::move(key), id);
+        if (memo.id == 0) {
+            memo = run_memo{run_frames_.size(), n, id};
+            run_frames_.insert(run_frames_.end(), run, run + n);
+        }
         return id;
     }
 
@@ -326,7 +343,16 @@ private:
     std::unordered_map<std::string_view, std::uint64_t> string_index_;
     std::deque<std::string> owned_;  // strings made by the encoder (stable addresses)
 
+    struct run_memo {
+        std::size_t start = 0;   // first frame id of the run in run_frames_
+        std::size_t length = 0;
+        std::uint64_t id = 0;    // its Location; 0 = none yet
+    };
+
+    std::vector<std::uint8_t> inlined_;             // by frame id: frame::inlined
     std::vector<std::uint64_t> location_of_frame_;  // by frame id; 0 = none yet
+    std::vector<run_memo> first_run_of_frame_;      // by the run's first frame id
+    std::vector<frame_id> run_frames_;
     std::unordered_map<std::vector<frame_id>, std::uint64_t, run_hash> location_of_run_;
     std::uint64_t num_locations_ = 0;
 
