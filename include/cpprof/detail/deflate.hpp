@@ -313,9 +313,13 @@ public:
         if (level_ == 0) {
             write_stored(0, n_, true);
         } else {
-            head_.assign(std::size_t{1} << hash_bits, 0);
-            prev_.assign(window_size, 0);
-            syms_.reserve(block_symbols);
+            // Small inputs get small tables: clearing 256 KiB would dominate a 1 KiB body.
+            hash_bits_ = 9;
+            while (hash_bits_ < max_hash_bits && (std::size_t{1} << hash_bits_) < n_) ++hash_bits_;
+            head_.assign(std::size_t{1} << hash_bits_, 0);
+            // Indexed by position & window_mask, which stays below n_ when n_ <= window_size.
+            prev_.assign(std::min(window_size, n_), 0);
+            syms_.reserve(std::min(block_symbols, n_ + 1));
             clear_block();
             if (params_.lazy_matching) parse_lazy();
             else parse_greedy();
@@ -326,7 +330,7 @@ public:
     }
 
 private:
-    static constexpr int hash_bits = 15;
+    static constexpr int max_hash_bits = 15;
     static constexpr std::size_t block_symbols = 32768;
     static constexpr std::size_t too_far = 4096;  // a 3-byte match farther than this rarely pays
 
@@ -336,7 +340,7 @@ private:
     std::uint32_t hash3(std::size_t pos) const {
         const std::uint32_t v = std::uint32_t{in_[pos]} | std::uint32_t{in_[pos + 1]} << 8 |
                                 std::uint32_t{in_[pos + 2]} << 16;
-        return (v * 0x9E3779B1u) >> (32 - hash_bits);
+        return (v * 0x9E3779B1u) >> (32 - hash_bits_);
     }
 
     /// Makes `pos` (with pos + 3 <= n) the head of its chain; returns the previous head.
@@ -673,6 +677,7 @@ private:
     std::size_t n_ = 0;
     bit_writer* bw_ = nullptr;
 
+    int hash_bits_ = max_hash_bits;
     std::vector<std::uint32_t> head_;
     std::vector<std::uint32_t> prev_;
     std::size_t base_ = 0;
