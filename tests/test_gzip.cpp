@@ -289,6 +289,17 @@ TEST_CASE("rebasing the hash tables does not change the output") {
     }
 }
 
+TEST_CASE("a deflater can be reused") {
+    const std::string a = text_like(100000, 30);
+    const std::string b = random_bytes(70000, 31) + text_like(50000, 32);
+    cpprof::detail::deflate_impl::deflater d(6);
+    std::string first, second;
+    d.compress(a, first);
+    d.compress(b, second);
+    CHECK(first == cpprof::detail::deflate_compress(a, 6));
+    CHECK(second == cpprof::detail::deflate_compress(b, 6));
+}
+
 TEST_CASE("output is deterministic and levels trade speed for size") {
     const std::string data = text_like(500000, 15);
     CHECK(gzip_compress(data, 6) == gzip_compress(data, 6));

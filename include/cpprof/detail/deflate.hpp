@@ -295,7 +295,8 @@ inline level_params params_for(int level) {
     return table[level < 0 ? 6 : std::min(level, 9)];
 }
 
-/// Compresses one input into one DEFLATE stream. One object per call; not thread-safe.
+/// Compresses inputs into DEFLATE streams; an object may be reused (its buffers are), but not
+/// shared between threads.
 class deflater {
 public:
     /// `rebase_every` is how far positions may run ahead of the hash-table base before the
@@ -308,6 +309,8 @@ public:
     void compress(std::string_view input, std::string& out) {
         in_ = reinterpret_cast<const unsigned char*>(input.data());
         n_ = input.size();
+        base_ = 0;
+        covered_ = 0;
         bit_writer bw(out);
         bw_ = &bw;
         if (level_ == 0) {
