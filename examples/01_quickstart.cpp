@@ -23,18 +23,18 @@ __attribute__((noinline)) double simulate_physics(int steps) {
     return x;
 }
 
-__attribute__((noinline)) std::size_t parse_records(int n) {
+__attribute__((noinline)) std::size_t parse_records(long n) {
     std::size_t total = 0;
-    for (int i = 0; i < n; ++i) total += std::to_string(i * 7919).size();
+    for (long i = 0; i < n; ++i) total += std::to_string(i * 7919).size();
     return total;
 }
 
 __attribute__((noinline)) void run_workload() {
     std::thread worker([] {
         pthread_setname_np(pthread_self(), "physics");
-        sink = simulate_physics(40'000'000);  // about three quarters of the work
+        sink = simulate_physics(40'000'000);  // most of the work
     });
-    sink = static_cast<double>(parse_records(8'000'000));
+    sink = static_cast<double>(parse_records(20'000'000));
     worker.join();
 }
 

@@ -4,7 +4,8 @@
 #include <cpprof/cpprof.hpp>
 #include <doctest/doctest.h>
 
-#include "test_support.hpp"
+#include "support/external.hpp"
+#include "support/go_pprof.hpp"
 #include "workloads.hpp"
 
 #include <atomic>
@@ -34,9 +35,12 @@
 #define CPPROF_TEST_TSAN 0
 #endif
 
-using test_support::contains;
 
 namespace {
+
+bool contains(const std::string& haystack, const std::string& needle) {
+    return haystack.find(needle) != std::string::npos;
+}
 
 /// Samples of `p` whose stack holds a frame named with `name`, leaf to root positions.
 std::size_t frame_position(const cpprof::profile& p, const cpprof::sample& s, const char* name) {
@@ -174,39 +178,32 @@ TEST_CASE("samples and CPU time match what was burned, at every rate") {
 }
 
 TEST_CASE("go tool pprof reads a real CPU profile with the right names and stacks") {
-    if (!test_support::have_program("go")) {
-        MESSAGE("go is not installed: skipped (CI installs golang-go)");
-        return;
-    }
+    REQUIRE_GO_TOOL_PPROF();
     cpprof::profiler_guard<cpprof::high_precision> guard;
     for (int i = 0; i < 40; ++i) {
         cpprof_test_heavy_three(2);
         cpprof_test_chain_a(2);
     }
     cpprof::profile p = guard.stop();
-    std::string dir = test_support::temp_dir("cpu-pprof");
-    cpprof::write_pprof(p, dir + "/profile.pb.gz");
-    cpprof::write_pprof(p, dir + "/profile.pb");
+    cpprof_test::go_pprof pprof;
+    cpprof::write_pprof(p, pprof.file("profile.pb.gz"));
+    cpprof::write_pprof(p, pprof.file("profile.pb"));
 
-    auto top = test_support::go_pprof("-top -nodecount=30", dir + "/profile.pb.gz");
-    INFO(top.output);
-    REQUIRE(top.exit_code == 0);
-    CHECK(contains(top.output, "cpprof_test_heavy_three"));
-    CHECK(contains(top.output, "workloads::spin_units"));
-    CHECK(contains(top.output, "Type: cpu"));
+    std::string top = pprof.run("-top -nodecount=30", pprof.file("profile.pb.gz"));
+    CHECK(contains(top, "cpprof_test_heavy_three"));
+    CHECK(contains(top, "workloads::spin_units"));
+    CHECK(contains(top, "Type: cpu"));
 
-    auto raw = test_support::go_pprof("-raw", dir + "/profile.pb");
-    REQUIRE(raw.exit_code == 0);
-    CHECK(contains(raw.output, "samples/count cpu/nanoseconds"));
-    CHECK(contains(raw.output, "thread:"));
+    std::string raw = pprof.run("-raw", pprof.file("profile.pb"));
+    CHECK(contains(raw, "samples/count cpu/nanoseconds"));
+    CHECK(contains(raw, "thread:"));
 
-    auto traces = test_support::go_pprof("-traces", dir + "/profile.pb.gz");
-    REQUIRE(traces.exit_code == 0);
-    // pprof prints each stack leaf first, one frame per line
-    std::size_t c = traces.output.find("cpprof_test_chain_c");
+    // -traces prints each stack leaf first, one frame per line
+    std::string traces = pprof.run("-traces", pprof.file("profile.pb.gz"));
+    std::size_t c = traces.find("cpprof_test_chain_c");
     REQUIRE(c != std::string::npos);
-    std::size_t b = traces.output.find("cpprof_test_chain_b", c);
-    std::size_t a = traces.output.find("cpprof_test_chain_a", c);
+    std::size_t b = traces.find("cpprof_test_chain_b", c);
+    std::size_t a = traces.find("cpprof_test_chain_a", c);
     CHECK(b != std::string::npos);
     CHECK(a != std::string::npos);
     CHECK(b < a);
@@ -247,16 +244,14 @@ TEST_CASE("stopping without samples gives an empty, valid profile and flame grap
     CHECK(p.dropped_samples() == 0);
     CHECK(cpprof::hotspots(p, 10).empty());
     CHECK(cpprof::fraction(p, "anything") == 0.0);
-    std::string dir = test_support::temp_dir("cpu-empty");
-    cpprof::write_pprof(p, dir + "/empty.pb.gz");
-    cpprof::write_flamegraph(p, dir + "/empty.svg");
-    if (test_support::have_program("xmllint"))
-        CHECK(test_support::run("xmllint --noout '" + dir + "/empty.svg'").exit_code == 0);
-    if (test_support::have_program("go")) {
-        auto top = test_support::go_pprof("-top", dir + "/empty.pb.gz");
-        INFO(top.output);
-        CHECK(top.exit_code == 0);
-    }
+    cpprof_test::temp_dir dir;
+    cpprof::write_flamegraph(p, dir / "empty.svg");
+    REQUIRE(cpprof_test::on_path("xmllint"));
+    CHECK(cpprof_test::run("xmllint --noout " + cpprof_test::shell_quote(dir / "empty.svg")).exit_code == 0);
+    REQUIRE_GO_TOOL_PPROF();
+    cpprof_test::go_pprof pprof;
+    cpprof::write_pprof(p, pprof.file("empty.pb.gz"));
+    pprof.run("-top", pprof.file("empty.pb.gz"));
 }
 
 TEST_CASE("report() is a snapshot and sampling goes on") {

@@ -17,6 +17,7 @@
 #include <cpprof/profile.hpp>
 
 #include "support/external.hpp"
+#include "support/go_pprof.hpp"
 #include "support/synthetic_profile.hpp"
 #include "support/wire_reader.hpp"
 
@@ -226,42 +227,6 @@ decoded decode(std::string_view bytes) {
     if (distinct.size() != d.strings.size()) d.errors.push_back("duplicate strings in the table");
     return d;
 }
-
-// ---- running go tool pprof ----------------------------------------------------------------
-
-/// Runs `go tool pprof` on files in a private directory. pprof wants a HOME and a writable
-/// PPROF_TMPDIR; GOCACHE keeps the go command from touching the user's cache.
-class go_pprof {
-public:
-    static bool available() {
-        static const bool yes = cpprof_test::on_path("go");
-        return yes;
-    }
-    std::string file(const std::string& name) const { return dir_ / name; }
-    /// Standard output and error of `go tool pprof <args> <file>`; checks the exit code.
-    std::string run(const std::string& args, const std::string& file, int expected_exit = 0) const {
-        const std::string env = "HOME=" + cpprof_test::shell_quote(dir_.path()) +
-                                " GOCACHE=" + cpprof_test::shell_quote(dir_ / "gocache") +
-                                " PPROF_TMPDIR=" + cpprof_test::shell_quote(dir_.path());
-        const auto r = cpprof_test::run(env + " go tool pprof " + args + " " +
-                                        cpprof_test::shell_quote(file) + " 2>&1");
-        INFO("go tool pprof " << args << " " << file << "\n" << r.out);
-        CHECK(r.exit_code == expected_exit);
-        return r.out;
-    }
-
-private:
-    cpprof_test::temp_dir dir_;
-};
-
-#define REQUIRE_GO_TOOL_PPROF()                                                              \
-    do {                                                                                     \
-        if (!go_pprof::available()) {                                                        \
-            MESSAGE("SKIPPED: `go` is not on PATH, so `go tool pprof` cannot read the output " \
-                    "(install Debian's golang-go)");                                         \
-            return;                                                                          \
-        }                                                                                    \
-    } while (0)
 
 // ---- profiles -------------------------------------------------------------------------------
 
@@ -612,7 +577,7 @@ TEST_CASE("write_pprof to a path: gzip for .gz, raw otherwise, errors name the f
 
 TEST_CASE("go tool pprof reads the worked example") {
     REQUIRE_GO_TOOL_PPROF();
-    go_pprof pprof;
+    cpprof_test::go_pprof pprof;
     cpprof::write_pprof(worked_example(), pprof.file("example.pb"));
     const std::string raw = pprof.run("-raw", pprof.file("example.pb"));
     CHECK(contains(raw, "PeriodType: cpu nanoseconds"));
@@ -624,7 +589,7 @@ TEST_CASE("go tool pprof reads the worked example") {
 
 TEST_CASE("go tool pprof reads names, counts, labels, stacks, inlined Lines and mappings") {
     REQUIRE_GO_TOOL_PPROF();
-    go_pprof pprof;
+    cpprof_test::go_pprof pprof;
     const std::string file = pprof.file("heap.pb.gz");
     cpprof::write_pprof(rich_profile(), file);
 
@@ -689,7 +654,7 @@ TEST_CASE("go tool pprof reads names, counts, labels, stacks, inlined Lines and 
 
 TEST_CASE("go tool pprof gives the same report for the raw and the gzip file") {
     REQUIRE_GO_TOOL_PPROF();
-    go_pprof pprof;
+    cpprof_test::go_pprof pprof;
     const profile p = cpprof_test::synthetic_profile(3000);
     cpprof::write_pprof(p, pprof.file("cpu.pb"));
     cpprof::write_pprof(p, pprof.file("cpu.pb.gz"));
@@ -705,7 +670,7 @@ TEST_CASE("go tool pprof gives the same report for the raw and the gzip file") {
 
 TEST_CASE("go tool pprof accepts empty profiles") {
     REQUIRE_GO_TOOL_PPROF();
-    go_pprof pprof;
+    cpprof_test::go_pprof pprof;
     // Sample types but no samples: a valid, empty report.
     profile no_samples({{"samples", "count"}, {"cpu", "nanoseconds"}});
     no_samples.set_period({"cpu", "nanoseconds"}, 10000000);
@@ -763,7 +728,7 @@ TEST_CASE("go tool pprof names an unnamed frame from the binary through its mapp
     f.mapping = mi;
     p.add_sample({p.intern(f)}, {3});
 
-    go_pprof pprof;
+    cpprof_test::go_pprof pprof;
     cpprof::write_pprof(p, pprof.file("unnamed.pb.gz"));
     const std::string traces = pprof.run("-symbolize=local -traces", pprof.file("unnamed.pb.gz"));
     CHECK(contains(traces, "         3   cpprof_test_symbolize_me\n"));

@@ -21,3 +21,12 @@
 // collectors
 #include <cpprof/cpu/profiler_options.hpp>
 #include <cpprof/cpu/profiler_guard.hpp>
+
+// analysis
+#include <cpprof/analysis/hotspots.hpp>
+#include <cpprof/analysis/query.hpp>
+
+// output
+#include <cpprof/output/flamegraph.hpp>
+#include <cpprof/output/folded.hpp>
+#include <cpprof/output/pprof.hpp>

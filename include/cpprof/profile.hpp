@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -122,6 +123,7 @@ class profile {
 public:
     profile() = default;
     explicit profile(std::vector<value_type> sample_types) : sample_types_(std::move(sample_types)) {}
+    profile(std::initializer_list<value_type> sample_types) : sample_types_(sample_types) {}
 
     // ---- reading --------------------------------------------------------------------------
     const std::vector<value_type>& sample_types() const { return sample_types_; }
@@ -210,7 +212,7 @@ private:
     static std::size_t hash_frame(const frame& f) {
         std::size_t h = std::hash<std::uint64_t>{}(f.address);
         h ^= std::hash<std::string>{}(f.function) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-        h ^= static_cast<std::size_t>(f.line) * 0x100000001b3ULL + f.mapping;
+        h ^= static_cast<std::size_t>(static_cast<unsigned>(f.line)) * 0x100000001b3ULL + f.mapping;
         return h;
     }
 

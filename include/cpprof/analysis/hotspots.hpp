@@ -25,10 +25,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include "../detail/stacks.hpp"
-#include "../detail/text.hpp"
-#include "../error.hpp"
-#include "../profile.hpp"
+#include <cpprof/detail/stacks.hpp>
+#include <cpprof/detail/text.hpp>
+#include <cpprof/error.hpp>
+#include <cpprof/profile.hpp>
 
 namespace cpprof {
 
@@ -43,13 +43,13 @@ struct hotspot {
 namespace detail {
 
 /// Function ids by display name: `names[of_frame[frame id]]` is the frame's function.
-struct function_table {
+struct function_index {
     std::vector<std::string> names;
     std::vector<std::uint32_t> of_frame;
 };
 
-inline function_table function_names(const profile& p) {
-    function_table t;
+inline function_index function_names(const profile& p) {
+    function_index t;
     std::unordered_map<std::string, std::uint32_t> ids;
     t.of_frame.reserve(p.frames().size());
     for (const frame& f : p.frames()) {
@@ -73,7 +73,7 @@ inline std::vector<hotspot> hotspots(const profile& p, std::size_t n = 10,
     if (index == detail::default_sample)
         throw error(detail::bad_sample_index_message(p, sample_index, "hotspots"));
 
-    const detail::function_table fns = detail::function_names(p);
+    const detail::function_index fns = detail::function_names(p);
     std::vector<std::int64_t> self(fns.names.size()), total(fns.names.size());
     std::vector<char> seen(fns.names.size());  // marks the current sample's functions
     std::vector<std::uint32_t> on_stack;

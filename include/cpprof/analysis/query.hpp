@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "../profile.hpp"
+#include <cpprof/profile.hpp>
 
 namespace cpprof {
 

@@ -111,12 +111,6 @@ inline profile build_cpu_profile(raw_profile&& raw) {
     add_lost_samples(p, "stack could not be unwound", l.unwind_failed, raw.period_ns);
     add_lost_samples(p, "exception in flight", l.in_exception, raw.period_ns);
     add_lost_samples(p, "blocklisted mapping", l.blocklisted, raw.period_ns);
-    if (l.lost() > 0 || l.truncated > 0)
-        p.add_comment("samples lost: " + std::to_string(l.buffer_full) + " store full, " +
-                      std::to_string(l.unwind_failed) + " unwind failed, " +
-                      std::to_string(l.in_exception) + " exception in flight, " +
-                      std::to_string(l.blocklisted) + " blocklisted; " +
-                      std::to_string(l.truncated) + " stacks truncated at the max depth");
     return p;
 }
 

@@ -16,7 +16,7 @@
 #include <system_error>
 #include <utility>
 
-#include "text.hpp"
+#include <cpprof/detail/text.hpp>
 
 namespace cpprof::detail {
 

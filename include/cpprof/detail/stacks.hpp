@@ -21,7 +21,7 @@
 #include <utility>
 #include <vector>
 
-#include "../profile.hpp"
+#include <cpprof/profile.hpp>
 
 namespace cpprof::detail {
 

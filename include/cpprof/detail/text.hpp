@@ -63,7 +63,7 @@ inline std::size_t format_fixed(char* out, double v, int decimals, bool trim) {
     int digits = decimals;
     if (trim)
         for (; digits > 0 && frac % 10 == 0; --digits) frac /= 10;
-    if (digits == 0) return n;
+    if (digits == 0 || n + 1 + static_cast<std::size_t>(digits) > number_buffer_size) return n;
     out[n++] = '.';
     for (int i = digits - 1; i >= 0; --i, frac /= 10) out[n + static_cast<std::size_t>(i)] =
         static_cast<char>('0' + frac % 10);

@@ -34,11 +34,11 @@
 #include <utility>
 #include <vector>
 
-#include "../detail/chunked_writer.hpp"
-#include "../detail/stacks.hpp"
-#include "../detail/text.hpp"
-#include "../error.hpp"
-#include "../profile.hpp"
+#include <cpprof/detail/chunked_writer.hpp>
+#include <cpprof/detail/stacks.hpp>
+#include <cpprof/detail/text.hpp>
+#include <cpprof/error.hpp>
+#include <cpprof/profile.hpp>
 
 namespace cpprof {
 

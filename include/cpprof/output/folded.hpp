@@ -20,10 +20,10 @@
 #include <string>
 #include <string_view>
 
-#include "../detail/chunked_writer.hpp"
-#include "../detail/stacks.hpp"
-#include "../error.hpp"
-#include "../profile.hpp"
+#include <cpprof/detail/chunked_writer.hpp>
+#include <cpprof/detail/stacks.hpp>
+#include <cpprof/error.hpp>
+#include <cpprof/profile.hpp>
 
 namespace cpprof {
 
