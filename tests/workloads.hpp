@@ -2,6 +2,7 @@
 // CPU-burning workloads for the profiler tests. Every function is noinline and does work after
 // its call, so neither inlining nor tail calls hide a frame at -O2 without frame pointers.
 
+#include <atomic>
 #include <cstdint>
 #include <ctime>
 #include <string>
@@ -11,7 +12,8 @@
 
 namespace workloads {
 
-inline volatile std::uint64_t sink = 0;
+/// Results go here so the work cannot be optimised away (atomic: many threads write it).
+inline std::atomic<std::uint64_t> sink{0};
 
 /// A fixed amount of integer work: `units` * ~1 ms on this machine.
 CPPROF_TEST_NOINLINE inline std::uint64_t spin_units(std::uint64_t units) {
@@ -21,7 +23,7 @@ CPPROF_TEST_NOINLINE inline std::uint64_t spin_units(std::uint64_t units) {
         x ^= x >> 7;
         x ^= x << 17;
     }
-    sink = sink + x;
+    sink.fetch_add(x, std::memory_order_relaxed);
     return x;
 }
 

@@ -118,17 +118,17 @@ public:
     stack_bounds find(std::uint64_t addr) const noexcept {
         std::uint64_t s0 = seq_.load(std::memory_order_acquire);
         if (s0 & 1) return {0, 0};
-        std::size_t lo = 0, hi = size_.load(std::memory_order_relaxed);
+        std::size_t lo = 0, hi = size_.load(std::memory_order_acquire);
         stack_bounds found{0, 0};
         while (lo < hi) {
             std::size_t mid = (lo + hi) / 2;
-            std::uint64_t a = ranges_[mid].lo.load(std::memory_order_relaxed);
-            std::uint64_t b = ranges_[mid].hi.load(std::memory_order_relaxed);
+            // acquire: the sequence re-check below cannot move above these loads
+            std::uint64_t a = ranges_[mid].lo.load(std::memory_order_acquire);
+            std::uint64_t b = ranges_[mid].hi.load(std::memory_order_acquire);
             if (addr < a) hi = mid;
             else if (addr >= b) lo = mid + 1;
             else { found = {a, b}; break; }
         }
-        std::atomic_thread_fence(std::memory_order_acquire);
         if (seq_.load(std::memory_order_relaxed) != s0) return {0, 0};
         return found;
     }
@@ -299,7 +299,16 @@ public:
             if (((v >> 24) & 0xffffff) != (generation_ & 0xffffff)) return true;  // stale
             slot = static_cast<std::int32_t>(v & 0xffffff);
             if (slot >= static_cast<std::int32_t>(max_slots)) return true;
-            weight = period_ns_ * (1 + static_cast<std::int64_t>(info->si_overrun));
+            // POSIX CPU timers fire on scheduler ticks and their overrun counts are not
+            // reliable on every kernel: weigh the sample by the clock time this thread
+            // really spent since its previous sample. clock_gettime is async-signal-safe, and
+            // this handler runs on the sampled thread, so THREAD_CPUTIME_ID is its clock.
+            thread_slot& ts = slots_[static_cast<std::size_t>(slot)];
+            std::int64_t now = read_clock_ns(clock_ == clock_kind::cpu ? CLOCK_THREAD_CPUTIME_ID
+                                                                     : CLOCK_MONOTONIC);
+            std::int64_t last = ts.last_clock_ns.exchange(now, std::memory_order_relaxed);
+            weight = now > last && last > 0 ? now - last
+                                            : period_ns_ * (1 + static_cast<std::int64_t>(info->si_overrun));
         } else if (info->si_code >= POLL_IN && info->si_code <= POLL_HUP) {
             int fd = info->si_fd;
             if (fd < 0 || static_cast<std::size_t>(fd) >= fd_table_size) return false;
@@ -348,11 +357,18 @@ private:
 
     struct thread_slot {
         std::atomic<std::int32_t> tid{0};  // read by the handler
+        std::atomic<std::int64_t> last_clock_ns{0};  // clock reading at the previous sample
         int perf_fd = -1;
         int timer_id = -1;
         bool armed = false;
         std::uint64_t retired_scan = 0;  // reusable two scans after retirement
     };
+
+    static std::int64_t read_clock_ns(clockid_t clock) noexcept {  // async-signal-safe
+        timespec ts{};
+        if (::clock_gettime(clock, &ts) != 0) return 0;
+        return static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+    }
 
     void wake() noexcept {
         std::uint64_t one = 1;
@@ -510,6 +526,7 @@ private:
         }
         if (s.perf_fd < 0) {
             clockid_t clock = clock_ == clock_kind::cpu ? thread_cpu_clock(tid) : CLOCK_MONOTONIC;
+            s.last_clock_ns.store(read_clock_ns(clock), std::memory_order_relaxed);
             int id = create_thread_timer(clock, tid, SIGPROF,
                                          make_cookie(generation_, static_cast<std::uint32_t>(index)),
                                          random_phase(tid), static_cast<std::uint64_t>(period_ns_));
