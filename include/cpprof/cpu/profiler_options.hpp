@@ -69,7 +69,8 @@ public:
     profiler_options& buffer_samples(std::size_t n) { buffer_samples_ = n; return *this; }
     std::size_t buffer_samples() const { return buffer_samples_; }
 
-    /// How often new threads are looked for, in milliseconds (default 20).
+    /// How often new threads are looked for while threads come and go, in milliseconds
+    /// (default 20); while the thread count is steady the collector backs off to 100 ms.
     profiler_options& thread_scan_interval_ms(int ms) { scan_interval_ms_ = ms; return *this; }
     int thread_scan_interval_ms() const { return scan_interval_ms_; }
 
