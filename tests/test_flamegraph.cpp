@@ -6,6 +6,8 @@
 
 #include <doctest/doctest.h>
 
+#include "support/stack_builder.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -29,25 +31,7 @@ using cpprof::flamegraph_options;
 using cpprof::frame_id;
 using cpprof::label;
 
-struct builder {
-    cpprof::profile p;
-    explicit builder(std::vector<cpprof::value_type> types = {{"samples", "count"}})
-        : p(std::move(types)) {}
-
-    frame_id fn(const std::string& name, int line = 0, std::size_t mapping = cpprof::no_mapping) {
-        cpprof::frame f;
-        f.function = name;
-        f.line = line;
-        f.mapping = mapping;
-        return p.intern(f);
-    }
-    /// `root_first` as in folded text: main first, leaf last.
-    void add(std::initializer_list<frame_id> root_first, std::vector<std::int64_t> values,
-             std::vector<label> labels = {}) {
-        std::vector<frame_id> stack(std::rbegin(root_first), std::rend(root_first));
-        p.add_sample(std::move(stack), std::move(values), std::move(labels));
-    }
-};
+using cpprof_test::builder;
 
 std::string temp_path(const std::string& suffix) {
     static int counter = 0;

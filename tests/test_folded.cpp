@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include "support/stack_builder.hpp"
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -19,24 +21,7 @@ namespace {
 using cpprof::frame_id;
 using cpprof::label;
 
-/// Builds profiles from stacks written root first, the way folded text reads.
-struct builder {
-    cpprof::profile p;
-    explicit builder(std::vector<cpprof::value_type> types = {{"samples", "count"}})
-        : p(std::move(types)) {}
-
-    frame_id fn(const std::string& name, int line = 0) {
-        cpprof::frame f;
-        f.function = name;
-        f.line = line;
-        return p.intern(f);
-    }
-    void add(std::initializer_list<frame_id> root_first, std::vector<std::int64_t> values,
-             std::vector<label> labels = {}) {
-        std::vector<frame_id> stack(std::rbegin(root_first), std::rend(root_first));
-        p.add_sample(std::move(stack), std::move(values), std::move(labels));
-    }
-};
+using cpprof_test::builder;
 
 std::string folded(const cpprof::profile& p, const cpprof::folded_options& o = {}) {
     std::ostringstream os;

@@ -15,6 +15,7 @@
 #include <cpprof/detail/gzip.hpp>
 #include <cpprof/output/pprof.hpp>
 
+#include "support/hex.hpp"
 #include "support/external.hpp"
 #include "support/synthetic_profile.hpp"
 
@@ -23,16 +24,7 @@ namespace {
 using cpprof::detail::crc32;
 using cpprof::detail::gzip_compress;
 
-std::string hex(std::string_view s) {
-    static const char digits[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned char c : s) {
-        if (!out.empty()) out += ' ';
-        out += digits[c >> 4];
-        out += digits[c & 15];
-    }
-    return out;
-}
+using cpprof_test::hex;
 
 std::uint32_t crc32_bitwise(std::string_view s) {
     std::uint32_t c = 0xffffffffu;

@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include "support/stack_builder.hpp"
+
 #include <initializer_list>
 #include <iterator>
 #include <sstream>
@@ -14,22 +16,7 @@ namespace {
 
 using cpprof::frame_id;
 
-struct builder {
-    cpprof::profile p;
-    explicit builder(std::vector<cpprof::value_type> types = {{"samples", "count"}})
-        : p(std::move(types)) {}
-
-    frame_id fn(const std::string& name, int line = 0) {
-        cpprof::frame f;
-        f.function = name;
-        f.line = line;
-        return p.intern(f);
-    }
-    void add(std::initializer_list<frame_id> root_first, std::vector<std::int64_t> values) {
-        p.add_sample(std::vector<frame_id>(std::rbegin(root_first), std::rend(root_first)),
-                     std::move(values));
-    }
-};
+using cpprof_test::builder;
 
 /// main -> fib -> fib -> fib (recursive), main -> fib -> compute, main -> compute, main.
 /// Counts 5, 3, 2, 1 (total 11); CPU 50, 30, 20, 10 ns (total 110).

@@ -16,6 +16,7 @@
 #include <cpprof/output/pprof.hpp>
 #include <cpprof/profile.hpp>
 
+#include "support/hex.hpp"
 #include "support/external.hpp"
 #include "support/go_pprof.hpp"
 #include "support/synthetic_profile.hpp"
@@ -29,16 +30,7 @@ using cpprof::mapping;
 using cpprof::profile;
 using cpprof::value_type;
 
-std::string hex(std::string_view s) {
-    static const char digits[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned char c : s) {
-        if (!out.empty()) out += ' ';
-        out += digits[c >> 4];
-        out += digits[c & 15];
-    }
-    return out;
-}
+using cpprof_test::hex;
 
 bool contains(const std::string& haystack, const std::string& needle) {
     return haystack.find(needle) != std::string::npos;

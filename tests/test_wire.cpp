@@ -11,6 +11,7 @@
 
 #include <cpprof/detail/protobuf.hpp>
 
+#include "support/hex.hpp"
 #include "support/synthetic_profile.hpp"
 #include "support/wire_reader.hpp"
 
@@ -18,16 +19,7 @@ namespace {
 
 using cpprof::detail::proto_writer;
 
-std::string hex(std::string_view s) {
-    static const char digits[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned char c : s) {
-        if (!out.empty()) out += ' ';
-        out += digits[c >> 4];
-        out += digits[c & 15];
-    }
-    return out;
-}
+using cpprof_test::hex;
 
 std::string from_hex(std::string_view h) {
     std::string out;

@@ -402,7 +402,8 @@ public:
     profiler_options& buffer_samples(std::size_t n) { buffer_samples_ = n; return *this; }
     std::size_t buffer_samples() const { return buffer_samples_; }
 
-    /// How often new threads are looked for, in milliseconds (default 20).
+    /// How often new threads are looked for while threads come and go, in milliseconds
+    /// (default 20); while the thread count is steady the collector backs off to 100 ms.
     profiler_options& thread_scan_interval_ms(int ms) { scan_interval_ms_ = ms; return *this; }
     int thread_scan_interval_ms() const { return scan_interval_ms_; }
 
@@ -1050,10 +1051,12 @@ inline walk_result walk_frame_pointers(const interrupted_context& c, stack_bound
 #include <unordered_set>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 namespace cpprof::detail {
@@ -1089,17 +1092,38 @@ inline void* make_cookie(std::uint32_t generation, std::uint32_t slot) {
 
 // ---- /proc helpers (collector side only) --------------------------------------------------
 
-inline std::vector<int> list_threads() {
-    std::vector<int> tids;
-    DIR* dir = ::opendir("/proc/self/task");
-    if (!dir) return tids;
-    while (dirent* e = ::readdir(dir)) {
-        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-        tids.push_back(std::atoi(e->d_name));
+/// Lists the threads of this process from a kept-open /proc/self/task: one lseek and a
+/// couple of getdents64 calls into a stack buffer, so the collector can look often.
+class thread_lister {
+public:
+    thread_lister() : fd_(::open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {}
+    ~thread_lister() {
+        if (fd_ >= 0) ::close(fd_);
     }
-    ::closedir(dir);
-    return tids;
-}
+    thread_lister(const thread_lister&) = delete;
+    thread_lister& operator=(const thread_lister&) = delete;
+
+    /// Fills `tids` (sorted); false when /proc cannot be read.
+    bool list(std::vector<int>& tids) const {
+        tids.clear();
+        if (fd_ < 0 || ::lseek(fd_, 0, SEEK_SET) != 0) return false;
+        alignas(8) char buf[4096];
+        for (;;) {
+            long n = ::syscall(SYS_getdents64, fd_, buf, sizeof buf);
+            if (n <= 0) break;
+            for (long off = 0; off < n;) {
+                const auto* d = reinterpret_cast<const dirent64*>(buf + off);
+                if (d->d_name[0] >= '0' && d->d_name[0] <= '9') tids.push_back(std::atoi(d->d_name));
+                off += d->d_reclen;
+            }
+        }
+        std::sort(tids.begin(), tids.end());
+        return true;
+    }
+
+private:
+    int fd_;
+};
 
 /// A read-only (for the handler) sorted table of address ranges, republished by the collector
 /// with a sequence lock: the handler retries nothing, it just treats a torn read as "unknown".
@@ -1231,6 +1255,9 @@ public:
     void start() {
         auto& g = globals();
         generation_ = g.generation.fetch_add(1) + 1;
+        // libgcc's one-time initialisation (pthread_once, lazy binding of _Unwind_*) must
+        // never happen inside the signal handler.
+        if (opts_.stack_unwinder() == unwinder::libgcc) warm_up_unwinder();
         compute_blocklist();
         if (opts_.stack_unwinder() == unwinder::frame_pointer) refresh_stack_ranges();
         install_handler();
@@ -1272,7 +1299,7 @@ public:
         wait_for_handlers();  // ...and none is still running on session memory after this one
         std::lock_guard<std::mutex> lock(mutex_);
         drain_locked();
-        refresh_thread_names_locked(true);
+        refresh_thread_names_locked();
         raw_profile r = make_raw_header();
         r.stacks = std::move(stacks_);
         r.thread_names = std::move(thread_names_);
@@ -1289,7 +1316,7 @@ public:
         }
         std::lock_guard<std::mutex> lock(mutex_);
         drain_locked();
-        refresh_thread_names_locked(true);
+        refresh_thread_names_locked();
         raw_profile r = make_raw_header();
         r.stacks = stacks_;
         r.thread_names = thread_names_;
@@ -1578,10 +1605,15 @@ private:
     }
 
     /// Arms every thread that appeared and disarms every thread that exited.
-    void scan_threads() {
+    /// Returns whether the set of threads changed since the last scan.
+    bool scan_threads() {
+        if (!lister_.list(tids_)) return false;
+        if (tids_ == previous_tids_ && rename_pending_.empty()) return false;  // the usual case
         std::lock_guard<std::mutex> lock(mutex_);  // armed_tids_ and thread_names_
+        bool changed = tids_ != previous_tids_;
+        previous_tids_ = tids_;
+        const std::vector<int>& tids = tids_;
         ++scan_number_;
-        std::vector<int> tids = list_threads();
         std::unordered_set<int> live(tids.begin(), tids.end());
         bool new_threads = false;
         for (auto it = armed_tids_.begin(); it != armed_tids_.end();) {
@@ -1592,22 +1624,28 @@ private:
                 ++it;
             }
         }
+        // A new thread usually names itself right after it starts: the name read when it was
+        // found may still be its parent's, so it is read once more on the next scan.
+        for (int tid : rename_pending_) {
+            std::string n = live.count(tid) ? thread_name(tid) : std::string();
+            if (!n.empty()) thread_names_[tid] = std::move(n);
+        }
+        rename_pending_.clear();
         for (int tid : tids) {
             if (tid == collector_tid_ || armed_tids_.count(tid)) continue;
             if (arm(tid)) {
                 new_threads = true;
                 thread_names_[tid] = thread_name(tid);
+                if (collector_tid_ >= 0) rename_pending_.push_back(tid);  // found after start
             }
         }
         if (new_threads && opts_.stack_unwinder() == unwinder::frame_pointer)
             refresh_stack_ranges();
+        return changed;
     }
 
     /// Thread names change after start (pthread_setname_np): re-read those still alive.
-    void refresh_thread_names_locked(bool force) {
-        auto now = std::chrono::steady_clock::now();
-        if (!force && now - last_name_refresh_ < std::chrono::milliseconds(500)) return;
-        last_name_refresh_ = now;
+    void refresh_thread_names_locked() {
         for (auto& [tid, index] : armed_tids_) {
             (void)index;
             std::string n = thread_name(tid);
@@ -1648,12 +1686,16 @@ private:
         while (started_tid.load() == 0) ::sched_yield();
     }
 
+    /// Wakes when the handler says the store is half full, or to look for new threads: every
+    /// `thread_scan_interval_ms` while threads come and go, backing off to 100 ms (or the
+    /// option, if larger) while the set of threads is steady.
     void collector_loop() {
-        const int scan_ms = std::max(1, opts_.thread_scan_interval_ms());
-        auto next_scan = std::chrono::steady_clock::now() + std::chrono::milliseconds(scan_ms);
+        const int base_ms = std::max(1, opts_.thread_scan_interval_ms());
+        const int max_ms = std::max(base_ms, 100);
+        int interval_ms = base_ms;
         while (!stop_requested_.load()) {
             pollfd pfd{wake_fd_, POLLIN, 0};
-            ::poll(&pfd, 1, scan_ms);
+            ::poll(&pfd, 1, interval_ms);
             if (pfd.revents & POLLIN) {
                 std::uint64_t v;
                 ssize_t rc = ::read(wake_fd_, &v, sizeof v);
@@ -1664,13 +1706,10 @@ private:
             {
                 std::lock_guard<std::mutex> lock(mutex_);
                 drain_locked();
-                refresh_thread_names_locked(false);
             }
-            auto now = std::chrono::steady_clock::now();
-            if (opts_.threads() == thread_scope::all && now >= next_scan) {
-                scan_threads();
-                next_scan = now + std::chrono::milliseconds(scan_ms);
-            }
+            if (opts_.threads() != thread_scope::all) continue;
+            bool changed = scan_threads();
+            interval_ms = changed ? base_ms : std::min(interval_ms * 2, max_ms);
         }
     }
 
@@ -1722,7 +1761,9 @@ private:
     pid_t owner_pid_;
     std::int64_t start_unix_ns_ = 0;
     std::chrono::steady_clock::time_point start_steady_;
-    std::chrono::steady_clock::time_point last_name_refresh_{};
+    thread_lister lister_;
+    std::vector<int> tids_, previous_tids_;
+    std::vector<int> rename_pending_;  // threads found since the last scan
 
     // aggregate (guarded by mutex_)
     std::mutex mutex_;
