@@ -1,0 +1,44 @@
+// Built with CPPROF_ENABLED=0: every guard compiles to a no-op that never touches SIGPROF or
+// starts a thread, while profiles can still be built, analysed and written.
+
+#include <cpprof/cpprof.hpp>
+#include <doctest/doctest.h>
+
+#include <csignal>
+#include <sstream>
+
+static_assert(CPPROF_ENABLED == 0, "this file checks the disabled build");
+
+TEST_CASE("disabled: a guard starts nothing and stops to an empty profile") {
+    struct sigaction before {};
+    REQUIRE(sigaction(SIGPROF, nullptr, &before) == 0);
+    cpprof::profiler_guard<cpprof::high_precision> guard;
+    CHECK_FALSE(guard.running());
+    cpprof::profiler_guard<> second;  // no "already running" error either: nothing runs
+    cpprof::profile p = guard.stop();
+    CHECK(p.total_samples() == 0);
+    CHECK(p.empty());
+    struct sigaction after {};
+    REQUIRE(sigaction(SIGPROF, nullptr, &after) == 0);
+    bool unchanged = after.sa_handler == before.sa_handler;
+    CHECK(unchanged);  // no handler was installed
+}
+
+TEST_CASE("disabled: options are still validated, so a bad value is caught in every build") {
+    CHECK_THROWS_AS(cpprof::profiler_guard<>(cpprof::profiler_options{}.frequency(20000)),
+                    cpprof::error);
+}
+
+TEST_CASE("disabled: writers and analyses still work on hand-built profiles") {
+    cpprof::profile p{{"samples", "count"}};
+    cpprof::frame f;
+    f.function = "work";
+    p.add_sample({p.intern(f)}, {3});
+    std::ostringstream folded;
+    cpprof::write_folded(p, folded);
+    CHECK(folded.str() == "work 3\n");
+    CHECK(cpprof::fraction(p, "work") == 1.0);
+    std::ostringstream pprof;
+    cpprof::write_pprof(p, pprof);
+    CHECK(pprof.str().size() > 20);
+}
