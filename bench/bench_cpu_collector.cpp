@@ -1,0 +1,92 @@
+// What cpprof's collector thread pays on every wake-up, piece by piece, and in total.
+//
+// The collector wakes every thread_scan_interval_ms (default 20 ms) whatever the sampling
+// rate: it drains the sample store, re-reads /proc/self/task to find threads that started or
+// exited, and every 500 ms re-reads each sampled thread's name. At 10 Hz that fixed cost is
+// larger than the sampling itself (see bench/README.md, "CPU profiler overhead").
+//
+//   BM_cpu_collector_list_threads   detail::list_threads(): opendir/readdir /proc/self/task
+//   BM_cpu_collector_thread_name    detail::thread_name(tid): open/read/close .../comm
+//   BM_cpu_collector_idle_session   a whole session at 10 Hz on an idle thread for 0.5 s:
+//                                   reports the collector thread's CPU per wake-up
+//                                   (counter wakeup_us) and per second (collector_ms_per_s)
+
+#include <benchmark/benchmark.h>
+
+#include <cpprof/cpu/profiler_guard.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <ctime>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include <dirent.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace {
+
+void BM_cpu_collector_list_threads(benchmark::State& state) {
+    std::size_t n = 0;
+    for (auto _ : state) n += cpprof::detail::list_threads().size();
+    benchmark::DoNotOptimize(n);
+}
+BENCHMARK(BM_cpu_collector_list_threads);
+
+void BM_cpu_collector_thread_name(benchmark::State& state) {
+    const int tid = static_cast<int>(::syscall(SYS_gettid));
+    std::size_t n = 0;
+    for (auto _ : state) n += cpprof::detail::thread_name(tid).size();
+    benchmark::DoNotOptimize(n);
+}
+BENCHMARK(BM_cpu_collector_thread_name);
+
+int find_collector_tid() {
+    int found = -1;
+    DIR* d = opendir("/proc/self/task");
+    if (!d) return -1;
+    while (dirent* e = readdir(d)) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+        std::ifstream f(std::string("/proc/self/task/") + e->d_name + "/comm");
+        std::string name;
+        std::getline(f, name);
+        if (name == "cpprof-collect") found = std::atoi(e->d_name);
+    }
+    closedir(d);
+    return found;
+}
+
+std::int64_t thread_cpu_ns(int tid) {
+    clockid_t c = static_cast<clockid_t>((~static_cast<unsigned>(tid) << 3) | 6u);
+    timespec ts{};
+    clock_gettime(c, &ts);
+    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+void BM_cpu_collector_idle_session(benchmark::State& state) {
+    const int scan_ms = static_cast<int>(state.range(0));
+    double cpu_ns = 0, wall_ns = 0;
+    for (auto _ : state) {
+        cpprof::profiler_guard<cpprof::low_overhead> guard(
+            cpprof::profiler_options{}.thread_scan_interval_ms(scan_ms));
+        const int tid = find_collector_tid();
+        const std::int64_t c0 = thread_cpu_ns(tid);
+        const auto w0 = std::chrono::steady_clock::now();
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        cpu_ns += static_cast<double>(thread_cpu_ns(tid) - c0);
+        wall_ns += static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                           std::chrono::steady_clock::now() - w0)
+                                           .count());
+        state.PauseTiming();
+        guard.stop();
+        state.ResumeTiming();
+    }
+    state.counters["collector_ms_per_s"] = cpu_ns / wall_ns * 1e3;
+    state.counters["wakeup_us"] = cpu_ns / 1e3 / (wall_ns / 1e6 / scan_ms);
+}
+BENCHMARK(BM_cpu_collector_idle_session)->Arg(20)->Arg(100)->Iterations(3)
+    ->Unit(benchmark::kMillisecond);
+
+}  // namespace
