@@ -11,6 +11,8 @@
 #                         here); 4 threads run REQUESTS/2 each (oversubscribed 2 cores)
 #   THREADS="1 2 4"       thread counts
 #   CONFIGS="..."         subset of the configuration names below (default: all)
+#   PROBE=1               also time the signal sources alone (signal_source_probe.cpp, empty
+#                         handler, 1000 Hz, ROUNDS alternating rounds); PROBE=0 skips it
 #   OUT=build/bench_overhead   where the binary, the raw results and the table go
 #   CXX=g++
 #
@@ -52,6 +54,7 @@ done
 echo "building $OUT/overhead_driver (-O2, no -fno-omit-frame-pointer)" >&2
 "$CXX" -std=c++17 -O2 -Iinclude -pthread bench/overhead/workload.cpp bench/overhead/driver.cpp \
   -ldl -o "$OUT/overhead_driver"
+"$CXX" -std=c++17 -O2 bench/overhead/signal_source_probe.cpp -o "$OUT/signal_source_probe"
 
 raw="$OUT/raw.txt"
 : > "$raw"
@@ -76,14 +79,28 @@ for ((r = 0; r < ROUNDS; r++)); do
 done
 echo >&2
 
+probe="$OUT/probe.txt"
+: > "$probe"
+if [[ ${PROBE:-1} != 0 ]]; then
+  sources=(none fasync sigtrap posix)
+  for ((r = 0; r < ROUNDS; r++)); do
+    for ((i = 0; i < ${#sources[@]}; i++)); do
+      m=${sources[$(((i + r) % ${#sources[@]}))]}
+      echo "round=$r $("$OUT/signal_source_probe" "$m" 1000 1000000000)" >> "$probe"
+      printf '\rprobe %d/%d' $((r * ${#sources[@]} + i + 1)) $((ROUNDS * ${#sources[@]})) >&2
+    done
+  done
+  echo >&2
+fi
+
 {
   echo "Machine: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) vCPU, kernel $(uname -r), $("$CXX" --version | head -1)"
   echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); $ROUNDS alternating rounds, medians"
   echo
-  python3 - "$raw" "$ROUNDS" <<'EOF'
+  python3 - "$raw" "$ROUNDS" "$probe" <<'EOF'
 import sys, statistics as st
 from collections import defaultdict
-raw, rounds = sys.argv[1], int(sys.argv[2])
+raw, rounds, probe = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 runs = defaultdict(dict)          # (threads, config) -> round -> record
 order = []
 for line in open(raw):
@@ -164,6 +181,34 @@ for (t, name, hzs, how, n, per, loc, iwi, coll, stop) in costs:
     c = f"{coll:.2f}" if coll is not None else "-"
     print(f"| {t} | {name} | {hzs} | {how} | {per_sample(per, n)} | {ratio(loc, n)} | {ratio(iwi, n)} | {c} | {stop:.1f} |")
 print()
+prec = defaultdict(dict)
+for line in open(probe):
+    rec = dict(kv.split('=', 1) for kv in line.split())
+    prec[rec['mode']][int(rec['round'])] = rec
+if prec:
+    print("#### The signal source alone (signal_source_probe: empty handler, 1 thread spinning, 1000 Hz asked)\n")
+    print("| source | signals per CPU-second | CPU per signal (IQR) | timer IRQs per signal | IRQ-work IRQs per signal |")
+    print("|---|---|---|---|---|")
+    names = {'fasync': "perf_event cpu-clock, O_ASYNC/F_SETSIG (cpprof's perf_event source)",
+             'sigtrap': 'perf_event cpu-clock, attr.sigtrap (synchronous SIGTRAP)',
+             'posix': "POSIX timer on the thread CPU clock (cpprof's posix_timer source)"}
+    base = prec.get('none', {})
+    for mode in ('fasync', 'sigtrap', 'posix'):
+        rs = prec.get(mode, {})
+        per, loc, iwi, rate = [], [], [], []
+        for k, r in rs.items():
+            b = base.get(k)
+            n = int(r['signals'])
+            if not b or n == 0: continue
+            per.append((int(r['cpu_ns']) - int(b['cpu_ns'])) / n)
+            loc.append((int(r['timer_irqs']) - int(b['timer_irqs'])) / n)
+            iwi.append((int(r['irq_work_irqs']) - int(b['irq_work_irqs'])) / n)
+            rate.append(n / (int(r['cpu_ns']) / 1e9))
+        if not per: continue
+        q1, q3 = quart(per)
+        print(f"| {names[mode]} | {med(rate):.0f} | {med(per)/1e3:.1f} µs ({q1/1e3:.1f}..{q3/1e3:.1f}) "
+              f"| {med(loc):.2f} | {med(iwi):.2f} |")
+    print()
 sums = {}
 for (t, cfg), rs in runs.items():
     for r in rs.values():
