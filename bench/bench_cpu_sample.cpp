@@ -24,6 +24,11 @@
 //                               the frame-pointer walker through a chain that was compiled
 //                               WITH frame pointers (function attribute), so it walks `depth`
 //                               frames: the fast option's real per-frame cost.
+//   BM_cpu_sample_gperftools    for comparison: gperftools' CPU profiler (libprofiler.so.0,
+//                               loaded with dlopen; skipped when absent) profiling, and the
+//                               same self-sent SIGPROF going to its handler (libunwind walk
+//                               into its hash table). Its sample count is read back from the
+//                               profile file it writes.
 //
 // The argument is the recursion depth; the `frames` counter is the mean number of frames the
 // profile really recorded per sample (the recursion plus Google Benchmark's own frames).
@@ -45,10 +50,15 @@
 #include <cpprof/cpu/profiler_guard.hpp>
 
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include <dlfcn.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -58,7 +68,7 @@ namespace {
 constexpr std::int64_t kIterations = 20000;  // samples per run: fits in the store below
 constexpr std::size_t kStoreSamples = 32768;
 
-enum class variant { baseline, rejected, libgcc, frame_pointer, frame_pointer_fpcode };
+enum class variant { baseline, rejected, libgcc, frame_pointer, frame_pointer_fpcode, gperftools };
 
 struct sample_shot {
     siginfo_t info;
@@ -121,8 +131,74 @@ sample_shot make_shot(int signo, void* cookie) {
     return s;
 }
 
+/// Samples and recorded frames in a gperftools legacy CPU profile: 5 header words
+/// [0, 3, 0, period_us, 0], records [count, depth, pc * depth], trailer [0, 1, 0].
+bool read_gperftools_profile(const std::string& path, std::int64_t& samples, std::int64_t& frames) {
+    std::ifstream f(path, std::ios::binary);
+    std::vector<std::uint64_t> w;
+    std::uint64_t x;
+    while (f.read(reinterpret_cast<char*>(&x), sizeof x)) w.push_back(x);
+    samples = frames = 0;
+    if (w.size() < 5 || w[0] != 0 || w[1] != 3) return false;
+    for (std::size_t i = 5; i + 2 <= w.size();) {
+        if (w[i] == 0 && w[i + 1] == 1) return true;
+        samples += static_cast<std::int64_t>(w[i]);
+        frames += static_cast<std::int64_t>(w[i] * w[i + 1]);
+        i += 2 + w[i + 1];
+    }
+    return false;
+}
+
+void run_gperftools(benchmark::State& state, int depth) {
+    // gperftools refuses to profile when SIGPROF already has a handler, and cpprof keeps its
+    // own installed after a profile stops (a late SIGPROF must not kill the process). No
+    // cpprof profile runs here, so hand gperftools an ignored signal and put cpprof's
+    // handler back afterwards.
+    struct sigaction saved {}, ignore {};
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    ::sigaction(SIGPROF, &ignore, &saved);
+    struct restore_on_exit {
+        struct sigaction* s;
+        ~restore_on_exit() { ::sigaction(SIGPROF, s, nullptr); }
+    } restore{&saved};
+
+    if (!std::getenv("CPUPROFILE_FREQUENCY")) setenv("CPUPROFILE_FREQUENCY", "1", 1);
+    void* lib = dlopen("libprofiler.so.0", RTLD_NOW | RTLD_GLOBAL);
+    auto start = lib ? reinterpret_cast<int (*)(const char*)>(dlsym(lib, "ProfilerStart")) : nullptr;
+    auto stop = lib ? reinterpret_cast<void (*)()>(dlsym(lib, "ProfilerStop")) : nullptr;
+    if (!start || !stop) {
+        state.SkipWithError("gperftools' libprofiler.so.0 is not installed (libgoogle-perftools4)");
+        for (auto _ : state) {
+        }
+        return;
+    }
+    const std::string path = "/tmp/cpprof_bench_gperftools." + std::to_string(::getpid());
+    if (!start(path.c_str())) {
+        state.SkipWithError("ProfilerStart failed");
+        for (auto _ : state) {
+        }
+        return;
+    }
+    // gperftools' handler gets a plain SIGPROF, as from its setitimer.
+    sample_shot shot = make_shot(SIGPROF, nullptr);
+    shot.info.si_code = SI_QUEUE;
+    descend(depth, state, shot);
+    stop();
+    std::int64_t samples = 0, frames = 0;
+    bool ok = read_gperftools_profile(path, samples, frames);
+    std::remove(path.c_str());
+    state.counters["samples"] = static_cast<double>(samples);
+    state.counters["frames"] = samples > 0 ? static_cast<double>(frames) / samples : 0.0;
+    if (!ok)
+        state.SkipWithError("cannot read gperftools' profile");
+    else if (samples < static_cast<std::int64_t>(state.iterations()))
+        state.SkipWithError("gperftools recorded fewer samples than signals were sent");
+}
+
 void run(benchmark::State& state, variant v) {
     const int depth = static_cast<int>(state.range(0));
+    if (v == variant::gperftools) return run_gperftools(state, depth);
     if (v == variant::baseline) {
         struct sigaction sa {}, old {};
         sa.sa_sigaction = &empty_handler;
@@ -181,6 +257,7 @@ void BM_cpu_sample_frame_pointer(benchmark::State& state) { run(state, variant::
 void BM_cpu_sample_frame_pointer_fpcode(benchmark::State& state) {
     run(state, variant::frame_pointer_fpcode);
 }
+void BM_cpu_sample_gperftools(benchmark::State& state) { run(state, variant::gperftools); }
 
 }  // namespace
 
@@ -189,3 +266,4 @@ BENCHMARK(BM_cpu_sample_rejected)->Arg(30)->Iterations(kIterations);
 BENCHMARK(BM_cpu_sample_libgcc)->Arg(10)->Arg(30)->Arg(60)->Iterations(kIterations);
 BENCHMARK(BM_cpu_sample_frame_pointer)->Arg(30)->Iterations(kIterations);
 BENCHMARK(BM_cpu_sample_frame_pointer_fpcode)->Arg(10)->Arg(30)->Arg(60)->Iterations(kIterations);
+BENCHMARK(BM_cpu_sample_gperftools)->Arg(30)->Iterations(kIterations);

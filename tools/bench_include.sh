@@ -4,11 +4,12 @@
 #
 #   tools/bench_include.sh            # markdown table on stdout
 #
-# Environment: CXX (default g++), RUNS (default 5), CXXFLAGS_EXTRA (appended).
+# Environment: CXX (default g++), RUNS (default 5), CXXFLAGS_EXTRA (appended), CPPROF_ROOT
+# (default: this checkout; point it at another checkout to measure its headers).
 # Headers that do not exist yet in this tree are reported as skipped.
 set -euo pipefail
 
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=${CPPROF_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 CXX=${CXX:-g++}
 RUNS=${RUNS:-5}
 tmp=$(mktemp -d)

@@ -109,12 +109,12 @@ for line in open(raw):
     if key not in runs: order.append(key)
     runs[key][int(rec['round'])] = rec
 def med(xs): return st.median(xs) if xs else float('nan')
-def per_sample(ns, n):
-    # Below a few hundred samples the run-to-run noise (±3 % of the CPU time) is larger than
-    # the profiler's cost: the quotient would be noise.
-    return f"{ns/1e3:.1f} µs" if n >= 500 and ns == ns else "(noise)"
-def ratio(x, n):
-    return f"{x:.2f}" if n >= 500 and x == x else "-"
+def per_sample(ns, rate):
+    # Under ~500 samples per CPU-second the run-to-run noise (a few % of the CPU time) is
+    # larger than the profiler's cost: the quotient would be noise, so it is not shown.
+    return f"{ns/1e3:.1f} µs" if rate >= 500 and ns == ns else "(noise)"
+def ratio(x, rate):
+    return f"{x:.2f}" if rate >= 500 and x == x else "-"
 def quart(xs):
     xs = sorted(xs)
     if len(xs) < 4: return xs[0], xs[-1]
@@ -169,9 +169,9 @@ for threads in sorted({k[0] for k in order}):
         pct = 100 * med(samples) / med(asked) if hz else float('nan')
         print(f"| {name} | {hzs} | {how} | {med(wall):.3f} | {med(cpu):.3f} | {100*med(rw):+.1f} % "
               f"| {100*med(rc):+.2f} % ({100*q1:+.1f}..{100*q3:+.1f}) | {med(samples):.0f} | {pct:.0f} % "
-              f"| {dropped:.0f} | {med(depth):.1f} | {per_sample(med(per), med(samples))} |")
+              f"| {dropped:.0f} | {med(depth):.1f} | {per_sample(med(per), med(samples) / med(cpu))} |")
         coll = [int(r['collector_cpu_ns']) / int(r['wall_ns']) * 1e3 for r in rs.values()]
-        costs.append((threads, name, hzs, how, med(samples), med(per), med(loc), med(iwi),
+        costs.append((threads, name, hzs, how, med(samples) / med(cpu), med(per), med(loc), med(iwi),
                       med(coll) if name == 'cpprof' else None, med(vals('stop_ns', 1e6))))
     print()
 print("#### Where the time goes (medians; interrupts are system-wide deltas against the no-profiler run of the same round)\n")
