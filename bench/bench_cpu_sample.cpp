@@ -152,12 +152,15 @@ bool read_gperftools_profile(const std::string& path, std::int64_t& samples, std
 void run_gperftools(benchmark::State& state, int depth) {
     // gperftools refuses to profile when SIGPROF already has a handler, and cpprof keeps its
     // own installed after a profile stops (a late SIGPROF must not kill the process). No
-    // cpprof profile runs here, so hand gperftools an ignored signal and put cpprof's
-    // handler back afterwards.
+    // cpprof profile runs here, so hand gperftools an ignored signal the first time (it
+    // installs its handler once, when it first starts) and its own handler on later runs,
+    // and put back whatever was there (cpprof's handler) afterwards.
+    static struct sigaction gperftools_action {};
+    static bool have_gperftools_action = false;
     struct sigaction saved {}, ignore {};
     ignore.sa_handler = SIG_IGN;
     sigemptyset(&ignore.sa_mask);
-    ::sigaction(SIGPROF, &ignore, &saved);
+    ::sigaction(SIGPROF, have_gperftools_action ? &gperftools_action : &ignore, &saved);
     struct restore_on_exit {
         struct sigaction* s;
         ~restore_on_exit() { ::sigaction(SIGPROF, s, nullptr); }
@@ -179,6 +182,10 @@ void run_gperftools(benchmark::State& state, int depth) {
         for (auto _ : state) {
         }
         return;
+    }
+    if (!have_gperftools_action) {
+        ::sigaction(SIGPROF, nullptr, &gperftools_action);
+        have_gperftools_action = true;
     }
     // gperftools' handler gets a plain SIGPROF, as from its setitimer.
     sample_shot shot = make_shot(SIGPROF, nullptr);
