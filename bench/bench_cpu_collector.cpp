@@ -7,16 +7,22 @@
 //
 //   BM_cpu_collector_list_threads   detail::list_threads(): opendir/readdir /proc/self/task
 //   BM_cpu_collector_thread_name    detail::thread_name(tid): open/read/close .../comm
-//   BM_cpu_collector_idle_session   a whole session at 10 Hz on an idle thread for 0.5 s:
-//                                   reports the collector thread's CPU per wake-up
-//                                   (counter wakeup_us) and per second (collector_ms_per_s)
+//   BM_cpu_collector_idle_session   a whole session at 10 Hz for 0.5 s on idle threads (the
+//                                   benchmark's own plus the second argument's sleeping ones):
+//                                   the collector thread's CPU per wake-up (wakeup_us) and per
+//                                   second (collector_ms_per_s); first argument: the scan
+//                                   interval in ms
 
 #include <benchmark/benchmark.h>
 
 #include <cpprof/cpu/profiler_guard.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
+#include <vector>
 #include <ctime>
 #include <fstream>
 #include <string>
@@ -67,6 +73,16 @@ std::int64_t thread_cpu_ns(int tid) {
 
 void BM_cpu_collector_idle_session(benchmark::State& state) {
     const int scan_ms = static_cast<int>(state.range(0));
+    const int idle_threads = static_cast<int>(state.range(1));
+    std::mutex m;
+    std::condition_variable cv;
+    bool done = false;
+    std::vector<std::thread> sleepers;
+    for (int i = 0; i < idle_threads; ++i)
+        sleepers.emplace_back([&] {
+            std::unique_lock<std::mutex> lock(m);
+            cv.wait(lock, [&] { return done; });
+        });
     double cpu_ns = 0, wall_ns = 0;
     for (auto _ : state) {
         cpprof::profiler_guard<cpprof::low_overhead> guard(
@@ -83,10 +99,22 @@ void BM_cpu_collector_idle_session(benchmark::State& state) {
         guard.stop();
         state.ResumeTiming();
     }
+    {
+        std::lock_guard<std::mutex> lock(m);
+        done = true;
+    }
+    cv.notify_all();
+    for (auto& t : sleepers) t.join();
     state.counters["collector_ms_per_s"] = cpu_ns / wall_ns * 1e3;
     state.counters["wakeup_us"] = cpu_ns / 1e3 / (wall_ns / 1e6 / scan_ms);
 }
-BENCHMARK(BM_cpu_collector_idle_session)->Arg(20)->Arg(100)->Iterations(3)
+BENCHMARK(BM_cpu_collector_idle_session)
+    ->Args({20, 0})
+    ->Args({100, 0})
+    ->Args({20, 64})
+    ->Args({20, 256})
+    ->Args({100, 256})
+    ->Iterations(3)
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace
