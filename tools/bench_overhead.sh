@@ -14,6 +14,8 @@
 #   PROBE=1               also time the signal sources alone (signal_source_probe.cpp, empty
 #                         handler, 1000 Hz, ROUNDS alternating rounds); PROBE=0 skips it
 #   OUT=build/bench_overhead   where the binary, the raw results and the table go
+#   TABULATE="DIR1 DIR2"  runs nothing: pools the raw results of earlier runs (their OUT
+#                         directories) into one table, e.g. two 7-round runs into 14 rounds
 #   CXX=g++
 #
 # Every run prints one line of key=value (see bench/overhead/driver.cpp); the table reports
@@ -51,56 +53,81 @@ for c in "${all_configs[@]}"; do
   if [[ -z "${CONFIGS:-}" || " $CONFIGS " == *" $name "* || $name == none ]]; then configs+=("$c"); fi
 done
 
-echo "building $OUT/overhead_driver (-O2, no -fno-omit-frame-pointer)" >&2
-"$CXX" -std=c++17 -O2 -Iinclude -pthread bench/overhead/workload.cpp bench/overhead/driver.cpp \
-  -ldl -o "$OUT/overhead_driver"
-"$CXX" -std=c++17 -O2 bench/overhead/signal_source_probe.cpp -o "$OUT/signal_source_probe"
-
-raw="$OUT/raw.txt"
-: > "$raw"
-n=${#configs[@]}
-total=$((ROUNDS * n * $(wc -w <<< "$THREADS")))
-done_runs=0
-for ((r = 0; r < ROUNDS; r++)); do
-  for t in $THREADS; do
-    req=$REQUESTS
-    if ((t > 2)); then req=$((REQUESTS * 2 / t)); fi
-    for ((i = 0; i < n; i++)); do
-      c=${configs[$(((i + r) % n))]}
-      name=${c%%|*}
-      args=${c#*|}
-      # shellcheck disable=SC2086
-      line=$("$OUT/overhead_driver" $args --threads "$t" --requests "$req" 2>>"$OUT/stderr.txt")
-      echo "round=$r config=$name $line" >> "$raw"
-      done_runs=$((done_runs + 1))
-      printf '\r%d/%d runs' "$done_runs" "$total" >&2
-    done
+if [[ -n ${TABULATE:-} ]]; then
+  # Pool earlier runs: rounds of the k-th directory are renumbered k*1000 + round, so the
+  # pairing with the no-profiler run stays within one original round.
+  raw="$OUT/raw.txt"
+  probe="$OUT/probe.txt"
+  : > "$raw"
+  : > "$probe"
+  k=0
+  for d in $TABULATE; do
+    sed -E "s/^round=([0-9]+)/round=$((k * 1000))+\1/" "$d/raw.txt" |
+      awk '{ split($1, a, "="); split(a[2], b, "+"); $1 = "round=" (b[1] + b[2]); print }' >> "$raw"
+    if [[ -s $d/probe.txt ]]; then
+      sed -E "s/^round=([0-9]+)/round=$((k * 1000))+\1/" "$d/probe.txt" |
+        awk '{ split($1, a, "="); split(a[2], b, "+"); $1 = "round=" (b[1] + b[2]); print }' >> "$probe"
+    fi
+    k=$((k + 1))
   done
-done
-echo >&2
+  ROUNDS="$(awk '{ print $1 }' "$raw" | sort -u | wc -l) pooled"
+else
+  echo "building $OUT/overhead_driver (-O2, no -fno-omit-frame-pointer)" >&2
+  "$CXX" -std=c++17 -O2 -Iinclude -pthread bench/overhead/workload.cpp bench/overhead/driver.cpp \
+    -ldl -o "$OUT/overhead_driver"
+  "$CXX" -std=c++17 -O2 bench/overhead/signal_source_probe.cpp -o "$OUT/signal_source_probe"
 
-probe="$OUT/probe.txt"
-: > "$probe"
-if [[ ${PROBE:-1} != 0 ]]; then
-  sources=(none fasync sigtrap posix)
+  raw="$OUT/raw.txt"
+  : > "$raw"
+  n=${#configs[@]}
+  total=$((ROUNDS * n * $(wc -w <<< "$THREADS")))
+  done_runs=0
   for ((r = 0; r < ROUNDS; r++)); do
-    for ((i = 0; i < ${#sources[@]}; i++)); do
-      m=${sources[$(((i + r) % ${#sources[@]}))]}
-      echo "round=$r $("$OUT/signal_source_probe" "$m" 1000 1000000000)" >> "$probe"
-      printf '\rprobe %d/%d' $((r * ${#sources[@]} + i + 1)) $((ROUNDS * ${#sources[@]})) >&2
+    for t in $THREADS; do
+      req=$REQUESTS
+      if ((t > 2)); then req=$((REQUESTS * 2 / t)); fi
+      for ((i = 0; i < n; i++)); do
+        c=${configs[$(((i + r) % n))]}
+        name=${c%%|*}
+        args=${c#*|}
+        # shellcheck disable=SC2086
+        line=$("$OUT/overhead_driver" $args --threads "$t" --requests "$req" 2>>"$OUT/stderr.txt")
+        echo "round=$r config=$name $line" >> "$raw"
+        done_runs=$((done_runs + 1))
+        printf '\r%d/%d runs' "$done_runs" "$total" >&2
+      done
     done
   done
   echo >&2
+
+  probe="$OUT/probe.txt"
+  : > "$probe"
+  if [[ ${PROBE:-1} != 0 ]]; then
+    sources=(none fasync sigtrap posix)
+    for ((r = 0; r < ROUNDS; r++)); do
+      for ((i = 0; i < ${#sources[@]}; i++)); do
+        m=${sources[$(((i + r) % ${#sources[@]}))]}
+        echo "round=$r $("$OUT/signal_source_probe" "$m" 1000 1000000000)" >> "$probe"
+        printf '\rprobe %d/%d' $((r * ${#sources[@]} + i + 1)) $((ROUNDS * ${#sources[@]})) >&2
+      done
+    done
+    echo >&2
+  fi
+
 fi
 
 {
   echo "Machine: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) vCPU, kernel $(uname -r), $("$CXX" --version | head -1)"
-  echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); $ROUNDS alternating rounds, medians"
+  if [[ -n ${TABULATE:-} ]]; then
+    echo "Pooled from: $TABULATE; $ROUNDS alternating rounds, medians"
+  else
+    echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); $ROUNDS alternating rounds, medians"
+  fi
   echo
-  python3 - "$raw" "$ROUNDS" "$probe" <<'EOF'
+  python3 - "$raw" "$probe" <<'EOF'
 import sys, statistics as st
 from collections import defaultdict
-raw, rounds, probe = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+raw, probe = sys.argv[1], sys.argv[2]
 runs = defaultdict(dict)          # (threads, config) -> round -> record
 order = []
 for line in open(raw):
