@@ -21,9 +21,9 @@
 //                               rest WITHOUT frame pointers: the walk stops almost at once
 //                               (see the `frames` counter) — cheap, and the stacks are useless.
 //   BM_cpu_sample_frame_pointer_fpcode
-//                               the frame-pointer walker through a chain that was compiled
-//                               WITH frame pointers (function attribute), so it walks `depth`
-//                               frames: the fast option's real per-frame cost.
+//                               the frame-pointer walker through a chain whose functions set
+//                               up frame pointers (a variable-sized alloca forces it), so it
+//                               walks `depth` frames: the fast option's real per-frame cost.
 //   BM_cpu_sample_gperftools    for comparison: gperftools' CPU profiler (libprofiler.so.0,
 //                               loaded with dlopen; skipped when absent) profiling, and the
 //                               same self-sent SIGPROF going to its handler (libunwind walk
@@ -49,6 +49,7 @@
 
 #include <cpprof/cpu/profiler_guard.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -96,9 +97,18 @@ __attribute__((noinline)) int descend(int depth, benchmark::State& state, const 
     return r + 1;
 }
 
-// The same chain compiled with frame pointers, for the frame-pointer walker.
-__attribute__((noinline, optimize("no-omit-frame-pointer"))) void send_loop_fp(
-    benchmark::State& state, const sample_shot& shot) {
+// The same chain with frame pointers, for the frame-pointer walker. A variable-sized stack
+// allocation makes GCC and Clang set up RBP as the frame base (push rbp; mov rbp, rsp) in that
+// function, whatever -fomit-frame-pointer says, so the chain is walkable.
+volatile std::size_t g_frame_bytes = 16;
+#define CPPROF_BENCH_KEEP_FRAME_POINTER()                                             \
+    do {                                                                              \
+        volatile char* frame_ = static_cast<char*>(__builtin_alloca(g_frame_bytes)); \
+        frame_[0] = 0;                                                                \
+    } while (0)
+
+__attribute__((noinline)) void send_loop_fp(benchmark::State& state, const sample_shot& shot) {
+    CPPROF_BENCH_KEEP_FRAME_POINTER();
     for (auto _ : state) {
         siginfo_t info = shot.info;
         long rc = ::syscall(SYS_rt_tgsigqueueinfo, shot.pid, shot.tid, shot.signo, &info);
@@ -106,8 +116,9 @@ __attribute__((noinline, optimize("no-omit-frame-pointer"))) void send_loop_fp(
     }
 }
 
-__attribute__((noinline, optimize("no-omit-frame-pointer"))) int descend_fp(
-    int depth, benchmark::State& state, const sample_shot& shot) {
+__attribute__((noinline)) int descend_fp(int depth, benchmark::State& state,
+                                         const sample_shot& shot) {
+    CPPROF_BENCH_KEEP_FRAME_POINTER();
     if (depth <= 1) {
         send_loop_fp(state, shot);
         return 0;
@@ -150,17 +161,16 @@ bool read_gperftools_profile(const std::string& path, std::int64_t& samples, std
 }
 
 void run_gperftools(benchmark::State& state, int depth) {
-    // gperftools refuses to profile when SIGPROF already has a handler, and cpprof keeps its
-    // own installed after a profile stops (a late SIGPROF must not kill the process). No
-    // cpprof profile runs here, so hand gperftools an ignored signal the first time (it
-    // installs its handler once, when it first starts) and its own handler on later runs,
-    // and put back whatever was there (cpprof's handler) afterwards.
-    static struct sigaction gperftools_action {};
-    static bool have_gperftools_action = false;
+    // gperftools checks once, when libprofiler is initialised, that nobody else handles
+    // SIGPROF, and installs its handler then; cpprof keeps its own handler installed after a
+    // profile stops (a late SIGPROF must not kill the process). No cpprof profile runs here,
+    // so: SIG_IGN while libprofiler may initialise (dlopen), then gperftools' handler
+    // explicitly (it may have been replaced by cpprof's since a startup-time initialisation,
+    // when cpprof_bench links libprofiler), and whatever was there back at the end.
     struct sigaction saved {}, ignore {};
     ignore.sa_handler = SIG_IGN;
     sigemptyset(&ignore.sa_mask);
-    ::sigaction(SIGPROF, have_gperftools_action ? &gperftools_action : &ignore, &saved);
+    ::sigaction(SIGPROF, &ignore, &saved);
     struct restore_on_exit {
         struct sigaction* s;
         ~restore_on_exit() { ::sigaction(SIGPROF, s, nullptr); }
@@ -170,22 +180,28 @@ void run_gperftools(benchmark::State& state, int depth) {
     void* lib = dlopen("libprofiler.so.0", RTLD_NOW | RTLD_GLOBAL);
     auto start = lib ? reinterpret_cast<int (*)(const char*)>(dlsym(lib, "ProfilerStart")) : nullptr;
     auto stop = lib ? reinterpret_cast<void (*)()>(dlsym(lib, "ProfilerStop")) : nullptr;
-    if (!start || !stop) {
-        state.SkipWithError("gperftools' libprofiler.so.0 is not installed (libgoogle-perftools4)");
+    // ProfileHandler::SignalHandler(int, siginfo_t*, void*), exported by libprofiler 2.x.
+    auto handler = lib ? reinterpret_cast<void (*)(int, siginfo_t*, void*)>(
+                             dlsym(lib, "_ZN14ProfileHandler13SignalHandlerEiP9siginfo_tPv"))
+                       : nullptr;
+    if (!start || !stop || !handler) {
+        state.SkipWithError("gperftools' libprofiler.so.0 (libgoogle-perftools4, 2.x) is not "
+                            "installed or lacks ProfilerStart/ProfileHandler::SignalHandler");
         for (auto _ : state) {
         }
         return;
     }
+    struct sigaction gp {};
+    gp.sa_sigaction = handler;
+    gp.sa_flags = SA_RESTART | SA_SIGINFO;  // as gperftools installs it
+    sigemptyset(&gp.sa_mask);
+    ::sigaction(SIGPROF, &gp, nullptr);
     const std::string path = "/tmp/cpprof_bench_gperftools." + std::to_string(::getpid());
     if (!start(path.c_str())) {
         state.SkipWithError("ProfilerStart failed");
         for (auto _ : state) {
         }
         return;
-    }
-    if (!have_gperftools_action) {
-        ::sigaction(SIGPROF, nullptr, &gperftools_action);
-        have_gperftools_action = true;
     }
     // gperftools' handler gets a plain SIGPROF, as from its setitimer.
     sample_shot shot = make_shot(SIGPROF, nullptr);
@@ -222,7 +238,15 @@ void run(benchmark::State& state, variant v) {
     o.frequency(1).threads(cpprof::thread_scope::calling_thread).buffer_samples(kStoreSamples);
     if (v == variant::frame_pointer || v == variant::frame_pointer_fpcode)
         o.stack_unwinder(cpprof::unwinder::frame_pointer);
-    auto guard = std::make_unique<cpprof::profiler_guard<cpprof::standard>>(o);
+    std::unique_ptr<cpprof::profiler_guard<cpprof::standard>> guard;
+    try {
+        guard = std::make_unique<cpprof::profiler_guard<cpprof::standard>>(o);
+    } catch (const cpprof::error& e) {  // no timer or perf_event here (a container, seccomp)
+        state.SkipWithError(e.what());
+        for (auto _ : state) {
+        }
+        return;
+    }
     // See the top of the file: the running session's generation, slot 0.
     std::uint32_t generation = cpprof::detail::globals().generation.load();
     if (v == variant::rejected) generation -= 1;  // an older session's signal: dropped at once
