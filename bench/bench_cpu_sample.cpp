@@ -8,7 +8,9 @@
 // profiler's POSIX-timer signals: si_code = SI_TIMER and si_value = the session's cookie
 // (detail::make_cookie(generation, slot)). A signal sent to oneself is delivered before the
 // syscall returns, so every iteration is one complete sample: kernel signal frame, handler,
-// unwind of the interrupted stack, publication into the store, sigreturn.
+// unwind of the interrupted stack, publication into the store, sigreturn. (Signals of the
+// perf_event source take the handler's si_fd branch instead of the cookie branch: a table
+// load instead of a bit test; the rest of the path is the same.)
 //
 //   BM_cpu_sample_baseline      the same syscall and siginfo, to a signal whose handler is
 //                               empty: what delivery alone costs (syscall + signal frame +
