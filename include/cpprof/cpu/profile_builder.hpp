@@ -2,7 +2,8 @@
 // Turns what the sampler collected (raw addresses per thread) into a cpprof::profile: names
 // every address with the ELF symbolizer, records mappings with build-ids, labels samples with
 // the thread's name and id, and makes every lost sample visible. Runs outside the signal
-// handler, on a copy of the aggregate, while sampling goes on.
+// handler, on a copy of the aggregate, while sampling goes on. The functions are templates with a
+// dummy parameter: see the note on lazy instantiation in config.hpp.
 
 #include <cpprof/cpu/sampler.hpp>
 #include <cpprof/detail/symbolizer.hpp>
@@ -20,7 +21,8 @@ namespace cpprof::detail {
 
 /// One symbolizer per process: ELF symbol tables are parsed once and reused by every report;
 /// refresh() picks up libraries loaded since.
-inline symbolizer& process_symbolizer(std::unique_lock<std::mutex>& lock) {
+template <class = void>
+symbolizer& process_symbolizer(std::unique_lock<std::mutex>& lock) {
     static std::mutex m;
     static symbolizer* s = nullptr;  // never destroyed: reports may run during static destruction
     lock = std::unique_lock<std::mutex>(m);
@@ -29,7 +31,8 @@ inline symbolizer& process_symbolizer(std::unique_lock<std::mutex>& lock) {
     return *s;
 }
 
-inline void add_lost_samples(profile& p, const char* what, std::uint64_t n, std::int64_t period) {
+template <class = void>
+void add_lost_samples(profile& p, const char* what, std::uint64_t n, std::int64_t period) {
     if (n == 0) return;
     frame f;
     f.function = std::string("[cpprof: samples lost: ") + what + "]";
@@ -37,7 +40,8 @@ inline void add_lost_samples(profile& p, const char* what, std::uint64_t n, std:
     p.add_sample({p.intern(f)}, {count, count * period});
 }
 
-inline profile build_cpu_profile(raw_profile&& raw) {
+template <class = void>
+profile build_cpu_profile(raw_profile&& raw) {
     const bool wall = raw.clock == clock_kind::wall;
     const std::string clock_type = wall ? "wall" : "cpu";
     profile p({{"samples", "count"}, {clock_type, "nanoseconds"}});

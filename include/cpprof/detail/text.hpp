@@ -31,7 +31,8 @@ inline std::size_t utf8_prefix_bytes(std::string_view s, std::size_t chars) {
 inline constexpr std::size_t number_buffer_size = 32;
 
 /// Writes 1234567 as "1,234,567" into `out` (number_buffer_size chars); returns the length.
-inline std::size_t format_grouped(char* out, std::int64_t v) {
+template <class = void>
+std::size_t format_grouped(char* out, std::int64_t v) {
     char digits[24];
     auto r = std::to_chars(digits, digits + sizeof digits, v);
     const char* d = digits;
@@ -48,7 +49,8 @@ inline std::size_t format_grouped(char* out, std::int64_t v) {
 /// Writes `v` rounded to `decimals` (0..6) places into `out` (number_buffer_size chars), with
 /// no regard to any locale; returns the length. With `trim`, trailing zeros and a bare point
 /// are dropped ("10", "12.5").
-inline std::size_t format_fixed(char* out, double v, int decimals, bool trim) {
+template <class = void>
+std::size_t format_fixed(char* out, double v, int decimals, bool trim) {
     static constexpr std::int64_t pow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
     if (!std::isfinite(v) || std::fabs(v) > 1e12) v = 0;  // keeps the result within the buffer
     std::int64_t scaled = std::llround(v * static_cast<double>(pow10[decimals]));
@@ -70,12 +72,14 @@ inline std::size_t format_fixed(char* out, double v, int decimals, bool trim) {
     return n + static_cast<std::size_t>(digits);
 }
 
-inline std::string grouped_number(std::int64_t v) {
+template <class = void>
+std::string grouped_number(std::int64_t v) {
     char buf[number_buffer_size];
     return std::string(buf, format_grouped(buf, v));
 }
 
-inline std::string fixed_number(double v, int decimals) {
+template <class = void>
+std::string fixed_number(double v, int decimals) {
     char buf[number_buffer_size];
     return std::string(buf, format_fixed(buf, v, decimals, false));
 }
