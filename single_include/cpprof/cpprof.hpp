@@ -3539,9 +3539,28 @@ stack_set collect_stacks(const profile& p, std::size_t index, bool thread_frames
 // by characters, never inside one) and locale-free number formatting.
 
 #include <charconv>
+
+#if !defined(__GNUC__)  // GCC and Clang: see detail::math below
 #include <cmath>
+#endif
 
 namespace cpprof::detail {
+
+/// The four <cmath> functions cpprof uses. <cmath> itself is not included with GCC or Clang:
+/// parsing it (C++17 special functions and all) costs about 0.1 s in every translation unit.
+namespace math {
+#if defined(__GNUC__)
+inline bool isfinite(double v) { return __builtin_isfinite(v); }
+inline double fabs(double v) { return __builtin_fabs(v); }
+inline double floor(double v) { return __builtin_floor(v); }
+inline long long llround(double v) { return __builtin_llround(v); }
+#else
+using std::fabs;
+using std::floor;
+using std::isfinite;
+using std::llround;
+#endif
+}  // namespace math
 
 /// Number of characters (code points) in UTF-8 text.
 inline std::size_t utf8_length(std::string_view s) {
@@ -3583,8 +3602,8 @@ std::size_t format_grouped(char* out, std::int64_t v) {
 template <class = void>
 std::size_t format_fixed(char* out, double v, int decimals, bool trim) {
     static constexpr std::int64_t pow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
-    if (!std::isfinite(v) || std::fabs(v) > 1e12) v = 0;  // keeps the result within the buffer
-    std::int64_t scaled = std::llround(v * static_cast<double>(pow10[decimals]));
+    if (!math::isfinite(v) || math::fabs(v) > 1e12) v = 0;  // keeps the result within the buffer
+    std::int64_t scaled = math::llround(v * static_cast<double>(pow10[decimals]));
     std::size_t n = 0;
     if (scaled < 0) {
         out[n++] = '-';
@@ -4236,7 +4255,7 @@ inline std::uint8_t to_channel(double v) {
 /// h in [0,1), s and l in [0,1].
 inline rgb hsl_color(double h, double s, double l) {
     auto channel = [&](double t) {
-        t -= std::floor(t);
+        t -= math::floor(t);
         const double q = l < 0.5 ? l * (1 + s) : l + s - l * s;
         const double p = 2 * l - q;
         double v;
@@ -4617,7 +4636,7 @@ std::size_t check_flamegraph_options(const profile& p, const flamegraph_options&
         throw error("write_flamegraph: font_size must be above 0 and at most 200 pixels");
     if (!(o.font_width() > 0 && o.font_width() <= 10))
         throw error("write_flamegraph: font_width must be above 0 and at most 10");
-    if (!(o.min_width() >= 0 && std::isfinite(o.min_width())))
+    if (!(o.min_width() >= 0 && math::isfinite(o.min_width())))
         throw error("write_flamegraph: min_width must be a finite number of pixels >= 0");
     return index;
 }
@@ -4789,7 +4808,7 @@ void render_flamegraph(const profile& p, std::size_t index, const flamegraph_opt
         attr("y", y + label_dy);
         w.put('>');
         // The label: as many characters as fit, or "" when fewer than 3 do.
-        const double fits = std::floor(bw / char_width);
+        const double fits = math::floor(bw / char_width);
         const std::size_t length = root ? 3 : lengths[b.name];
         if (fits >= 3) {
             if (static_cast<double>(length) <= fits) {

@@ -4,13 +4,32 @@
 // by characters, never inside one) and locale-free number formatting.
 
 #include <charconv>
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#if !defined(__GNUC__)  // GCC and Clang: see detail::math below
+#include <cmath>
+#endif
+
 namespace cpprof::detail {
+
+/// The four <cmath> functions cpprof uses. <cmath> itself is not included with GCC or Clang:
+/// parsing it (C++17 special functions and all) costs about 0.1 s in every translation unit.
+namespace math {
+#if defined(__GNUC__)
+inline bool isfinite(double v) { return __builtin_isfinite(v); }
+inline double fabs(double v) { return __builtin_fabs(v); }
+inline double floor(double v) { return __builtin_floor(v); }
+inline long long llround(double v) { return __builtin_llround(v); }
+#else
+using std::fabs;
+using std::floor;
+using std::isfinite;
+using std::llround;
+#endif
+}  // namespace math
 
 /// Number of characters (code points) in UTF-8 text.
 inline std::size_t utf8_length(std::string_view s) {
@@ -52,8 +71,8 @@ std::size_t format_grouped(char* out, std::int64_t v) {
 template <class = void>
 std::size_t format_fixed(char* out, double v, int decimals, bool trim) {
     static constexpr std::int64_t pow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
-    if (!std::isfinite(v) || std::fabs(v) > 1e12) v = 0;  // keeps the result within the buffer
-    std::int64_t scaled = std::llround(v * static_cast<double>(pow10[decimals]));
+    if (!math::isfinite(v) || math::fabs(v) > 1e12) v = 0;  // keeps the result within the buffer
+    std::int64_t scaled = math::llround(v * static_cast<double>(pow10[decimals]));
     std::size_t n = 0;
     if (scaled < 0) {
         out[n++] = '-';

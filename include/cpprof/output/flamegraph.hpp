@@ -24,7 +24,6 @@
 // text goes to the stream in 256 KiB chunks.
 
 #include <algorithm>
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -278,7 +277,7 @@ inline std::uint8_t to_channel(double v) {
 /// h in [0,1), s and l in [0,1].
 inline rgb hsl_color(double h, double s, double l) {
     auto channel = [&](double t) {
-        t -= std::floor(t);
+        t -= math::floor(t);
         const double q = l < 0.5 ? l * (1 + s) : l + s - l * s;
         const double p = 2 * l - q;
         double v;
@@ -659,7 +658,7 @@ std::size_t check_flamegraph_options(const profile& p, const flamegraph_options&
         throw error("write_flamegraph: font_size must be above 0 and at most 200 pixels");
     if (!(o.font_width() > 0 && o.font_width() <= 10))
         throw error("write_flamegraph: font_width must be above 0 and at most 10");
-    if (!(o.min_width() >= 0 && std::isfinite(o.min_width())))
+    if (!(o.min_width() >= 0 && math::isfinite(o.min_width())))
         throw error("write_flamegraph: min_width must be a finite number of pixels >= 0");
     return index;
 }
@@ -831,7 +830,7 @@ void render_flamegraph(const profile& p, std::size_t index, const flamegraph_opt
         attr("y", y + label_dy);
         w.put('>');
         // The label: as many characters as fit, or "" when fewer than 3 do.
-        const double fits = std::floor(bw / char_width);
+        const double fits = math::floor(bw / char_width);
         const std::size_t length = root ? 3 : lengths[b.name];
         if (fits >= 3) {
             if (static_cast<double>(length) <= fits) {
