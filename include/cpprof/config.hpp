@@ -27,6 +27,8 @@
 //     std::string encode_pprof(const profile& p) { ... }
 //
 // The parameter is never deduced, so calls read exactly as for a plain function. Anything a
-// template calls must be lazy too (a non-template wrapper around it would instantiate it).
+// template calls must be lazy too (a non-template wrapper around it would instantiate it), and
+// a template that builds one of these classes names it with its own parameter
+// (`basic_pprof_encoder<T>(p)`) so that not even the class is instantiated until it is used.
 // Tables that used to be computed by constexpr at compile time are built once at run time into
 // function-local statics, for the same reason. Headers that use the idiom refer to this note.

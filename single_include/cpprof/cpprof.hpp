@@ -48,7 +48,9 @@
 //     std::string encode_pprof(const profile& p) { ... }
 //
 // The parameter is never deduced, so calls read exactly as for a plain function. Anything a
-// template calls must be lazy too (a non-template wrapper around it would instantiate it).
+// template calls must be lazy too (a non-template wrapper around it would instantiate it), and
+// a template that builds one of these classes names it with its own parameter
+// (`basic_pprof_encoder<T>(p)`) so that not even the class is instantiated until it is used.
 // Tables that used to be computed by constexpr at compile time are built once at run time into
 // function-local statics, for the same reason. Headers that use the idiom refer to this note.
 // ----- end cpprof/config.hpp -----
@@ -3067,12 +3069,13 @@ namespace cpprof::detail {
 
 /// One symbolizer per process: ELF symbol tables are parsed once and reused by every report;
 /// refresh() picks up libraries loaded since.
-template <class = void>
-symbolizer& process_symbolizer(std::unique_lock<std::mutex>& lock) {
+template <class T = void>
+basic_symbolizer<T>& process_symbolizer(std::unique_lock<std::mutex>& lock) {
     static std::mutex m;
-    static symbolizer* s = nullptr;  // never destroyed: reports may run during static destruction
+    // never destroyed: reports may run during static destruction
+    static basic_symbolizer<T>* s = nullptr;
     lock = std::unique_lock<std::mutex>(m);
-    if (!s) s = new symbolizer();
+    if (!s) s = new basic_symbolizer<T>();
     else s->refresh();
     return *s;
 }
@@ -3086,7 +3089,7 @@ void add_lost_samples(profile& p, const char* what, std::uint64_t n, std::int64_
     p.add_sample({p.intern(f)}, {count, count * period});
 }
 
-template <class = void>
+template <class T = void>
 profile build_cpu_profile(raw_profile&& raw) {
     const bool wall = raw.clock == clock_kind::wall;
     const std::string clock_type = wall ? "wall" : "cpu";
@@ -3124,7 +3127,7 @@ profile build_cpu_profile(raw_profile&& raw) {
                       "its samples stayed in the parent");
 
     std::unique_lock<std::mutex> lock;
-    symbolizer& sym = process_symbolizer(lock);
+    basic_symbolizer<T>& sym = process_symbolizer<T>(lock);
     std::unordered_map<std::uint64_t, frame_id> ids;
     std::vector<frame_id> stack;
     for (auto& [key, st] : raw.stacks) {
@@ -3308,6 +3311,9 @@ private:
 //
 //   rank   self%   self  total%  total  function
 //      1  45.45%     50  72.73%     80  compute(int)
+//
+// The functions are templates with a dummy parameter, called like plain functions: see the
+// note on lazy instantiation in config.hpp.
 
 #include <algorithm>
 #include <cctype>
@@ -3324,6 +3330,9 @@ private:
 // sorted stack list is then a depth-first walk of the merged call tree with siblings in
 // alphabetical order (and a node's own samples after its children's), and a renderer builds
 // the tree in one pass with no per-node hash map.
+//
+// Functions with bodies that use std templates are templates with a dummy parameter: see the
+// note on lazy instantiation in config.hpp.
 
 namespace cpprof::detail {
 
@@ -3537,6 +3546,8 @@ stack_set collect_stacks(const profile& p, std::size_t index, bool thread_frames
 // ----- begin cpprof/detail/text.hpp -----
 // Small text helpers for the renderers and reports: UTF-8 character counting (labels are cut
 // by characters, never inside one) and locale-free number formatting.
+// The formatters are templates with a dummy parameter: see the note on lazy instantiation in
+// config.hpp.
 
 #include <charconv>
 
@@ -3830,6 +3841,9 @@ void print_hotspots(std::ostream& os, const std::vector<hotspot>& rows,
 // Questions a test asks of a profile, such as "is at least 30 % of the time in parse()?":
 //
 //   CHECK(cpprof::fraction(profile, "parse") >= 0.3);
+//
+// fraction() is a template with a dummy parameter: see the note on lazy instantiation in
+// config.hpp.
 
 namespace cpprof {
 
@@ -3889,6 +3903,9 @@ double fraction(const profile& p, std::string_view substring) {
 // Speed: the tree is built in one pass over stacks sorted by name rank (no per-node map), boxes
 // below min_width are dropped as their subtree closes, nothing is allocated per box, and the
 // text goes to the stream in 256 KiB chunks.
+//
+// The writers are templates with a dummy parameter, called like plain functions: see the note
+// on lazy instantiation in config.hpp.
 
 #include <optional>
 
@@ -3897,6 +3914,8 @@ double fraction(const profile& p, std::string_view substring) {
 // chunks, so a writer producing millions of small pieces makes a few hundred `write` calls.
 // Numbers are formatted here, without the stream, so output never depends on the locale
 // imbued in the user's stream (a German locale would otherwise turn "12.5" into "12,5").
+// The classes are templates with a dummy parameter: see the note on lazy instantiation in
+// config.hpp.
 
 #include <cerrno>
 #include <cstdio>
@@ -4865,6 +4884,9 @@ void write_flamegraph(const profile& p, const std::string& path,
 //   longer stacks it starts), the flame graph's left-to-right order, so output is deterministic;
 // - stacks whose summed value is zero or negative, and samples with no frames, are left out:
 //   the format has no way to say either.
+//
+// The writers are templates with a dummy parameter, called like plain functions: see the note
+// on lazy instantiation in config.hpp.
 
 namespace cpprof {
 
@@ -4986,6 +5008,9 @@ void write_folded(const profile& p, const std::string& path,
 // A profile the reader would reject is refused with cpprof::error instead of being written: a
 // sample whose value count differs from the number of sample types, or a stack holding a frame
 // id that is not in the frame table.
+//
+// The encoder and writers are templates with a dummy parameter, called like plain functions:
+// see the note on lazy instantiation in config.hpp.
 
 #include <tuple>
 
@@ -5790,10 +5815,10 @@ using deflater = basic_deflater<>;
 /// Appends a complete raw DEFLATE stream (RFC 1951) for `data` to `out`.
 /// `level`: 0 stores without compression, 1 is fastest, 9 compresses best, 6 is the default;
 /// values below 0 mean 6 and values above 9 mean 9.
-template <class = void>
+template <class T = void>
 void deflate_compress(std::string_view data, int level, std::string& out) {
     out.reserve(out.size() + data.size() / 3 + 64);
-    deflate_impl::deflater(level).compress(data, out);
+    deflate_impl::basic_deflater<T>(level).compress(data, out);
 }
 
 /// A raw DEFLATE stream (RFC 1951) for `data`; see the overload above for `level`.
@@ -5843,6 +5868,7 @@ std::string gzip_compress(std::string_view data, int level = 6) {
 //
 // Writing a whole output file (pprof, SVG, JSON, ...) with errors that say which file and why.
 // Includes error.hpp, the one public header below every other: failures are cpprof::error.
+// A template with a dummy parameter: see the note on lazy instantiation in config.hpp.
 
 namespace cpprof {
 namespace detail {
@@ -6468,8 +6494,8 @@ using pprof_encoder = basic_pprof_encoder<>;
 }  // namespace detail
 
 /// The profile as an uncompressed pprof protobuf message.
-template <class = void>
-std::string encode_pprof(const profile& p) { return detail::pprof_encoder(p).encode(); }
+template <class T = void>
+std::string encode_pprof(const profile& p) { return detail::basic_pprof_encoder<T>(p).encode(); }
 
 /// Writes the profile to `out` in pprof format, gzip-compressed unless `gzip` is false.
 /// Throws cpprof::error if the stream fails.

@@ -14,6 +14,9 @@
 //
 //   rank   self%   self  total%  total  function
 //      1  45.45%     50  72.73%     80  compute(int)
+//
+// The functions are templates with a dummy parameter, called like plain functions: see the
+// note on lazy instantiation in config.hpp.
 
 #include <algorithm>
 #include <cctype>

@@ -2,6 +2,9 @@
 // Questions a test asks of a profile, such as "is at least 30 % of the time in parse()?":
 //
 //   CHECK(cpprof::fraction(profile, "parse") >= 0.3);
+//
+// fraction() is a template with a dummy parameter: see the note on lazy instantiation in
+// config.hpp.
 
 #include <cstdint>
 #include <string_view>

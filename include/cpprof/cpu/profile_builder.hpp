@@ -21,12 +21,13 @@ namespace cpprof::detail {
 
 /// One symbolizer per process: ELF symbol tables are parsed once and reused by every report;
 /// refresh() picks up libraries loaded since.
-template <class = void>
-symbolizer& process_symbolizer(std::unique_lock<std::mutex>& lock) {
+template <class T = void>
+basic_symbolizer<T>& process_symbolizer(std::unique_lock<std::mutex>& lock) {
     static std::mutex m;
-    static symbolizer* s = nullptr;  // never destroyed: reports may run during static destruction
+    // never destroyed: reports may run during static destruction
+    static basic_symbolizer<T>* s = nullptr;
     lock = std::unique_lock<std::mutex>(m);
-    if (!s) s = new symbolizer();
+    if (!s) s = new basic_symbolizer<T>();
     else s->refresh();
     return *s;
 }
@@ -40,7 +41,7 @@ void add_lost_samples(profile& p, const char* what, std::uint64_t n, std::int64_
     p.add_sample({p.intern(f)}, {count, count * period});
 }
 
-template <class = void>
+template <class T = void>
 profile build_cpu_profile(raw_profile&& raw) {
     const bool wall = raw.clock == clock_kind::wall;
     const std::string clock_type = wall ? "wall" : "cpu";
@@ -78,7 +79,7 @@ profile build_cpu_profile(raw_profile&& raw) {
                       "its samples stayed in the parent");
 
     std::unique_lock<std::mutex> lock;
-    symbolizer& sym = process_symbolizer(lock);
+    basic_symbolizer<T>& sym = process_symbolizer<T>(lock);
     std::unordered_map<std::uint64_t, frame_id> ids;
     std::vector<frame_id> stack;
     for (auto& [key, st] : raw.stacks) {

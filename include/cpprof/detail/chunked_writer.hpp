@@ -4,6 +4,8 @@
 // chunks, so a writer producing millions of small pieces makes a few hundred `write` calls.
 // Numbers are formatted here, without the stream, so output never depends on the locale
 // imbued in the user's stream (a German locale would otherwise turn "12.5" into "12,5").
+// The classes are templates with a dummy parameter: see the note on lazy instantiation in
+// config.hpp.
 
 #include <cerrno>
 #include <charconv>

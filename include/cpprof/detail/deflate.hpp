@@ -722,10 +722,10 @@ using deflater = basic_deflater<>;
 /// Appends a complete raw DEFLATE stream (RFC 1951) for `data` to `out`.
 /// `level`: 0 stores without compression, 1 is fastest, 9 compresses best, 6 is the default;
 /// values below 0 mean 6 and values above 9 mean 9.
-template <class = void>
+template <class T = void>
 void deflate_compress(std::string_view data, int level, std::string& out) {
     out.reserve(out.size() + data.size() / 3 + 64);
-    deflate_impl::deflater(level).compress(data, out);
+    deflate_impl::basic_deflater<T>(level).compress(data, out);
 }
 
 /// A raw DEFLATE stream (RFC 1951) for `data`; see the overload above for `level`.

@@ -3,6 +3,7 @@
 //
 // Writing a whole output file (pprof, SVG, JSON, ...) with errors that say which file and why.
 // Includes error.hpp, the one public header below every other: failures are cpprof::error.
+// A template with a dummy parameter: see the note on lazy instantiation in config.hpp.
 
 #include <cerrno>
 #include <cstdio>

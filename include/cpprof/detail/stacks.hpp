@@ -10,6 +10,9 @@
 // sorted stack list is then a depth-first walk of the merged call tree with siblings in
 // alphabetical order (and a node's own samples after its children's), and a renderer builds
 // the tree in one pass with no per-node hash map.
+//
+// Functions with bodies that use std templates are templates with a dummy parameter: see the
+// note on lazy instantiation in config.hpp.
 
 #include <algorithm>
 #include <cstddef>

@@ -2,6 +2,8 @@
 // IWYU pragma: private, include <cpprof/cpprof.hpp>
 // Small text helpers for the renderers and reports: UTF-8 character counting (labels are cut
 // by characters, never inside one) and locale-free number formatting.
+// The formatters are templates with a dummy parameter: see the note on lazy instantiation in
+// config.hpp.
 
 #include <charconv>
 #include <cstddef>

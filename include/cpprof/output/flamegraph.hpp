@@ -22,6 +22,9 @@
 // Speed: the tree is built in one pass over stacks sorted by name rank (no per-node map), boxes
 // below min_width are dropped as their subtree closes, nothing is allocated per box, and the
 // text goes to the stream in 256 KiB chunks.
+//
+// The writers are templates with a dummy parameter, called like plain functions: see the note
+// on lazy instantiation in config.hpp.
 
 #include <algorithm>
 #include <cstddef>

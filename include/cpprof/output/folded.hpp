@@ -13,6 +13,9 @@
 //   longer stacks it starts), the flame graph's left-to-right order, so output is deterministic;
 // - stacks whose summed value is zero or negative, and samples with no frames, are left out:
 //   the format has no way to say either.
+//
+// The writers are templates with a dummy parameter, called like plain functions: see the note
+// on lazy instantiation in config.hpp.
 
 #include <cstddef>
 #include <optional>

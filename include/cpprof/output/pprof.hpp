@@ -31,6 +31,9 @@
 // A profile the reader would reject is refused with cpprof::error instead of being written: a
 // sample whose value count differs from the number of sample types, or a stack holding a frame
 // id that is not in the frame table.
+//
+// The encoder and writers are templates with a dummy parameter, called like plain functions:
+// see the note on lazy instantiation in config.hpp.
 
 #include <algorithm>
 #include <cstddef>
@@ -379,8 +382,8 @@ using pprof_encoder = basic_pprof_encoder<>;
 }  // namespace detail
 
 /// The profile as an uncompressed pprof protobuf message.
-template <class = void>
-std::string encode_pprof(const profile& p) { return detail::pprof_encoder(p).encode(); }
+template <class T = void>
+std::string encode_pprof(const profile& p) { return detail::basic_pprof_encoder<T>(p).encode(); }
 
 /// Writes the profile to `out` in pprof format, gzip-compressed unless `gzip` is false.
 /// Throws cpprof::error if the stream fails.
