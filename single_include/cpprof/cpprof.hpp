@@ -494,8 +494,8 @@ private:
 // static so any number of translation units can include this header.
 //
 // `sampler_session` is basic_sampler_session<>, and the collector-side helpers are member
-// templates: see the note on lazy instantiation in config.hpp. The signal handler is the same
-// code as before; only where it is instantiated changed.
+// templates: see the note on lazy instantiation in config.hpp. The signal handler is part of
+// the session: it is compiled where a profiler is started, and nothing was added to it.
 
 // ----- begin cpprof/detail/procfs.hpp -----
 //
