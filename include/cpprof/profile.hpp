@@ -12,6 +12,10 @@
 // Frames are interned so a million samples stay small: a sample holds 32-bit frame ids.
 // A frame that was inlined into its caller at the same address carries `inlined = true`; the
 // pprof writer folds such runs into one Location with several Lines.
+//
+// Member functions that use std templates (push_back, the frame index, ...) are member
+// templates with a dummy parameter, called exactly like plain members: see the note on lazy
+// instantiation in config.hpp.
 
 #include <cstddef>
 #include <cstdint>
@@ -56,6 +60,7 @@ struct frame {
     bool inlined = false;  ///< inlined into the next frame (its caller) at the same address
 
     /// The name to show a person: the function, or the address in hex when it is unknown.
+    template <class = void>
     std::string display_name() const {
         if (!function.empty()) return function;
         static const char digits[] = "0123456789abcdef";
@@ -102,6 +107,7 @@ struct sample {
     std::vector<label> labels;
 
     /// The string value of label `key`, or an empty view.
+    template <class = void>
     std::string_view label_str(std::string_view key) const {
         for (const auto& l : labels)
             if (l.key == key) return l.str;
@@ -122,7 +128,9 @@ struct sample_losses {
 class profile {
 public:
     profile() = default;
+    template <class = void>
     explicit profile(std::vector<value_type> sample_types) : sample_types_(std::move(sample_types)) {}
+    template <class = void>
     profile(std::initializer_list<value_type> sample_types) : sample_types_(sample_types) {}
 
     // ---- reading --------------------------------------------------------------------------
@@ -145,6 +153,7 @@ public:
         return sample_types_.empty() ? 0 : sample_types_.size() - 1;
     }
     /// Index of the sample type named `type` ("cpu", "inuse_space", ...), or npos.
+    template <class = void>
     std::size_t sample_index(std::string_view type) const {
         for (std::size_t i = 0; i < sample_types_.size(); ++i)
             if (sample_types_[i].type == type) return i;
@@ -153,6 +162,7 @@ public:
 
     /// Number of samples taken: the sum of the first value column when its unit is "count"
     /// (CPU profiles: samples/count), otherwise the number of sample records.
+    template <class = void>
     std::uint64_t total_samples() const {
         if (!sample_types_.empty() && sample_types_[0].unit == "count") {
             std::int64_t n = 0;
@@ -165,6 +175,7 @@ public:
     std::uint64_t dropped_samples() const { return losses_.lost(); }
 
     /// Sum of value column `index` over all samples.
+    template <class = void>
     std::int64_t total(std::size_t index) const {
         std::int64_t n = 0;
         for (const auto& s : samples_)
@@ -173,6 +184,7 @@ public:
     }
 
     // ---- building -------------------------------------------------------------------------
+    template <class = void>
     void set_sample_types(std::vector<value_type> types) { sample_types_ = std::move(types); }
     void set_default_sample_index(std::size_t i) { default_index_ = i; }
     void set_period(value_type type, std::int64_t period) {
@@ -182,8 +194,10 @@ public:
     void set_time_nanos(std::int64_t t) { time_nanos_ = t; }
     void set_duration_nanos(std::int64_t d) { duration_nanos_ = d; }
     void set_losses(const sample_losses& l) { losses_ = l; }
+    template <class = void>
     void add_comment(std::string c) { comments_.push_back(std::move(c)); }
 
+    template <class = void>
     std::size_t add_mapping(mapping m) {
         mappings_.push_back(std::move(m));
         return mappings_.size() - 1;
@@ -191,6 +205,7 @@ public:
     std::vector<mapping>& mutable_mappings() { return mappings_; }
 
     /// Returns the id of an equal frame already in the table, or adds `f`.
+    template <class = void>
     frame_id intern(const frame& f) {
         auto& bucket = frame_index_[hash_frame(f)];
         for (frame_id id : bucket)
@@ -202,6 +217,7 @@ public:
     }
 
     /// Appends a sample. `values` must have one entry per sample type.
+    template <class = void>
     void add_sample(std::vector<frame_id> stack, std::vector<std::int64_t> values,
                     std::vector<label> labels = {}) {
         samples_.push_back(sample{std::move(stack), std::move(values), std::move(labels)});

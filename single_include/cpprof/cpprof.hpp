@@ -34,6 +34,25 @@
 #else
 #define CPPROF_PLATFORM_SUPPORTED 0
 #endif
+
+// Lazy instantiation (the "dummy template parameter" idiom). Including a header should cost
+// only its declarations: a non-template `inline` function that uses standard templates
+// (std::sort, std::vector<std::string>, std::unordered_map, ...) makes EVERY translation unit
+// that includes it instantiate them, even one that never calls it. So cpprof's heavier code is
+// written as templates that nobody has to spell:
+//
+//     template <class = void> class basic_symbolizer { ... };   // members: instantiated on use
+//     using symbolizer = basic_symbolizer<>;
+//
+//     template <class = void>                                    // called as encode_pprof(p)
+//     std::string encode_pprof(const profile& p) { ... }
+//
+// The parameter is never deduced, so calls read exactly as for a plain function. Anything a
+// template calls must be lazy too (a non-template wrapper around it would instantiate it), and
+// a template that builds one of these classes names it with its own parameter
+// (`basic_pprof_encoder<T>(p)`) so that not even the class is instantiated until it is used.
+// Tables that used to be computed by constexpr at compile time are built once at run time into
+// function-local statics, for the same reason. Headers that use the idiom refer to this note.
 // ----- end cpprof/config.hpp -----
 // ----- begin cpprof/version.hpp -----
 // One version source: the top-level VERSION file; a test checks that these agree with it.
@@ -117,6 +136,10 @@ struct is_sampling_mode<sampling_mode<Hz, C>> : std::true_type {};
 // Frames are interned so a million samples stay small: a sample holds 32-bit frame ids.
 // A frame that was inlined into its caller at the same address carries `inlined = true`; the
 // pprof writer folds such runs into one Location with several Lines.
+//
+// Member functions that use std templates (push_back, the frame index, ...) are member
+// templates with a dummy parameter, called exactly like plain members: see the note on lazy
+// instantiation in config.hpp.
 
 #include <cstddef>
 #include <cstdint>
@@ -160,6 +183,7 @@ struct frame {
     bool inlined = false;  ///< inlined into the next frame (its caller) at the same address
 
     /// The name to show a person: the function, or the address in hex when it is unknown.
+    template <class = void>
     std::string display_name() const {
         if (!function.empty()) return function;
         static const char digits[] = "0123456789abcdef";
@@ -206,6 +230,7 @@ struct sample {
     std::vector<label> labels;
 
     /// The string value of label `key`, or an empty view.
+    template <class = void>
     std::string_view label_str(std::string_view key) const {
         for (const auto& l : labels)
             if (l.key == key) return l.str;
@@ -226,7 +251,9 @@ struct sample_losses {
 class profile {
 public:
     profile() = default;
+    template <class = void>
     explicit profile(std::vector<value_type> sample_types) : sample_types_(std::move(sample_types)) {}
+    template <class = void>
     profile(std::initializer_list<value_type> sample_types) : sample_types_(sample_types) {}
 
     // ---- reading --------------------------------------------------------------------------
@@ -249,6 +276,7 @@ public:
         return sample_types_.empty() ? 0 : sample_types_.size() - 1;
     }
     /// Index of the sample type named `type` ("cpu", "inuse_space", ...), or npos.
+    template <class = void>
     std::size_t sample_index(std::string_view type) const {
         for (std::size_t i = 0; i < sample_types_.size(); ++i)
             if (sample_types_[i].type == type) return i;
@@ -257,6 +285,7 @@ public:
 
     /// Number of samples taken: the sum of the first value column when its unit is "count"
     /// (CPU profiles: samples/count), otherwise the number of sample records.
+    template <class = void>
     std::uint64_t total_samples() const {
         if (!sample_types_.empty() && sample_types_[0].unit == "count") {
             std::int64_t n = 0;
@@ -269,6 +298,7 @@ public:
     std::uint64_t dropped_samples() const { return losses_.lost(); }
 
     /// Sum of value column `index` over all samples.
+    template <class = void>
     std::int64_t total(std::size_t index) const {
         std::int64_t n = 0;
         for (const auto& s : samples_)
@@ -277,6 +307,7 @@ public:
     }
 
     // ---- building -------------------------------------------------------------------------
+    template <class = void>
     void set_sample_types(std::vector<value_type> types) { sample_types_ = std::move(types); }
     void set_default_sample_index(std::size_t i) { default_index_ = i; }
     void set_period(value_type type, std::int64_t period) {
@@ -286,8 +317,10 @@ public:
     void set_time_nanos(std::int64_t t) { time_nanos_ = t; }
     void set_duration_nanos(std::int64_t d) { duration_nanos_ = d; }
     void set_losses(const sample_losses& l) { losses_ = l; }
+    template <class = void>
     void add_comment(std::string c) { comments_.push_back(std::move(c)); }
 
+    template <class = void>
     std::size_t add_mapping(mapping m) {
         mappings_.push_back(std::move(m));
         return mappings_.size() - 1;
@@ -295,6 +328,7 @@ public:
     std::vector<mapping>& mutable_mappings() { return mappings_; }
 
     /// Returns the id of an equal frame already in the table, or adds `f`.
+    template <class = void>
     frame_id intern(const frame& f) {
         auto& bucket = frame_index_[hash_frame(f)];
         for (frame_id id : bucket)
@@ -306,6 +340,7 @@ public:
     }
 
     /// Appends a sample. `values` must have one entry per sample type.
+    template <class = void>
     void add_sample(std::vector<frame_id> stack, std::vector<std::int64_t> values,
                     std::vector<label> labels = {}) {
         samples_.push_back(sample{std::move(stack), std::move(values), std::move(labels)});
@@ -440,7 +475,8 @@ private:
 // Turns what the sampler collected (raw addresses per thread) into a cpprof::profile: names
 // every address with the ELF symbolizer, records mappings with build-ids, labels samples with
 // the thread's name and id, and makes every lost sample visible. Runs outside the signal
-// handler, on a copy of the aggregate, while sampling goes on.
+// handler, on a copy of the aggregate, while sampling goes on. The functions are templates with a
+// dummy parameter: see the note on lazy instantiation in config.hpp.
 
 // ----- begin cpprof/cpu/sampler.hpp -----
 // The CPU / wall-clock sampler: one `sampler_session` per running profile.
@@ -456,6 +492,10 @@ private:
 //
 // Process-wide state (the installed handler, the active session) lives in one function-local
 // static so any number of translation units can include this header.
+//
+// `sampler_session` is basic_sampler_session<>, and the collector-side helpers are member
+// templates: see the note on lazy instantiation in config.hpp. The signal handler is part of
+// the session: it is compiled where a profiler is started, and nothing was added to it.
 
 // ----- begin cpprof/detail/procfs.hpp -----
 //
@@ -464,6 +504,9 @@ private:
 // system calls, so none of them may be called from a signal handler.
 //
 // On platforms without /proc they compile and return empty results.
+//
+// The readers are templates with a dummy parameter: see the note on lazy instantiation in
+// config.hpp.
 
 #include <algorithm>
 #include <optional>
@@ -486,7 +529,8 @@ using pid_t = int;
 
 /// The contents of a small file, read to its end (files in /proc report size 0, so the size is
 /// not asked). At most `max_bytes`. Empty when the file cannot be read.
-inline std::string read_small_file(const std::string& path, std::size_t max_bytes = 64u << 20) {
+template <class = void>
+std::string read_small_file(const std::string& path, std::size_t max_bytes = 64u << 20) {
     std::string out;
 #if CPPROF_DETAIL_PROCFS_POSIX
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -572,7 +616,8 @@ inline void skip_spaces(std::string_view& s) {
 ///   `7f0c1a2b3000-7f0c1a2d5000 r-xp 00026000 fe:00 332835   /usr/lib/libc.so.6`.
 /// The path may contain spaces; a trailing " (deleted)" is removed and reported in `deleted`.
 /// Returns nothing when the line does not have that shape.
-inline std::optional<maps_entry> parse_maps_line(std::string_view line) {
+template <class = void>
+std::optional<maps_entry> parse_maps_line(std::string_view line) {
     using namespace procfs;
     if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
     maps_entry e;
@@ -599,7 +644,8 @@ inline std::optional<maps_entry> parse_maps_line(std::string_view line) {
 }
 
 /// All entries of /proc/self/maps, in address order; empty where there is no /proc.
-inline std::vector<maps_entry> read_self_maps() {
+template <class = void>
+std::vector<maps_entry> read_self_maps() {
     std::vector<maps_entry> out;
     const std::string text = read_small_file("/proc/self/maps");
     std::string_view rest(text);
@@ -614,7 +660,8 @@ inline std::vector<maps_entry> read_self_maps() {
 
 /// The real path of the running executable (the target of /proc/self/exe, without a
 /// " (deleted)" marker); empty when unknown.
-inline std::string self_exe_path() {
+template <class = void>
+std::string self_exe_path() {
 #if CPPROF_DETAIL_PROCFS_POSIX
     std::string path(4096, '\0');
     const ssize_t n = ::readlink("/proc/self/exe", &path[0], path.size());
@@ -632,7 +679,8 @@ inline std::string self_exe_path() {
 
 /// The name of thread `tid` of this process (/proc/self/task/<tid>/comm, as set by
 /// pthread_setname_np or prctl(PR_SET_NAME)); empty when the thread does not exist.
-inline std::string thread_name(pid_t tid) {
+template <class = void>
+std::string thread_name(pid_t tid) {
     std::string name =
         read_small_file("/proc/self/task/" + std::to_string(static_cast<long long>(tid)) + "/comm",
                         256);
@@ -1048,7 +1096,6 @@ inline walk_result walk_frame_pointers(const interrupted_context& c, stack_bound
 #include <exception>
 #include <memory>
 #include <mutex>
-#include <unordered_set>
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -1061,7 +1108,9 @@ inline walk_result walk_frame_pointers(const interrupted_context& c, stack_bound
 
 namespace cpprof::detail {
 
-class sampler_session;
+template <class = void>
+class basic_sampler_session;
+using sampler_session = basic_sampler_session<>;
 
 // ---- process-wide state ------------------------------------------------------------------
 
@@ -1104,6 +1153,7 @@ public:
     thread_lister& operator=(const thread_lister&) = delete;
 
     /// Fills `tids` (sorted); false when /proc cannot be read.
+    template <class = void>
     bool list(std::vector<int>& tids) const {
         tids.clear();
         if (fd_ < 0 || ::lseek(fd_, 0, SEEK_SET) != 0) return false;
@@ -1129,8 +1179,10 @@ private:
 /// with a sequence lock: the handler retries nothing, it just treats a torn read as "unknown".
 class range_table {
 public:
+    template <class = void>
     explicit range_table(std::size_t capacity) : ranges_(capacity) {}
 
+    template <class = void>
     void publish(std::vector<stack_bounds> r) {  // collector side
         std::sort(r.begin(), r.end(), [](auto& a, auto& b) { return a.lo < b.lo; });
         // merge touching ranges (a thread stack and its neighbour mapping)
@@ -1213,13 +1265,15 @@ struct raw_profile {
 
 // ---- the session ---------------------------------------------------------------------------
 
-inline std::int64_t unix_now_ns() {
+template <class = void>
+std::int64_t unix_now_ns() {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
                std::chrono::system_clock::now().time_since_epoch())
         .count();
 }
 
-class sampler_session {
+template <class>
+class basic_sampler_session {
 public:
     struct resolved_options {
         int frequency;
@@ -1227,7 +1281,7 @@ public:
         profiler_options opts;
     };
 
-    explicit sampler_session(resolved_options r)
+    explicit basic_sampler_session(resolved_options r)
         : opts_(std::move(r.opts)),
           frequency_(r.frequency),
           clock_(r.clock),
@@ -1244,12 +1298,12 @@ public:
         start_steady_ = std::chrono::steady_clock::now();
     }
 
-    ~sampler_session() {
+    ~basic_sampler_session() {
         if (wake_fd_ >= 0) ::close(wake_fd_);
     }
 
-    sampler_session(const sampler_session&) = delete;
-    sampler_session& operator=(const sampler_session&) = delete;
+    basic_sampler_session(const basic_sampler_session&) = delete;
+    basic_sampler_session& operator=(const basic_sampler_session&) = delete;
 
     /// Starts sampling: called with globals().running already claimed.
     void start() {
@@ -1503,7 +1557,7 @@ private:
     static void after_fork_in_child() {
         // The child has none of the parent's threads or timers: it is not profiling.
         auto& g = globals();
-        if (sampler_session* s = g.active.load()) {
+        if (basic_sampler_session* s = g.active.load()) {
             for (auto& slot : s->slots_)
                 if (slot.armed && slot.perf_fd >= 0) ::close(slot.perf_fd);
         }
@@ -1614,10 +1668,10 @@ private:
         previous_tids_ = tids_;
         const std::vector<int>& tids = tids_;
         ++scan_number_;
-        std::unordered_set<int> live(tids.begin(), tids.end());
+        auto live = [&tids](int tid) { return std::binary_search(tids.begin(), tids.end(), tid); };
         bool new_threads = false;
         for (auto it = armed_tids_.begin(); it != armed_tids_.end();) {
-            if (!live.count(it->first)) {
+            if (!live(it->first)) {
                 disarm(it->second);
                 it = armed_tids_.erase(it);
             } else {
@@ -1627,7 +1681,7 @@ private:
         // A new thread usually names itself right after it starts: the name read when it was
         // found may still be its parent's, so it is read once more on the next scan.
         for (int tid : rename_pending_) {
-            std::string n = live.count(tid) ? thread_name(tid) : std::string();
+            std::string n = live(tid) ? thread_name(tid) : std::string();
             if (!n.empty()) thread_names_[tid] = std::move(n);
         }
         rename_pending_.clear();
@@ -1661,14 +1715,14 @@ private:
         ::pthread_sigmask(SIG_SETMASK, &all, &old);  // the collector inherits "all blocked"
         std::atomic<int> started_tid{0};
         struct start_args {
-            sampler_session* self;
+            basic_sampler_session* self;
             std::atomic<int>* tid;
         } args{this, &started_tid};
         int rc = ::pthread_create(
             &collector_, nullptr,
             [](void* p) -> void* {
                 auto* a = static_cast<start_args*>(p);
-                sampler_session* self = a->self;
+                basic_sampler_session* self = a->self;
                 ::pthread_setname_np(::pthread_self(), "cpprof-collect");
                 self->collector_tid_ = current_tid();
                 a->tid->store(1);  // `a` is dead after this store
@@ -1774,7 +1828,8 @@ private:
     std::uint64_t truncated_ = 0;
 };
 
-inline void sampler_session::handler(int sig, siginfo_t* info, void* ucontext) {
+template <class T>
+void basic_sampler_session<T>::handler(int sig, siginfo_t* info, void* ucontext) {
     // THE SIGPROF HANDLER. Async-signal-safe: saves errno, no malloc, no locks, no stdio.
     int saved_errno = errno;
     auto& g = globals();
@@ -1830,6 +1885,9 @@ inline void sampler_session::handler(int sig, siginfo_t* info, void* ucontext) {
 // NOT async-signal-safe: it allocates, takes the loader's lock and reads files. Never call it
 // from a signal handler; the profile builder calls it outside the handler. Not thread-safe
 // either: use one symbolizer per thread, or a lock around it.
+//
+// `symbolizer` is basic_symbolizer<> and the helpers are templates: see the note on lazy
+// instantiation in config.hpp.
 
 // ----- begin cpprof/detail/elf.hpp -----
 //
@@ -1844,6 +1902,9 @@ inline void sampler_session::handler(int sig, siginfo_t* info, void* ucontext) {
 //
 // Layouts and constants are those of the System V gABI (ELF-64 object file format) and the
 // elf(5) man page. Only images whose byte order matches the host are read.
+//
+// The code with bodies is templates (elf_image is basic_elf_image<>): see the note on lazy
+// instantiation in config.hpp.
 
 #include <algorithm>
 #include <cstring>
@@ -1999,7 +2060,8 @@ private:
 };
 
 /// Lowercase hex of `bytes`, as `readelf -n` prints a build-id.
-inline std::string hex(byte_view bytes) {
+template <class = void>
+std::string hex(byte_view bytes) {
     static constexpr char digits[] = "0123456789abcdef";
     std::string out;
     out.reserve(bytes.size() * 2);
@@ -2012,7 +2074,8 @@ inline std::string hex(byte_view bytes) {
 
 /// Finds the GNU build-id in a block of notes (a PT_NOTE segment or SHT_NOTE section) whose
 /// entries are padded to `align` bytes (4, or 8 for segments aligned to 8). Empty if absent.
-inline std::string find_build_id_note(byte_view notes, std::uint64_t align) {
+template <class = void>
+std::string find_build_id_note(byte_view notes, std::uint64_t align) {
     if (align != 8) align = 4;
     auto pad = [align](std::uint64_t n) { return (n + align - 1) & ~(align - 1); };
     std::uint64_t offset = 0;
@@ -2075,6 +2138,7 @@ public:
     static constexpr std::size_t npos = static_cast<std::size_t>(-1);
 
     /// Index of the function containing `address` (link-time address), or npos.
+    template <class = void>
     std::size_t find(std::uint64_t address) const {
         auto it = std::upper_bound(
             symbols_.begin(), symbols_.end(), address,
@@ -2104,13 +2168,16 @@ public:
     }
 
 private:
-    friend class function_table_builder;
+    template <class>
+    friend class basic_function_table_builder;
     std::vector<function_symbol> symbols_;
     std::string names_;
 };
 
 /// Collects candidate symbols, then resolves aliases, sizes and order into a function_table.
-class function_table_builder {
+/// Use it as `function_table_builder` (the template parameter is a dummy).
+template <class = void>
+class basic_function_table_builder {
 public:
     /// Preference among symbols at the same address: lower wins.
     enum class preference : std::uint8_t { global = 0, local = 1, weak = 2 };
@@ -2211,15 +2278,19 @@ private:
     std::vector<candidate> details_;
 };
 
+using function_table_builder = basic_function_table_builder<>;
+
 /// An ELF64 image: a file mapped read-only (owned) or bytes in memory (borrowed).
 /// Move-only. All accessors return empty results when the image is not a valid ELF64 file.
-class elf_image {
+/// Use it as `elf_image` (the template parameter is a dummy).
+template <class = void>
+class basic_elf_image {
 public:
-    elf_image() = default;
-    elf_image(const elf_image&) = delete;
-    elf_image& operator=(const elf_image&) = delete;
-    elf_image(elf_image&& other) noexcept { *this = std::move(other); }
-    elf_image& operator=(elf_image&& other) noexcept {
+    basic_elf_image() = default;
+    basic_elf_image(const basic_elf_image&) = delete;
+    basic_elf_image& operator=(const basic_elf_image&) = delete;
+    basic_elf_image(basic_elf_image&& other) noexcept { *this = std::move(other); }
+    basic_elf_image& operator=(basic_elf_image&& other) noexcept {
         if (this != &other) {
             release();
             bytes_ = std::exchange(other.bytes_, elf::byte_view{});
@@ -2231,11 +2302,11 @@ public:
         }
         return *this;
     }
-    ~elf_image() { release(); }
+    ~basic_elf_image() { release(); }
 
     /// Maps the file at `path` read-only. On failure the image is empty and `error()` says why.
-    static elf_image open(const std::string& path) {
-        elf_image image;
+    static basic_elf_image open(const std::string& path) {
+        basic_elf_image image;
 #if CPPROF_DETAIL_ELF_HAS_MMAP
         const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
@@ -2271,8 +2342,8 @@ public:
     }
 
     /// Reads an image already in memory; `data` must stay valid while the image is used.
-    static elf_image from_memory(const void* data, std::size_t size) {
-        elf_image image;
+    static basic_elf_image from_memory(const void* data, std::size_t size) {
+        basic_elf_image image;
         image.bytes_ = elf::byte_view(data, size);
         image.parse_header();
         return image;
@@ -2463,6 +2534,8 @@ private:
     const char* error_ = "no image";
 };
 
+using elf_image = basic_elf_image<>;
+
 }  // namespace cpprof::detail
 // ----- end cpprof/detail/elf.hpp -----
 
@@ -2495,7 +2568,8 @@ namespace cpprof::detail {
 /// itself when it is not a mangled name (C functions) or cannot be demangled. Only names that
 /// start with "_Z" are given to the demangler: it would otherwise read a C name such as "f" as
 /// a type and return "float".
-inline std::string demangle(const char* mangled) {
+template <class = void>
+std::string demangle(const char* mangled) {
     if (!mangled) return {};
 #if CPPROF_DETAIL_HAS_CXXABI
     if (mangled[0] == '_' && mangled[1] == 'Z') {
@@ -2553,7 +2627,8 @@ inline const void* to_pointer(std::uint64_t address) {
 /// The build-id from a loaded object's PT_NOTE segments, read in place. A note is read only
 /// when it lies inside a readable PT_LOAD segment, so a malformed header cannot make us touch
 /// unmapped memory.
-inline std::string build_id_in_memory(std::uint64_t bias, const std::vector<elf::phdr>& phdrs) {
+template <class = void>
+std::string build_id_in_memory(std::uint64_t bias, const std::vector<elf::phdr>& phdrs) {
     for (const auto& note : phdrs) {
         if (note.type != elf::pt_note || note.filesz == 0) continue;
         const bool mapped = std::any_of(phdrs.begin(), phdrs.end(), [&](const elf::phdr& load) {
@@ -2570,7 +2645,8 @@ inline std::string build_id_in_memory(std::uint64_t bias, const std::vector<elf:
     return {};
 }
 
-inline loader_generation current_loader_generation() {
+template <class = void>
+loader_generation current_loader_generation() {
     loader_generation generation;
     dl_iterate_phdr(
         [](dl_phdr_info* info, std::size_t size, void* data) -> int {
@@ -2587,7 +2663,8 @@ inline loader_generation current_loader_generation() {
 
 /// Every object the dynamic loader has loaded, the main program first. Throws
 /// std::bad_alloc, after the loader's lock is released, if memory runs out.
-inline std::vector<loaded_object> loaded_objects() {
+template <class = void>
+std::vector<loaded_object> loaded_objects() {
     struct context {
         std::vector<loaded_object> objects;
         std::exception_ptr failure;
@@ -2623,8 +2700,10 @@ inline std::uint64_t vdso_address() { return getauxval(AT_SYSINFO_EHDR); }
 
 #else
 
-inline loader_generation current_loader_generation() { return {}; }
-inline std::vector<loaded_object> loaded_objects() { return {}; }
+template <class = void>
+loader_generation current_loader_generation() { return {}; }
+template <class = void>
+std::vector<loaded_object> loaded_objects() { return {}; }
 inline std::uint64_t vdso_address() { return 0; }
 inline const void* to_pointer(std::uint64_t) { return nullptr; }
 
@@ -2632,8 +2711,9 @@ inline const void* to_pointer(std::uint64_t) { return nullptr; }
 
 /// The load bias of an object whose file offset `map_offset` is mapped at `map_start`, from
 /// the PT_LOAD segment holding that offset. False when no segment holds it.
-inline bool bias_from_segments(const std::vector<elf_segment>& segments, std::uint64_t map_start,
-                               std::uint64_t map_offset, std::uint64_t& bias) {
+template <class = void>
+bool bias_from_segments(const std::vector<elf_segment>& segments, std::uint64_t map_start,
+                        std::uint64_t map_offset, std::uint64_t& bias) {
     for (const auto& s : segments) {
         if (s.type != elf::pt_load) continue;
         if (map_offset < s.offset || map_offset - s.offset >= std::max(s.filesz, s.memsz))
@@ -2646,7 +2726,8 @@ inline bool bias_from_segments(const std::vector<elf_segment>& segments, std::ui
 }
 
 /// The path of a separate debug file for `build_id` (Debian's -dbgsym packages), or "".
-inline std::string debug_file_for(const std::string& build_id) {
+template <class = void>
+std::string debug_file_for(const std::string& build_id) {
     if (build_id.size() < 3) return {};
     return "/usr/lib/debug/.build-id/" + build_id.substr(0, 2) + "/" + build_id.substr(2) +
            ".debug";
@@ -2654,16 +2735,18 @@ inline std::string debug_file_for(const std::string& build_id) {
 
 }  // namespace symbolize
 
-/// Names the addresses of this process. See the top of this file.
-class symbolizer {
+/// Names the addresses of this process. See the top of this file. Use it as `symbolizer`
+/// (the template parameter is a dummy).
+template <class = void>
+class basic_symbolizer {
 public:
-    symbolizer() : symbolizer(default_symbolizer_memory_budget) {}
-    explicit symbolizer(std::size_t memory_budget) : budget_(memory_budget) { refresh(); }
+    basic_symbolizer() : basic_symbolizer(default_symbolizer_memory_budget) {}
+    explicit basic_symbolizer(std::size_t memory_budget) : budget_(memory_budget) { refresh(); }
 
-    symbolizer(const symbolizer&) = delete;
-    symbolizer& operator=(const symbolizer&) = delete;
-    symbolizer(symbolizer&&) = default;
-    symbolizer& operator=(symbolizer&&) = default;
+    basic_symbolizer(const basic_symbolizer&) = delete;
+    basic_symbolizer& operator=(const basic_symbolizer&) = delete;
+    basic_symbolizer(basic_symbolizer&&) = default;
+    basic_symbolizer& operator=(basic_symbolizer&&) = default;
 
     /// Picks up objects loaded since the last snapshot and retires those unloaded. Objects
     /// already parsed keep their tables; mappings keep their indices.
@@ -2975,6 +3058,8 @@ private:
     std::uint64_t clock_ = 0;
 };
 
+using symbolizer = basic_symbolizer<>;
+
 }  // namespace cpprof::detail
 // ----- end cpprof/detail/symbolizer.hpp -----
 
@@ -2984,16 +3069,19 @@ namespace cpprof::detail {
 
 /// One symbolizer per process: ELF symbol tables are parsed once and reused by every report;
 /// refresh() picks up libraries loaded since.
-inline symbolizer& process_symbolizer(std::unique_lock<std::mutex>& lock) {
+template <class T = void>
+basic_symbolizer<T>& process_symbolizer(std::unique_lock<std::mutex>& lock) {
     static std::mutex m;
-    static symbolizer* s = nullptr;  // never destroyed: reports may run during static destruction
+    // never destroyed: reports may run during static destruction
+    static basic_symbolizer<T>* s = nullptr;
     lock = std::unique_lock<std::mutex>(m);
-    if (!s) s = new symbolizer();
+    if (!s) s = new basic_symbolizer<T>();
     else s->refresh();
     return *s;
 }
 
-inline void add_lost_samples(profile& p, const char* what, std::uint64_t n, std::int64_t period) {
+template <class = void>
+void add_lost_samples(profile& p, const char* what, std::uint64_t n, std::int64_t period) {
     if (n == 0) return;
     frame f;
     f.function = std::string("[cpprof: samples lost: ") + what + "]";
@@ -3001,7 +3089,8 @@ inline void add_lost_samples(profile& p, const char* what, std::uint64_t n, std:
     p.add_sample({p.intern(f)}, {count, count * period});
 }
 
-inline profile build_cpu_profile(raw_profile&& raw) {
+template <class T = void>
+profile build_cpu_profile(raw_profile&& raw) {
     const bool wall = raw.clock == clock_kind::wall;
     const std::string clock_type = wall ? "wall" : "cpu";
     profile p({{"samples", "count"}, {clock_type, "nanoseconds"}});
@@ -3038,7 +3127,7 @@ inline profile build_cpu_profile(raw_profile&& raw) {
                       "its samples stayed in the parent");
 
     std::unique_lock<std::mutex> lock;
-    symbolizer& sym = process_symbolizer(lock);
+    basic_symbolizer<T>& sym = process_symbolizer<T>(lock);
     std::unordered_map<std::uint64_t, frame_id> ids;
     std::vector<frame_id> stack;
     for (auto& [key, st] : raw.stacks) {
@@ -3222,6 +3311,9 @@ private:
 //
 //   rank   self%   self  total%  total  function
 //      1  45.45%     50  72.73%     80  compute(int)
+//
+// The functions are templates with a dummy parameter, called like plain functions: see the
+// note on lazy instantiation in config.hpp.
 
 #include <algorithm>
 #include <cctype>
@@ -3238,8 +3330,9 @@ private:
 // sorted stack list is then a depth-first walk of the merged call tree with siblings in
 // alphabetical order (and a node's own samples after its children's), and a renderer builds
 // the tree in one pass with no per-node hash map.
-
-#include <deque>
+//
+// Functions with bodies that use std templates are templates with a dummy parameter: see the
+// note on lazy instantiation in config.hpp.
 
 namespace cpprof::detail {
 
@@ -3253,8 +3346,9 @@ inline std::size_t resolve_sample_index(const profile& p, std::size_t requested)
     return requested < p.sample_types().size() ? requested : default_sample;
 }
 
-inline std::string bad_sample_index_message(const profile& p, std::size_t requested,
-                                            std::string_view who) {
+template <class = void>
+std::string bad_sample_index_message(const profile& p, std::size_t requested,
+                                     std::string_view who) {
     std::string m(who);
     m += ": sample index ";
     m += std::to_string(requested);
@@ -3273,7 +3367,8 @@ inline std::int64_t sample_value(const sample& s, std::size_t index) {
 }
 
 /// Number of distinct non-empty thread-name labels, counting no further than `limit`.
-inline std::size_t count_thread_names(const profile& p, std::size_t limit) {
+template <class = void>
+std::size_t count_thread_names(const profile& p, std::size_t limit) {
     std::vector<std::string_view> seen;
     for (const auto& s : p.samples()) {
         std::string_view name = s.label_str(label_keys::thread_name);
@@ -3286,7 +3381,8 @@ inline std::size_t count_thread_names(const profile& p, std::size_t limit) {
 
 /// The text of a sample's thread root frame: its thread name, else "[tid N]", else
 /// "[unknown thread]". The view points into `s` or into `scratch`.
-inline std::string_view thread_frame_name(const sample& s, std::string& scratch) {
+template <class = void>
+std::string_view thread_frame_name(const sample& s, std::string& scratch) {
     std::string_view name = s.label_str(label_keys::thread_name);
     if (!name.empty()) return name;
     for (const auto& l : s.labels)
@@ -3335,7 +3431,7 @@ stack_set collect_stacks(const profile& p, std::size_t index, bool thread_frames
     constexpr std::uint32_t no_thread = static_cast<std::uint32_t>(-1);
     std::vector<std::uint32_t> sample_thread;  // by sample: index into thread_texts
     std::vector<std::string_view> thread_texts;
-    std::deque<std::string> owned;  // texts made up for samples without a name label
+    std::vector<std::unique_ptr<std::string>> owned;  // texts made up for unnamed samples
     if (thread_frames) {
         std::unordered_map<std::string_view, std::uint32_t> thread_ids;
         std::string scratch;
@@ -3346,7 +3442,8 @@ stack_set collect_stacks(const profile& p, std::size_t index, bool thread_frames
             std::string_view name = thread_frame_name(s, scratch);
             auto it = thread_ids.find(name);
             if (it == thread_ids.end()) {
-                if (name.data() == scratch.data()) name = owned.emplace_back(scratch);
+                if (name.data() == scratch.data())
+                    name = *owned.emplace_back(std::make_unique<std::string>(scratch));
                 it = thread_ids.emplace(name, static_cast<std::uint32_t>(thread_texts.size())).first;
                 thread_texts.push_back(name);
             }
@@ -3449,11 +3546,32 @@ stack_set collect_stacks(const profile& p, std::size_t index, bool thread_frames
 // ----- begin cpprof/detail/text.hpp -----
 // Small text helpers for the renderers and reports: UTF-8 character counting (labels are cut
 // by characters, never inside one) and locale-free number formatting.
+// The formatters are templates with a dummy parameter: see the note on lazy instantiation in
+// config.hpp.
 
 #include <charconv>
+
+#if !defined(__GNUC__)  // GCC and Clang: see detail::math below
 #include <cmath>
+#endif
 
 namespace cpprof::detail {
+
+/// The four <cmath> functions cpprof uses. <cmath> itself is not included with GCC or Clang:
+/// parsing it (C++17 special functions and all) costs about 0.1 s in every translation unit.
+namespace math {
+#if defined(__GNUC__)
+inline bool isfinite(double v) { return __builtin_isfinite(v); }
+inline double fabs(double v) { return __builtin_fabs(v); }
+inline double floor(double v) { return __builtin_floor(v); }
+inline long long llround(double v) { return __builtin_llround(v); }
+#else
+using std::fabs;
+using std::floor;
+using std::isfinite;
+using std::llround;
+#endif
+}  // namespace math
 
 /// Number of characters (code points) in UTF-8 text.
 inline std::size_t utf8_length(std::string_view s) {
@@ -3474,7 +3592,8 @@ inline std::size_t utf8_prefix_bytes(std::string_view s, std::size_t chars) {
 inline constexpr std::size_t number_buffer_size = 32;
 
 /// Writes 1234567 as "1,234,567" into `out` (number_buffer_size chars); returns the length.
-inline std::size_t format_grouped(char* out, std::int64_t v) {
+template <class = void>
+std::size_t format_grouped(char* out, std::int64_t v) {
     char digits[24];
     auto r = std::to_chars(digits, digits + sizeof digits, v);
     const char* d = digits;
@@ -3491,10 +3610,11 @@ inline std::size_t format_grouped(char* out, std::int64_t v) {
 /// Writes `v` rounded to `decimals` (0..6) places into `out` (number_buffer_size chars), with
 /// no regard to any locale; returns the length. With `trim`, trailing zeros and a bare point
 /// are dropped ("10", "12.5").
-inline std::size_t format_fixed(char* out, double v, int decimals, bool trim) {
+template <class = void>
+std::size_t format_fixed(char* out, double v, int decimals, bool trim) {
     static constexpr std::int64_t pow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
-    if (!std::isfinite(v) || std::fabs(v) > 1e12) v = 0;  // keeps the result within the buffer
-    std::int64_t scaled = std::llround(v * static_cast<double>(pow10[decimals]));
+    if (!math::isfinite(v) || math::fabs(v) > 1e12) v = 0;  // keeps the result within the buffer
+    std::int64_t scaled = math::llround(v * static_cast<double>(pow10[decimals]));
     std::size_t n = 0;
     if (scaled < 0) {
         out[n++] = '-';
@@ -3513,12 +3633,14 @@ inline std::size_t format_fixed(char* out, double v, int decimals, bool trim) {
     return n + static_cast<std::size_t>(digits);
 }
 
-inline std::string grouped_number(std::int64_t v) {
+template <class = void>
+std::string grouped_number(std::int64_t v) {
     char buf[number_buffer_size];
     return std::string(buf, format_grouped(buf, v));
 }
 
-inline std::string fixed_number(double v, int decimals) {
+template <class = void>
+std::string fixed_number(double v, int decimals) {
     char buf[number_buffer_size];
     return std::string(buf, format_fixed(buf, v, decimals, false));
 }
@@ -3544,7 +3666,8 @@ struct function_index {
     std::vector<std::uint32_t> of_frame;
 };
 
-inline function_index function_names(const profile& p) {
+template <class = void>
+function_index function_names(const profile& p) {
     function_index t;
     std::unordered_map<std::string, std::uint32_t> ids;
     t.of_frame.reserve(p.frames().size());
@@ -3563,8 +3686,9 @@ inline function_index function_names(const profile& p) {
 /// sample type). Functions that appear only with zero values are left out. Pass
 /// `static_cast<std::size_t>(-1)` as `n` for all of them. Throws cpprof::error when
 /// `sample_index` names no sample type.
-inline std::vector<hotspot> hotspots(const profile& p, std::size_t n = 10,
-                                     std::size_t sample_index = detail::default_sample) {
+template <class = void>
+std::vector<hotspot> hotspots(const profile& p, std::size_t n = 10,
+                              std::size_t sample_index = detail::default_sample) {
     const std::size_t index = detail::resolve_sample_index(p, sample_index);
     if (index == detail::default_sample)
         throw error(detail::bad_sample_index_message(p, sample_index, "hotspots"));
@@ -3619,7 +3743,8 @@ namespace detail {
 /// keep_depth 0 turns `std::map<int, std::vector<int> >::find` into `std::map<...>::find`.
 /// Knows that the '<' and '>' of `operator<<`, `operator<`, `operator->` etc. are not brackets.
 /// Returns an empty string when the brackets do not balance.
-inline std::string collapse_template_arguments(std::string_view name, int keep_depth) {
+template <class = void>
+std::string collapse_template_arguments(std::string_view name, int keep_depth) {
     std::string out;
     out.reserve(name.size());
     int depth = 0;
@@ -3653,7 +3778,8 @@ inline std::string collapse_template_arguments(std::string_view name, int keep_d
 /// `name` made to fit in `width` characters for a table: template arguments are collapsed from
 /// the innermost out until it fits, then the middle is cut ("...") keeping the start
 /// (namespace, class) and the end (the function itself).
-inline std::string shorten_function_name(std::string_view name, std::size_t width) {
+template <class = void>
+std::string shorten_function_name(std::string_view name, std::size_t width) {
     if (width == 0 || utf8_length(name) <= width) return std::string(name);
     std::string best(name);
     for (int keep = 8; keep >= 0; --keep) {
@@ -3675,8 +3801,9 @@ inline std::string shorten_function_name(std::string_view name, std::size_t widt
 /// comes last so that long names do not push the numbers out of line. Names longer than
 /// `max_name_width` characters are shortened readably (template arguments first, then the
 /// middle); 0 prints them whole.
-inline void print_hotspots(std::ostream& os, const std::vector<hotspot>& rows,
-                           std::size_t max_name_width = 100) {
+template <class = void>
+void print_hotspots(std::ostream& os, const std::vector<hotspot>& rows,
+                    std::size_t max_name_width = 100) {
     struct line {
         std::string cells[6];
     };
@@ -3714,13 +3841,17 @@ inline void print_hotspots(std::ostream& os, const std::vector<hotspot>& rows,
 // Questions a test asks of a profile, such as "is at least 30 % of the time in parse()?":
 //
 //   CHECK(cpprof::fraction(profile, "parse") >= 0.3);
+//
+// fraction() is a template with a dummy parameter: see the note on lazy instantiation in
+// config.hpp.
 
 namespace cpprof {
 
 /// The share (0..1) of the profile's default sample value carried by the samples that have at
 /// least one frame whose function name (frame::display_name()) contains `substring`. Each
 /// sample counts once, however many of its frames match. 0 for a profile whose total is 0.
-inline double fraction(const profile& p, std::string_view substring) {
+template <class = void>
+double fraction(const profile& p, std::string_view substring) {
     const std::size_t index = p.default_sample_index();
     const std::int64_t total = p.total(index);
     if (total == 0) return 0;
@@ -3772,6 +3903,9 @@ inline double fraction(const profile& p, std::string_view substring) {
 // Speed: the tree is built in one pass over stacks sorted by name rank (no per-node map), boxes
 // below min_width are dropped as their subtree closes, nothing is allocated per box, and the
 // text goes to the stream in 256 KiB chunks.
+//
+// The writers are templates with a dummy parameter, called like plain functions: see the note
+// on lazy instantiation in config.hpp.
 
 #include <optional>
 
@@ -3780,20 +3914,26 @@ inline double fraction(const profile& p, std::string_view substring) {
 // chunks, so a writer producing millions of small pieces makes a few hundred `write` calls.
 // Numbers are formatted here, without the stream, so output never depends on the locale
 // imbued in the user's stream (a German locale would otherwise turn "12.5" into "12,5").
+// The classes are templates with a dummy parameter: see the note on lazy instantiation in
+// config.hpp.
 
 #include <cerrno>
-#include <fstream>
+#include <cstdio>
+#include <streambuf>
 #include <system_error>
 
 namespace cpprof::detail {
 
-class chunked_writer {
+/// Use it as `chunked_writer` (the template parameter is a dummy: see the note on lazy
+/// instantiation in config.hpp).
+template <class = void>
+class basic_chunked_writer {
 public:
     static constexpr std::size_t chunk_size = std::size_t{1} << 18;  // 256 KiB
 
-    explicit chunked_writer(std::ostream& os) : os_(os) { buf_.reserve(chunk_size + 1024); }
-    chunked_writer(const chunked_writer&) = delete;
-    chunked_writer& operator=(const chunked_writer&) = delete;
+    explicit basic_chunked_writer(std::ostream& os) : os_(os) { buf_.reserve(chunk_size + 1024); }
+    basic_chunked_writer(const basic_chunked_writer&) = delete;
+    basic_chunked_writer& operator=(const basic_chunked_writer&) = delete;
     // No flush in the destructor: the owner calls flush() at the end, so a stream that throws
     // on failure throws there and not from a destructor during unwinding.
 
@@ -3835,19 +3975,61 @@ private:
     std::string buf_;
 };
 
+using chunked_writer = basic_chunked_writer<>;
+
+/// A std::streambuf over a C FILE, so that writing a file needs no <fstream>. Unbuffered on
+/// its side (stdio buffers): the renderers hand it large chunks through chunked_writer.
+/// Remembers the first errno a write failed with.
+template <class = void>
+class basic_file_streambuf : public std::streambuf {
+public:
+    explicit basic_file_streambuf(std::FILE* file) : file_(file) {}
+    int error() const { return error_; }
+
+protected:
+    std::streamsize xsputn(const char* s, std::streamsize n) override {
+        if (n <= 0 || error_ != 0) return error_ != 0 ? 0 : n;
+        const std::size_t done = std::fwrite(s, 1, static_cast<std::size_t>(n), file_);
+        if (done != static_cast<std::size_t>(n)) error_ = errno != 0 ? errno : EIO;
+        return static_cast<std::streamsize>(done);
+    }
+    int_type overflow(int_type c) override {
+        if (traits_type::eq_int_type(c, traits_type::eof())) return traits_type::not_eof(c);
+        const char ch = traits_type::to_char_type(c);
+        return xsputn(&ch, 1) == 1 ? c : traits_type::eof();
+    }
+
+private:
+    std::FILE* file_;
+    int error_ = 0;
+};
+
 /// Opens `path`, lets `write` fill it, and closes it. Returns an empty string on success or a
 /// message naming the path and the errno text; exceptions thrown by `write` propagate.
 template <class Write>
 std::string write_file(const std::string& path, Write&& write) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    if (!out.is_open())
+    std::FILE* file = std::fopen(path.c_str(), "wb");
+    if (file == nullptr)
         return "cannot open '" + path + "' for writing: " +
                std::generic_category().message(errno);
-    std::forward<Write>(write)(static_cast<std::ostream&>(out));
-    out.flush();
-    if (!out) return "cannot write '" + path + "': " + std::generic_category().message(errno);
-    out.close();
-    if (out.fail()) return "cannot close '" + path + "': " + std::generic_category().message(errno);
+    basic_file_streambuf<> buf(file);
+    std::ostream out(&buf);
+    try {
+        std::forward<Write>(write)(out);
+    } catch (...) {
+        std::fclose(file);
+        throw;
+    }
+    int err = buf.error();
+    if (err == 0 && !out) err = EIO;
+    if (err == 0 && std::fflush(file) != 0) err = errno != 0 ? errno : EIO;
+    if (err != 0) {
+        std::fclose(file);
+        return "cannot write '" + path + "': " + std::generic_category().message(err);
+    }
+    // Buffered data reaches the file in fclose, so its failure (ENOSPC, EIO, ...) counts too.
+    if (std::fclose(file) != 0)
+        return "cannot close '" + path + "': " + std::generic_category().message(errno);
     return {};
 }
 
@@ -4044,7 +4226,8 @@ inline void sanitize_xml_name(std::string_view in, std::string& out) {
 }
 
 /// Appends `s` with & < > escaped (enough for element text, which is the only place names go).
-inline void put_xml_escaped(chunked_writer& w, std::string_view s) {
+template <class = void>
+void put_xml_escaped(chunked_writer& w, std::string_view s) {
     std::size_t start = 0;
     for (std::size_t i = 0; i < s.size(); ++i) {
         const char c = s[i];
@@ -4091,7 +4274,7 @@ inline std::uint8_t to_channel(double v) {
 /// h in [0,1), s and l in [0,1].
 inline rgb hsl_color(double h, double s, double l) {
     auto channel = [&](double t) {
-        t -= std::floor(t);
+        t -= math::floor(t);
         const double q = l < 0.5 ? l * (1 + s) : l + s - l * s;
         const double p = 2 * l - q;
         double v;
@@ -4136,8 +4319,9 @@ inline rgb palette_color(flamegraph_palette palette, std::string_view name,
 
 inline constexpr rgb thread_frame_color{176, 196, 222};  // thread roots: neutral, not a function
 
-inline std::string_view module_basename(const profile& p, const name_table& names,
-                                        std::uint32_t name) {
+template <class = void>
+std::string_view module_basename(const profile& p, const name_table& names,
+                                 std::uint32_t name) {
     frame_id f = names.example_frame[name];
     if (f == name_table::no_frame) return {};
     std::size_t m = p.frame_at(f).mapping;
@@ -4160,7 +4344,8 @@ inline constexpr std::uint32_t all_name = static_cast<std::uint32_t>(-1);
 
 /// The boxes at least `min_count` wide, root first, then depth-first with siblings in
 /// alphabetical order (parents before children: the viewer script relies on it).
-inline std::vector<flame_box> layout_boxes(const stack_set& set, double min_count) {
+template <class = void>
+std::vector<flame_box> layout_boxes(const stack_set& set, double min_count) {
     std::vector<flame_box> boxes;
     boxes.push_back({0, set.total, all_name, 0});
     if (set.total <= 0) return boxes;
@@ -4442,8 +4627,9 @@ function restoreState() {
 static_assert(flamegraph_script.find("]]>") == std::string_view::npos,
               "the script sits in a CDATA section");
 
-inline std::string flamegraph_count_name(const profile& p, std::size_t index,
-                                         const flamegraph_options& options) {
+template <class = void>
+std::string flamegraph_count_name(const profile& p, std::size_t index,
+                                  const flamegraph_options& options) {
     if (!options.count_name().empty()) return options.count_name();
     if (index < p.sample_types().size()) {
         const std::string& unit = p.sample_types()[index].unit;
@@ -4453,7 +4639,8 @@ inline std::string flamegraph_count_name(const profile& p, std::size_t index,
 }
 
 /// Checks the options against `p`; returns the value column to draw.
-inline std::size_t check_flamegraph_options(const profile& p, const flamegraph_options& o) {
+template <class = void>
+std::size_t check_flamegraph_options(const profile& p, const flamegraph_options& o) {
     const std::size_t requested = o.sample_index().value_or(default_sample);
     const std::size_t index = resolve_sample_index(p, requested);
     if (index == default_sample)
@@ -4468,13 +4655,14 @@ inline std::size_t check_flamegraph_options(const profile& p, const flamegraph_o
         throw error("write_flamegraph: font_size must be above 0 and at most 200 pixels");
     if (!(o.font_width() > 0 && o.font_width() <= 10))
         throw error("write_flamegraph: font_width must be above 0 and at most 10");
-    if (!(o.min_width() >= 0 && std::isfinite(o.min_width())))
+    if (!(o.min_width() >= 0 && math::isfinite(o.min_width())))
         throw error("write_flamegraph: min_width must be a finite number of pixels >= 0");
     return index;
 }
 
-inline void render_flamegraph(const profile& p, std::size_t index, const flamegraph_options& o,
-                              std::ostream& os) {
+template <class = void>
+void render_flamegraph(const profile& p, std::size_t index, const flamegraph_options& o,
+                       std::ostream& os) {
     const bool threads = o.thread_frames().value_or(count_thread_names(p, 2) > 1);
     const stack_set set = collect_stacks(p, index, threads, sanitize_xml_name);
     const name_table& names = set.names;
@@ -4639,7 +4827,7 @@ inline void render_flamegraph(const profile& p, std::size_t index, const flamegr
         attr("y", y + label_dy);
         w.put('>');
         // The label: as many characters as fit, or "" when fewer than 3 do.
-        const double fits = std::floor(bw / char_width);
+        const double fits = math::floor(bw / char_width);
         const std::size_t length = root ? 3 : lengths[b.name];
         if (fits >= 3) {
             if (static_cast<double>(length) <= fits) {
@@ -4661,16 +4849,18 @@ inline void render_flamegraph(const profile& p, std::size_t index, const flamegr
 /// Writes `p` as an interactive flame graph (a standalone SVG document) to `os`. Throws
 /// cpprof::error when an option is out of range or sample_index names no sample type of `p`.
 /// An empty profile (or one whose chosen values are all zero) gives a valid SVG saying so.
-inline void write_flamegraph(const profile& p, std::ostream& os,
-                             const flamegraph_options& options = {}) {
+template <class = void>
+void write_flamegraph(const profile& p, std::ostream& os,
+                      const flamegraph_options& options = {}) {
     detail::render_flamegraph(p, detail::check_flamegraph_options(p, options), options, os);
 }
 
 /// Writes the flame graph to the file `path` (created or truncated). Throws cpprof::error for
 /// bad options (before creating the file) and, naming the path and the system's reason, when
 /// the file cannot be written.
-inline void write_flamegraph(const profile& p, const std::string& path,
-                             const flamegraph_options& options = {}) {
+template <class = void>
+void write_flamegraph(const profile& p, const std::string& path,
+                      const flamegraph_options& options = {}) {
     const std::size_t index = detail::check_flamegraph_options(p, options);
     std::string failure = detail::write_file(
         path, [&](std::ostream& os) { detail::render_flamegraph(p, index, options, os); });
@@ -4694,6 +4884,9 @@ inline void write_flamegraph(const profile& p, const std::string& path,
 //   longer stacks it starts), the flame graph's left-to-right order, so output is deterministic;
 // - stacks whose summed value is zero or negative, and samples with no frames, are left out:
 //   the format has no way to say either.
+//
+// The writers are templates with a dummy parameter, called like plain functions: see the note
+// on lazy instantiation in config.hpp.
 
 namespace cpprof {
 
@@ -4732,7 +4925,8 @@ inline void sanitize_folded_name(std::string_view in, std::string& out) {
     }
 }
 
-inline std::size_t folded_sample_index(const profile& p, const folded_options& options) {
+template <class = void>
+std::size_t folded_sample_index(const profile& p, const folded_options& options) {
     std::size_t requested = options.sample_index().value_or(default_sample);
     std::size_t index = resolve_sample_index(p, requested);
     if (index == default_sample)
@@ -4740,8 +4934,9 @@ inline std::size_t folded_sample_index(const profile& p, const folded_options& o
     return index;
 }
 
-inline void write_folded_at(const profile& p, std::size_t index, bool thread_frames,
-                            std::ostream& os) {
+template <class = void>
+void write_folded_at(const profile& p, std::size_t index, bool thread_frames,
+                     std::ostream& os) {
     stack_set set = collect_stacks(p, index, thread_frames, sanitize_folded_name);
     chunked_writer w(os);
     for (const auto& s : set.stacks) {
@@ -4760,15 +4955,17 @@ inline void write_folded_at(const profile& p, std::size_t index, bool thread_fra
 
 /// Writes `p` as folded stacks to `os`. Throws cpprof::error when options.sample_index() names
 /// no sample type of `p`. The stream's own state is left for the caller to check.
-inline void write_folded(const profile& p, std::ostream& os, const folded_options& options = {}) {
+template <class = void>
+void write_folded(const profile& p, std::ostream& os, const folded_options& options = {}) {
     detail::write_folded_at(p, detail::folded_sample_index(p, options), options.thread_frames(),
                             os);
 }
 
 /// Writes `p` as folded stacks to the file `path` (created or truncated). Throws cpprof::error
 /// naming the path and the system's reason when the file cannot be written.
-inline void write_folded(const profile& p, const std::string& path,
-                         const folded_options& options = {}) {
+template <class = void>
+void write_folded(const profile& p, const std::string& path,
+                  const folded_options& options = {}) {
     std::size_t index = detail::folded_sample_index(p, options);  // before touching the file
     std::string failure = detail::write_file(path, [&](std::ostream& os) {
         detail::write_folded_at(p, index, options.thread_frames(), os);
@@ -4811,8 +5008,10 @@ inline void write_folded(const profile& p, const std::string& path,
 // A profile the reader would reject is refused with cpprof::error instead of being written: a
 // sample whose value count differs from the number of sample types, or a stack holding a frame
 // id that is not in the frame table.
+//
+// The encoder and writers are templates with a dummy parameter, called like plain functions:
+// see the note on lazy instantiation in config.hpp.
 
-#include <map>
 #include <tuple>
 
 // ----- begin cpprof/detail/gzip.hpp -----
@@ -4823,6 +5022,7 @@ inline void write_folded(const profile& p, const std::string& path,
 //
 // No file name, no timestamp (so the output is a pure function of the input and the level),
 // OS 255 "unknown". XFL says 4 for level 1 and 2 for level 9, as RFC 1952 suggests.
+// Templates with a dummy parameter: see the note on lazy instantiation in config.hpp.
 
 // ----- begin cpprof/detail/crc32.hpp -----
 //
@@ -4830,9 +5030,10 @@ inline void write_folded(const profile& p, const std::string& path,
 // 0xEDB88320, initial value and final XOR 0xFFFFFFFF. Check value: crc32("123456789") ==
 // 0xCBF43926.
 //
-// Slicing-by-8: eight 256-entry tables, built at compile time, let the loop fold eight input
-// bytes per step with eight independent lookups (about 1.5-2.5 GB/s on a current x86 core,
-// several times the byte-at-a-time loop).
+// Slicing-by-8: eight 256-entry tables let the loop fold eight input bytes per step with eight
+// independent lookups (about 1.5-2.5 GB/s on a current x86 core, several times the
+// byte-at-a-time loop). The tables are built on first use (a few microseconds), not at compile
+// time, and crc32() is a template: see the note on lazy instantiation in config.hpp.
 
 #include <array>
 
@@ -4845,7 +5046,8 @@ inline constexpr std::uint32_t polynomial = 0xEDB88320u;
 
 using table_set = std::array<std::array<std::uint32_t, 256>, 8>;
 
-constexpr table_set make_tables() {
+template <class = void>
+table_set make_tables() {
     table_set t{};
     for (std::uint32_t i = 0; i < 256; ++i) {
         std::uint32_t c = i;
@@ -4859,7 +5061,11 @@ constexpr table_set make_tables() {
     return t;
 }
 
-inline constexpr table_set tables = make_tables();
+template <class = void>
+const table_set& tables() {
+    static const table_set t = make_tables();
+    return t;
+}
 
 inline std::uint32_t load_le32(const unsigned char* p) {
     return static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8 |
@@ -4870,8 +5076,9 @@ inline std::uint32_t load_le32(const unsigned char* p) {
 
 /// CRC-32 of `n` bytes at `data`. Chainable: `crc32(b, nb, crc32(a, na))` equals the CRC of
 /// the concatenation `a + b`; the default `crc = 0` starts a new checksum.
-inline std::uint32_t crc32(const void* data, std::size_t n, std::uint32_t crc = 0) {
-    const auto& t = crc32_impl::tables;
+template <class = void>
+std::uint32_t crc32(const void* data, std::size_t n, std::uint32_t crc = 0) {
+    const auto& t = crc32_impl::tables();
     const auto* p = static_cast<const unsigned char*>(data);
     std::uint32_t c = ~crc;
     while (n >= 8) {
@@ -4914,6 +5121,10 @@ inline std::uint32_t crc32(const void* data, std::size_t n, std::uint32_t crc = 
 //
 // Positions in the hash tables are 32-bit and relative to a base that moves forward every
 // GiB (`rebase`), so inputs larger than 4 GiB work too.
+//
+// Everything with a body here is a template (the deflater is basic_deflater<>) and the lookup
+// tables are built on first use rather than by constexpr: see the note on lazy instantiation in
+// config.hpp. Including this header instantiates nothing.
 
 #include <cstring>
 
@@ -4956,7 +5167,8 @@ struct code_tables {
     std::array<std::uint8_t, 256> dist_high{};    // [(distance - 1) >> 7] for distance > 256
 };
 
-constexpr code_tables make_code_tables() {
+template <class = void>
+code_tables make_code_tables() {
     code_tables t{};
     for (std::size_t code = 0; code < 28; ++code)  // code 28 (258) is handled below
         for (std::size_t len = length_base[code]; len < length_base[code + 1]; ++len)
@@ -4973,11 +5185,16 @@ constexpr code_tables make_code_tables() {
     }
     return t;
 }
-inline constexpr code_tables tables = make_code_tables();
+/// The code tables, built once on first use.
+template <class = void>
+const code_tables& tables() {
+    static const code_tables t = make_code_tables();
+    return t;
+}
 
-inline std::size_t dist_code(std::size_t distance) {
+inline std::size_t dist_code(const code_tables& t, std::size_t distance) {
     const std::size_t d = distance - 1;
-    return d < 256 ? tables.dist_low[d] : tables.dist_high[d >> 7];
+    return d < 256 ? t.dist_low[d] : t.dist_high[d >> 7];
 }
 
 /// Reverses the low `n` bits of `v` (Huffman codes are sent most significant bit first into
@@ -5014,22 +5231,30 @@ constexpr void assign_canonical_codes(huffman_code<N>& c) {
         if (c.len[s] != 0) c.code[s] = reverse_bits(next[c.len[s]]++, c.len[s]);
 }
 
-/// The fixed literal/length code of RFC 1951 §3.2.6 (288 symbols; 286 and 287 never occur).
-constexpr huffman_code<288> make_fixed_litlen() {
-    huffman_code<288> c{};
+/// The fixed codes of RFC 1951 §3.2.6: literal/length (288 symbols; 286 and 287 never occur)
+/// and distance.
+struct fixed_codes {
+    huffman_code<288> litlen;
+    huffman_code<30> dist;
+};
+
+template <class = void>
+fixed_codes make_fixed_codes() {
+    fixed_codes c{};
     for (std::size_t s = 0; s < 288; ++s)
-        c.len[s] = static_cast<std::uint8_t>(s < 144 ? 8 : s < 256 ? 9 : s < 280 ? 7 : 8);
-    assign_canonical_codes(c);
+        c.litlen.len[s] = static_cast<std::uint8_t>(s < 144 ? 8 : s < 256 ? 9 : s < 280 ? 7 : 8);
+    assign_canonical_codes(c.litlen);
+    for (auto& l : c.dist.len) l = 5;
+    assign_canonical_codes(c.dist);
     return c;
 }
-constexpr huffman_code<30> make_fixed_dist() {
-    huffman_code<30> c{};
-    for (auto& l : c.len) l = 5;
-    assign_canonical_codes(c);
+
+/// The fixed codes, built once on first use.
+template <class = void>
+const fixed_codes& fixed() {
+    static const fixed_codes c = make_fixed_codes();
     return c;
 }
-inline constexpr huffman_code<288> fixed_litlen = make_fixed_litlen();
-inline constexpr huffman_code<30> fixed_dist = make_fixed_dist();
 
 /// Computes length-limited Huffman code lengths for `freq[0..n)` into `len[0..n)` (0 for
 /// unused symbols). Requires 2 <= n <= 286 and 2^max_bits >= n (every alphabet here: 286
@@ -5044,8 +5269,9 @@ inline constexpr huffman_code<30> fixed_dist = make_fixed_dist();
 /// weight, then, if it is deeper than `max_bits`, the overlong leaves are lifted to
 /// `max_bits` and the Kraft sum is restored by pushing the deepest shorter leaves down one
 /// level at a time; lengths are finally handed out shortest-first to the most frequent symbols.
-inline void build_code_lengths(const std::uint32_t* freq, std::size_t n, int max_bits,
-                               std::uint8_t* len) {
+template <class = void>
+void build_code_lengths(const std::uint32_t* freq, std::size_t n, int max_bits,
+                        std::uint8_t* len) {
     struct leaf {
         std::uint64_t weight;
         std::uint16_t symbol;
@@ -5182,12 +5408,13 @@ inline level_params params_for(int level) {
 }
 
 /// Compresses inputs into DEFLATE streams; an object may be reused (its buffers are), but not
-/// shared between threads.
-class deflater {
+/// shared between threads. Use it as `deflater` (the template parameter is a dummy).
+template <class = void>
+class basic_deflater {
 public:
     /// `rebase_every` is how far positions may run ahead of the hash-table base before the
     /// tables are rebased; only tests lower it.
-    explicit deflater(int level, std::size_t rebase_every = std::size_t{1} << 30)
+    explicit basic_deflater(int level, std::size_t rebase_every = std::size_t{1} << 30)
         : level_(level < 0 ? 6 : std::min(level, 9)),
           params_(params_for(level_)),
           rebase_every_(std::max(rebase_every, 2 * window_size)) {}
@@ -5379,8 +5606,8 @@ private:
     void emit_match(std::size_t len, std::size_t dist) {
         if (syms_.size() == block_symbols) flush_block(false);
         syms_.push_back(static_cast<std::uint32_t>(dist << 16 | (len - min_match)));
-        ++litlen_freq_[257 + tables.length_code[len - min_match]];
-        ++dist_freq_[dist_code(dist)];
+        ++litlen_freq_[257 + codes_->length_code[len - min_match]];
+        ++dist_freq_[dist_code(*codes_, dist)];
         covered_ += len;
     }
 
@@ -5481,11 +5708,11 @@ private:
         std::uint64_t fixed_cost = 3 + extra;
         for (std::size_t s = 0; s < num_litlen; ++s) {
             dynamic_cost += std::uint64_t{litlen_freq_[s]} * ll.len[s];
-            fixed_cost += std::uint64_t{litlen_freq_[s]} * fixed_litlen.len[s];
+            fixed_cost += std::uint64_t{litlen_freq_[s]} * fixed_->litlen.len[s];
         }
         for (std::size_t s = 0; s < num_dist; ++s) {
             dynamic_cost += std::uint64_t{dist_freq_[s]} * dl.len[s];
-            fixed_cost += std::uint64_t{dist_freq_[s]} * fixed_dist.len[s];
+            fixed_cost += std::uint64_t{dist_freq_[s]} * fixed_->dist.len[s];
         }
         const std::size_t block_len = covered_ - block_start_;
         const std::uint64_t stored_cost = stored_bits(block_len, bw_->pending_bits());
@@ -5495,7 +5722,7 @@ private:
         } else if (fixed_cost <= dynamic_cost) {
             bw_->put(final ? 1u : 0u, 1);
             bw_->put(1, 2);
-            write_symbols(fixed_litlen, fixed_dist);
+            write_symbols(fixed_->litlen, fixed_->dist);
         } else {
             bw_->put(final ? 1u : 0u, 1);
             bw_->put(2, 2);
@@ -5530,11 +5757,11 @@ private:
                 continue;
             }
             // Code and extra bits go out in one put: at most 15 + 5 and 15 + 13 bits.
-            const std::size_t lc = tables.length_code[value];
+            const std::size_t lc = codes_->length_code[value];
             const int lbits = ll.len[257 + lc];
             bw_->put(ll.code[257 + lc] | (value + 3u - length_base[lc]) << lbits,
                      lbits + length_extra[lc]);
-            const std::size_t dc = dist_code(dist);
+            const std::size_t dc = dist_code(*codes_, dist);
             const int dbits = dl.len[dc];
             bw_->put(dl.code[dc] | (dist - dist_base[dc]) << dbits, dbits + dist_extra[dc]);
         }
@@ -5559,6 +5786,8 @@ private:
         } while (len > 0);
     }
 
+    const code_tables* codes_ = &tables();  // pointers keep the deflater assignable
+    const fixed_codes* fixed_ = &fixed();
     int level_;
     level_params params_;
     std::size_t rebase_every_;
@@ -5579,18 +5808,22 @@ private:
     dynamic_header header_;
 };
 
+using deflater = basic_deflater<>;
+
 }  // namespace deflate_impl
 
 /// Appends a complete raw DEFLATE stream (RFC 1951) for `data` to `out`.
 /// `level`: 0 stores without compression, 1 is fastest, 9 compresses best, 6 is the default;
 /// values below 0 mean 6 and values above 9 mean 9.
-inline void deflate_compress(std::string_view data, int level, std::string& out) {
+template <class T = void>
+void deflate_compress(std::string_view data, int level, std::string& out) {
     out.reserve(out.size() + data.size() / 3 + 64);
-    deflate_impl::deflater(level).compress(data, out);
+    deflate_impl::basic_deflater<T>(level).compress(data, out);
 }
 
 /// A raw DEFLATE stream (RFC 1951) for `data`; see the overload above for `level`.
-inline std::string deflate_compress(std::string_view data, int level = 6) {
+template <class = void>
+std::string deflate_compress(std::string_view data, int level = 6) {
     std::string out;
     deflate_compress(data, level, out);
     return out;
@@ -5605,7 +5838,8 @@ namespace detail {
 
 /// Appends one gzip member holding `data` to `out`. `level` as for deflate_compress: 0 stores,
 /// 1 fastest, 9 best, 6 default; values outside 0..9 are clamped (negative means 6).
-inline void gzip_compress(std::string_view data, int level, std::string& out) {
+template <class = void>
+void gzip_compress(std::string_view data, int level, std::string& out) {
     const char xfl = level == 1 ? '\x04' : level >= 9 ? '\x02' : '\x00';
     const char header[10] = {'\x1f', '\x8b', '\x08', '\x00', '\x00', '\x00', '\x00', '\x00', xfl, '\xff'};
     out.append(header, sizeof header);
@@ -5620,7 +5854,8 @@ inline void gzip_compress(std::string_view data, int level, std::string& out) {
 }
 
 /// `data` as one gzip member (RFC 1952); see the overload above for `level`.
-inline std::string gzip_compress(std::string_view data, int level = 6) {
+template <class = void>
+std::string gzip_compress(std::string_view data, int level = 6) {
     std::string out;
     gzip_compress(data, level, out);
     return out;
@@ -5633,8 +5868,7 @@ inline std::string gzip_compress(std::string_view data, int level = 6) {
 //
 // Writing a whole output file (pprof, SVG, JSON, ...) with errors that say which file and why.
 // Includes error.hpp, the one public header below every other: failures are cpprof::error.
-
-#include <cstdio>
+// A template with a dummy parameter: see the note on lazy instantiation in config.hpp.
 
 namespace cpprof {
 namespace detail {
@@ -5643,7 +5877,8 @@ namespace detail {
 /// the message ("pprof profile"). Throws cpprof::error, e.g.
 ///   "cpprof: cannot open 'out/cpu.pb.gz' to write the pprof profile: No such file or directory"
 ///   "cpprof: cannot write the pprof profile to '/dev/full': No space left on device"
-inline void write_output_file(const std::string& path, std::string_view data, std::string_view what) {
+template <class = void>
+void write_output_file(const std::string& path, std::string_view data, std::string_view what) {
     std::FILE* file = std::fopen(path.c_str(), "wb");
     if (file == nullptr) {
         const int err = errno;
@@ -5965,9 +6200,12 @@ inline constexpr std::uint32_t function_id = 1, function_name = 2, function_syst
 inline constexpr int pprof_gzip_level = 6;
 
 /// Encodes one profile; one object per encoding.
-class pprof_encoder {
+/// Encodes one profile. Use it as `pprof_encoder` (the template parameter is a dummy: see the
+/// note on lazy instantiation in config.hpp).
+template <class = void>
+class basic_pprof_encoder {
 public:
-    explicit pprof_encoder(const profile& p) : p_(p) {}
+    explicit basic_pprof_encoder(const profile& p) : p_(p) {}
 
     std::string encode() {
         namespace f = pprof_field;
@@ -6054,7 +6292,9 @@ private:
                                 " stacks truncated at the maximum depth"));
         return out;
     }
-    const std::string& owned(std::string s) { return owned_.emplace_back(std::move(s)); }
+    const std::string& owned(std::string s) {
+        return *owned_.emplace_back(std::make_unique<std::string>(std::move(s)));
+    }
 
     std::size_t estimated_size() const {
         std::size_t frames = 0;
@@ -6220,7 +6460,7 @@ private:
 
     std::vector<std::string_view> strings_;
     std::unordered_map<std::string_view, std::uint64_t> string_index_;
-    std::deque<std::string> owned_;  // strings made by the encoder (stable addresses)
+    std::vector<std::unique_ptr<std::string>> owned_;  // made by the encoder; stable addresses
 
     struct run_memo {
         std::size_t start = 0;   // first frame id of the run in run_frames_
@@ -6236,18 +6476,31 @@ private:
     std::uint64_t num_locations_ = 0;
 
     std::vector<std::uint64_t> function_of_frame_;  // by frame id; 0 = none yet
-    std::map<std::tuple<std::uint64_t, std::uint64_t, std::uint64_t>, std::uint64_t> functions_by_key_;
+    using function_key = std::tuple<std::uint64_t, std::uint64_t, std::uint64_t>;  // string ids
+    struct function_key_hash {
+        std::size_t operator()(const function_key& k) const {
+            std::uint64_t h = 0xcbf29ce484222325ull;
+            for (std::uint64_t v : {std::get<0>(k), std::get<1>(k), std::get<2>(k)})
+                h = (h ^ v) * 0x100000001b3ull;
+            return static_cast<std::size_t>(h);
+        }
+    };
+    std::unordered_map<function_key, std::uint64_t, function_key_hash> functions_by_key_;
     std::uint64_t num_functions_ = 0;
 };
+
+using pprof_encoder = basic_pprof_encoder<>;
 
 }  // namespace detail
 
 /// The profile as an uncompressed pprof protobuf message.
-inline std::string encode_pprof(const profile& p) { return detail::pprof_encoder(p).encode(); }
+template <class T = void>
+std::string encode_pprof(const profile& p) { return detail::basic_pprof_encoder<T>(p).encode(); }
 
 /// Writes the profile to `out` in pprof format, gzip-compressed unless `gzip` is false.
 /// Throws cpprof::error if the stream fails.
-inline void write_pprof(const profile& p, std::ostream& out, bool gzip = true) {
+template <class = void>
+void write_pprof(const profile& p, std::ostream& out, bool gzip = true) {
     std::string bytes = encode_pprof(p);
     if (gzip) bytes = detail::gzip_compress(bytes, detail::pprof_gzip_level);
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
@@ -6257,7 +6510,8 @@ inline void write_pprof(const profile& p, std::ostream& out, bool gzip = true) {
 /// Writes the profile to the file `path`: gzip-compressed when the name ends in ".gz" (the
 /// usual ".pb.gz"), raw protobuf otherwise. Throws cpprof::error with the path and the
 /// system's reason when the file cannot be created or written.
-inline void write_pprof(const profile& p, const std::string& path) {
+template <class = void>
+void write_pprof(const profile& p, const std::string& path) {
     std::string bytes = encode_pprof(p);
     const bool gz = path.size() >= 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
     if (gz) bytes = detail::gzip_compress(bytes, detail::pprof_gzip_level);

@@ -14,6 +14,9 @@
 //
 //   rank   self%   self  total%  total  function
 //      1  45.45%     50  72.73%     80  compute(int)
+//
+// The functions are templates with a dummy parameter, called like plain functions: see the
+// note on lazy instantiation in config.hpp.
 
 #include <algorithm>
 #include <cctype>
@@ -48,7 +51,8 @@ struct function_index {
     std::vector<std::uint32_t> of_frame;
 };
 
-inline function_index function_names(const profile& p) {
+template <class = void>
+function_index function_names(const profile& p) {
     function_index t;
     std::unordered_map<std::string, std::uint32_t> ids;
     t.of_frame.reserve(p.frames().size());
@@ -67,8 +71,9 @@ inline function_index function_names(const profile& p) {
 /// sample type). Functions that appear only with zero values are left out. Pass
 /// `static_cast<std::size_t>(-1)` as `n` for all of them. Throws cpprof::error when
 /// `sample_index` names no sample type.
-inline std::vector<hotspot> hotspots(const profile& p, std::size_t n = 10,
-                                     std::size_t sample_index = detail::default_sample) {
+template <class = void>
+std::vector<hotspot> hotspots(const profile& p, std::size_t n = 10,
+                              std::size_t sample_index = detail::default_sample) {
     const std::size_t index = detail::resolve_sample_index(p, sample_index);
     if (index == detail::default_sample)
         throw error(detail::bad_sample_index_message(p, sample_index, "hotspots"));
@@ -123,7 +128,8 @@ namespace detail {
 /// keep_depth 0 turns `std::map<int, std::vector<int> >::find` into `std::map<...>::find`.
 /// Knows that the '<' and '>' of `operator<<`, `operator<`, `operator->` etc. are not brackets.
 /// Returns an empty string when the brackets do not balance.
-inline std::string collapse_template_arguments(std::string_view name, int keep_depth) {
+template <class = void>
+std::string collapse_template_arguments(std::string_view name, int keep_depth) {
     std::string out;
     out.reserve(name.size());
     int depth = 0;
@@ -157,7 +163,8 @@ inline std::string collapse_template_arguments(std::string_view name, int keep_d
 /// `name` made to fit in `width` characters for a table: template arguments are collapsed from
 /// the innermost out until it fits, then the middle is cut ("...") keeping the start
 /// (namespace, class) and the end (the function itself).
-inline std::string shorten_function_name(std::string_view name, std::size_t width) {
+template <class = void>
+std::string shorten_function_name(std::string_view name, std::size_t width) {
     if (width == 0 || utf8_length(name) <= width) return std::string(name);
     std::string best(name);
     for (int keep = 8; keep >= 0; --keep) {
@@ -179,8 +186,9 @@ inline std::string shorten_function_name(std::string_view name, std::size_t widt
 /// comes last so that long names do not push the numbers out of line. Names longer than
 /// `max_name_width` characters are shortened readably (template arguments first, then the
 /// middle); 0 prints them whole.
-inline void print_hotspots(std::ostream& os, const std::vector<hotspot>& rows,
-                           std::size_t max_name_width = 100) {
+template <class = void>
+void print_hotspots(std::ostream& os, const std::vector<hotspot>& rows,
+                    std::size_t max_name_width = 100) {
     struct line {
         std::string cells[6];
     };

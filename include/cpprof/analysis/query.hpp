@@ -2,6 +2,9 @@
 // Questions a test asks of a profile, such as "is at least 30 % of the time in parse()?":
 //
 //   CHECK(cpprof::fraction(profile, "parse") >= 0.3);
+//
+// fraction() is a template with a dummy parameter: see the note on lazy instantiation in
+// config.hpp.
 
 #include <cstdint>
 #include <string_view>
@@ -14,7 +17,8 @@ namespace cpprof {
 /// The share (0..1) of the profile's default sample value carried by the samples that have at
 /// least one frame whose function name (frame::display_name()) contains `substring`. Each
 /// sample counts once, however many of its frames match. 0 for a profile whose total is 0.
-inline double fraction(const profile& p, std::string_view substring) {
+template <class = void>
+double fraction(const profile& p, std::string_view substring) {
     const std::size_t index = p.default_sample_index();
     const std::int64_t total = p.total(index);
     if (total == 0) return 0;

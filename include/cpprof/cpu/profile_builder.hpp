@@ -2,7 +2,8 @@
 // Turns what the sampler collected (raw addresses per thread) into a cpprof::profile: names
 // every address with the ELF symbolizer, records mappings with build-ids, labels samples with
 // the thread's name and id, and makes every lost sample visible. Runs outside the signal
-// handler, on a copy of the aggregate, while sampling goes on.
+// handler, on a copy of the aggregate, while sampling goes on. The functions are templates with a
+// dummy parameter: see the note on lazy instantiation in config.hpp.
 
 #include <cpprof/cpu/sampler.hpp>
 #include <cpprof/detail/symbolizer.hpp>
@@ -20,16 +21,19 @@ namespace cpprof::detail {
 
 /// One symbolizer per process: ELF symbol tables are parsed once and reused by every report;
 /// refresh() picks up libraries loaded since.
-inline symbolizer& process_symbolizer(std::unique_lock<std::mutex>& lock) {
+template <class T = void>
+basic_symbolizer<T>& process_symbolizer(std::unique_lock<std::mutex>& lock) {
     static std::mutex m;
-    static symbolizer* s = nullptr;  // never destroyed: reports may run during static destruction
+    // never destroyed: reports may run during static destruction
+    static basic_symbolizer<T>* s = nullptr;
     lock = std::unique_lock<std::mutex>(m);
-    if (!s) s = new symbolizer();
+    if (!s) s = new basic_symbolizer<T>();
     else s->refresh();
     return *s;
 }
 
-inline void add_lost_samples(profile& p, const char* what, std::uint64_t n, std::int64_t period) {
+template <class = void>
+void add_lost_samples(profile& p, const char* what, std::uint64_t n, std::int64_t period) {
     if (n == 0) return;
     frame f;
     f.function = std::string("[cpprof: samples lost: ") + what + "]";
@@ -37,7 +41,8 @@ inline void add_lost_samples(profile& p, const char* what, std::uint64_t n, std:
     p.add_sample({p.intern(f)}, {count, count * period});
 }
 
-inline profile build_cpu_profile(raw_profile&& raw) {
+template <class T = void>
+profile build_cpu_profile(raw_profile&& raw) {
     const bool wall = raw.clock == clock_kind::wall;
     const std::string clock_type = wall ? "wall" : "cpu";
     profile p({{"samples", "count"}, {clock_type, "nanoseconds"}});
@@ -74,7 +79,7 @@ inline profile build_cpu_profile(raw_profile&& raw) {
                       "its samples stayed in the parent");
 
     std::unique_lock<std::mutex> lock;
-    symbolizer& sym = process_symbolizer(lock);
+    basic_symbolizer<T>& sym = process_symbolizer<T>(lock);
     std::unordered_map<std::uint64_t, frame_id> ids;
     std::vector<frame_id> stack;
     for (auto& [key, st] : raw.stacks) {

@@ -12,6 +12,10 @@
 //
 // Process-wide state (the installed handler, the active session) lives in one function-local
 // static so any number of translation units can include this header.
+//
+// `sampler_session` is basic_sampler_session<>, and the collector-side helpers are member
+// templates: see the note on lazy instantiation in config.hpp. The signal handler is part of
+// the session: it is compiled where a profiler is started, and nothing was added to it.
 
 #include <cpprof/cpu/profiler_options.hpp>
 #include <cpprof/detail/procfs.hpp>
@@ -33,7 +37,6 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include <dirent.h>
@@ -47,7 +50,9 @@
 
 namespace cpprof::detail {
 
-class sampler_session;
+template <class = void>
+class basic_sampler_session;
+using sampler_session = basic_sampler_session<>;
 
 // ---- process-wide state ------------------------------------------------------------------
 
@@ -90,6 +95,7 @@ public:
     thread_lister& operator=(const thread_lister&) = delete;
 
     /// Fills `tids` (sorted); false when /proc cannot be read.
+    template <class = void>
     bool list(std::vector<int>& tids) const {
         tids.clear();
         if (fd_ < 0 || ::lseek(fd_, 0, SEEK_SET) != 0) return false;
@@ -115,8 +121,10 @@ private:
 /// with a sequence lock: the handler retries nothing, it just treats a torn read as "unknown".
 class range_table {
 public:
+    template <class = void>
     explicit range_table(std::size_t capacity) : ranges_(capacity) {}
 
+    template <class = void>
     void publish(std::vector<stack_bounds> r) {  // collector side
         std::sort(r.begin(), r.end(), [](auto& a, auto& b) { return a.lo < b.lo; });
         // merge touching ranges (a thread stack and its neighbour mapping)
@@ -199,13 +207,15 @@ struct raw_profile {
 
 // ---- the session ---------------------------------------------------------------------------
 
-inline std::int64_t unix_now_ns() {
+template <class = void>
+std::int64_t unix_now_ns() {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
                std::chrono::system_clock::now().time_since_epoch())
         .count();
 }
 
-class sampler_session {
+template <class>
+class basic_sampler_session {
 public:
     struct resolved_options {
         int frequency;
@@ -213,7 +223,7 @@ public:
         profiler_options opts;
     };
 
-    explicit sampler_session(resolved_options r)
+    explicit basic_sampler_session(resolved_options r)
         : opts_(std::move(r.opts)),
           frequency_(r.frequency),
           clock_(r.clock),
@@ -230,12 +240,12 @@ public:
         start_steady_ = std::chrono::steady_clock::now();
     }
 
-    ~sampler_session() {
+    ~basic_sampler_session() {
         if (wake_fd_ >= 0) ::close(wake_fd_);
     }
 
-    sampler_session(const sampler_session&) = delete;
-    sampler_session& operator=(const sampler_session&) = delete;
+    basic_sampler_session(const basic_sampler_session&) = delete;
+    basic_sampler_session& operator=(const basic_sampler_session&) = delete;
 
     /// Starts sampling: called with globals().running already claimed.
     void start() {
@@ -489,7 +499,7 @@ private:
     static void after_fork_in_child() {
         // The child has none of the parent's threads or timers: it is not profiling.
         auto& g = globals();
-        if (sampler_session* s = g.active.load()) {
+        if (basic_sampler_session* s = g.active.load()) {
             for (auto& slot : s->slots_)
                 if (slot.armed && slot.perf_fd >= 0) ::close(slot.perf_fd);
         }
@@ -600,10 +610,10 @@ private:
         previous_tids_ = tids_;
         const std::vector<int>& tids = tids_;
         ++scan_number_;
-        std::unordered_set<int> live(tids.begin(), tids.end());
+        auto live = [&tids](int tid) { return std::binary_search(tids.begin(), tids.end(), tid); };
         bool new_threads = false;
         for (auto it = armed_tids_.begin(); it != armed_tids_.end();) {
-            if (!live.count(it->first)) {
+            if (!live(it->first)) {
                 disarm(it->second);
                 it = armed_tids_.erase(it);
             } else {
@@ -613,7 +623,7 @@ private:
         // A new thread usually names itself right after it starts: the name read when it was
         // found may still be its parent's, so it is read once more on the next scan.
         for (int tid : rename_pending_) {
-            std::string n = live.count(tid) ? thread_name(tid) : std::string();
+            std::string n = live(tid) ? thread_name(tid) : std::string();
             if (!n.empty()) thread_names_[tid] = std::move(n);
         }
         rename_pending_.clear();
@@ -647,14 +657,14 @@ private:
         ::pthread_sigmask(SIG_SETMASK, &all, &old);  // the collector inherits "all blocked"
         std::atomic<int> started_tid{0};
         struct start_args {
-            sampler_session* self;
+            basic_sampler_session* self;
             std::atomic<int>* tid;
         } args{this, &started_tid};
         int rc = ::pthread_create(
             &collector_, nullptr,
             [](void* p) -> void* {
                 auto* a = static_cast<start_args*>(p);
-                sampler_session* self = a->self;
+                basic_sampler_session* self = a->self;
                 ::pthread_setname_np(::pthread_self(), "cpprof-collect");
                 self->collector_tid_ = current_tid();
                 a->tid->store(1);  // `a` is dead after this store
@@ -760,7 +770,8 @@ private:
     std::uint64_t truncated_ = 0;
 };
 
-inline void sampler_session::handler(int sig, siginfo_t* info, void* ucontext) {
+template <class T>
+void basic_sampler_session<T>::handler(int sig, siginfo_t* info, void* ucontext) {
     // THE SIGPROF HANDLER. Async-signal-safe: saves errno, no malloc, no locks, no stdio.
     int saved_errno = errno;
     auto& g = globals();

@@ -5,9 +5,10 @@
 // 0xEDB88320, initial value and final XOR 0xFFFFFFFF. Check value: crc32("123456789") ==
 // 0xCBF43926.
 //
-// Slicing-by-8: eight 256-entry tables, built at compile time, let the loop fold eight input
-// bytes per step with eight independent lookups (about 1.5-2.5 GB/s on a current x86 core,
-// several times the byte-at-a-time loop).
+// Slicing-by-8: eight 256-entry tables let the loop fold eight input bytes per step with eight
+// independent lookups (about 1.5-2.5 GB/s on a current x86 core, several times the
+// byte-at-a-time loop). The tables are built on first use (a few microseconds), not at compile
+// time, and crc32() is a template: see the note on lazy instantiation in config.hpp.
 
 #include <array>
 #include <cstddef>
@@ -22,7 +23,8 @@ inline constexpr std::uint32_t polynomial = 0xEDB88320u;
 
 using table_set = std::array<std::array<std::uint32_t, 256>, 8>;
 
-constexpr table_set make_tables() {
+template <class = void>
+table_set make_tables() {
     table_set t{};
     for (std::uint32_t i = 0; i < 256; ++i) {
         std::uint32_t c = i;
@@ -36,7 +38,11 @@ constexpr table_set make_tables() {
     return t;
 }
 
-inline constexpr table_set tables = make_tables();
+template <class = void>
+const table_set& tables() {
+    static const table_set t = make_tables();
+    return t;
+}
 
 inline std::uint32_t load_le32(const unsigned char* p) {
     return static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8 |
@@ -47,8 +53,9 @@ inline std::uint32_t load_le32(const unsigned char* p) {
 
 /// CRC-32 of `n` bytes at `data`. Chainable: `crc32(b, nb, crc32(a, na))` equals the CRC of
 /// the concatenation `a + b`; the default `crc = 0` starts a new checksum.
-inline std::uint32_t crc32(const void* data, std::size_t n, std::uint32_t crc = 0) {
-    const auto& t = crc32_impl::tables;
+template <class = void>
+std::uint32_t crc32(const void* data, std::size_t n, std::uint32_t crc = 0) {
+    const auto& t = crc32_impl::tables();
     const auto* p = static_cast<const unsigned char*>(data);
     std::uint32_t c = ~crc;
     while (n >= 8) {

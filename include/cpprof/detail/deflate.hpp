@@ -21,6 +21,10 @@
 //
 // Positions in the hash tables are 32-bit and relative to a base that moves forward every
 // GiB (`rebase`), so inputs larger than 4 GiB work too.
+//
+// Everything with a body here is a template (the deflater is basic_deflater<>) and the lookup
+// tables are built on first use rather than by constexpr: see the note on lazy instantiation in
+// config.hpp. Including this header instantiates nothing.
 
 #include <algorithm>
 #include <array>
@@ -70,7 +74,8 @@ struct code_tables {
     std::array<std::uint8_t, 256> dist_high{};    // [(distance - 1) >> 7] for distance > 256
 };
 
-constexpr code_tables make_code_tables() {
+template <class = void>
+code_tables make_code_tables() {
     code_tables t{};
     for (std::size_t code = 0; code < 28; ++code)  // code 28 (258) is handled below
         for (std::size_t len = length_base[code]; len < length_base[code + 1]; ++len)
@@ -87,11 +92,16 @@ constexpr code_tables make_code_tables() {
     }
     return t;
 }
-inline constexpr code_tables tables = make_code_tables();
+/// The code tables, built once on first use.
+template <class = void>
+const code_tables& tables() {
+    static const code_tables t = make_code_tables();
+    return t;
+}
 
-inline std::size_t dist_code(std::size_t distance) {
+inline std::size_t dist_code(const code_tables& t, std::size_t distance) {
     const std::size_t d = distance - 1;
-    return d < 256 ? tables.dist_low[d] : tables.dist_high[d >> 7];
+    return d < 256 ? t.dist_low[d] : t.dist_high[d >> 7];
 }
 
 /// Reverses the low `n` bits of `v` (Huffman codes are sent most significant bit first into
@@ -128,22 +138,30 @@ constexpr void assign_canonical_codes(huffman_code<N>& c) {
         if (c.len[s] != 0) c.code[s] = reverse_bits(next[c.len[s]]++, c.len[s]);
 }
 
-/// The fixed literal/length code of RFC 1951 §3.2.6 (288 symbols; 286 and 287 never occur).
-constexpr huffman_code<288> make_fixed_litlen() {
-    huffman_code<288> c{};
+/// The fixed codes of RFC 1951 §3.2.6: literal/length (288 symbols; 286 and 287 never occur)
+/// and distance.
+struct fixed_codes {
+    huffman_code<288> litlen;
+    huffman_code<30> dist;
+};
+
+template <class = void>
+fixed_codes make_fixed_codes() {
+    fixed_codes c{};
     for (std::size_t s = 0; s < 288; ++s)
-        c.len[s] = static_cast<std::uint8_t>(s < 144 ? 8 : s < 256 ? 9 : s < 280 ? 7 : 8);
-    assign_canonical_codes(c);
+        c.litlen.len[s] = static_cast<std::uint8_t>(s < 144 ? 8 : s < 256 ? 9 : s < 280 ? 7 : 8);
+    assign_canonical_codes(c.litlen);
+    for (auto& l : c.dist.len) l = 5;
+    assign_canonical_codes(c.dist);
     return c;
 }
-constexpr huffman_code<30> make_fixed_dist() {
-    huffman_code<30> c{};
-    for (auto& l : c.len) l = 5;
-    assign_canonical_codes(c);
+
+/// The fixed codes, built once on first use.
+template <class = void>
+const fixed_codes& fixed() {
+    static const fixed_codes c = make_fixed_codes();
     return c;
 }
-inline constexpr huffman_code<288> fixed_litlen = make_fixed_litlen();
-inline constexpr huffman_code<30> fixed_dist = make_fixed_dist();
 
 /// Computes length-limited Huffman code lengths for `freq[0..n)` into `len[0..n)` (0 for
 /// unused symbols). Requires 2 <= n <= 286 and 2^max_bits >= n (every alphabet here: 286
@@ -158,8 +176,9 @@ inline constexpr huffman_code<30> fixed_dist = make_fixed_dist();
 /// weight, then, if it is deeper than `max_bits`, the overlong leaves are lifted to
 /// `max_bits` and the Kraft sum is restored by pushing the deepest shorter leaves down one
 /// level at a time; lengths are finally handed out shortest-first to the most frequent symbols.
-inline void build_code_lengths(const std::uint32_t* freq, std::size_t n, int max_bits,
-                               std::uint8_t* len) {
+template <class = void>
+void build_code_lengths(const std::uint32_t* freq, std::size_t n, int max_bits,
+                        std::uint8_t* len) {
     struct leaf {
         std::uint64_t weight;
         std::uint16_t symbol;
@@ -296,12 +315,13 @@ inline level_params params_for(int level) {
 }
 
 /// Compresses inputs into DEFLATE streams; an object may be reused (its buffers are), but not
-/// shared between threads.
-class deflater {
+/// shared between threads. Use it as `deflater` (the template parameter is a dummy).
+template <class = void>
+class basic_deflater {
 public:
     /// `rebase_every` is how far positions may run ahead of the hash-table base before the
     /// tables are rebased; only tests lower it.
-    explicit deflater(int level, std::size_t rebase_every = std::size_t{1} << 30)
+    explicit basic_deflater(int level, std::size_t rebase_every = std::size_t{1} << 30)
         : level_(level < 0 ? 6 : std::min(level, 9)),
           params_(params_for(level_)),
           rebase_every_(std::max(rebase_every, 2 * window_size)) {}
@@ -493,8 +513,8 @@ private:
     void emit_match(std::size_t len, std::size_t dist) {
         if (syms_.size() == block_symbols) flush_block(false);
         syms_.push_back(static_cast<std::uint32_t>(dist << 16 | (len - min_match)));
-        ++litlen_freq_[257 + tables.length_code[len - min_match]];
-        ++dist_freq_[dist_code(dist)];
+        ++litlen_freq_[257 + codes_->length_code[len - min_match]];
+        ++dist_freq_[dist_code(*codes_, dist)];
         covered_ += len;
     }
 
@@ -595,11 +615,11 @@ private:
         std::uint64_t fixed_cost = 3 + extra;
         for (std::size_t s = 0; s < num_litlen; ++s) {
             dynamic_cost += std::uint64_t{litlen_freq_[s]} * ll.len[s];
-            fixed_cost += std::uint64_t{litlen_freq_[s]} * fixed_litlen.len[s];
+            fixed_cost += std::uint64_t{litlen_freq_[s]} * fixed_->litlen.len[s];
         }
         for (std::size_t s = 0; s < num_dist; ++s) {
             dynamic_cost += std::uint64_t{dist_freq_[s]} * dl.len[s];
-            fixed_cost += std::uint64_t{dist_freq_[s]} * fixed_dist.len[s];
+            fixed_cost += std::uint64_t{dist_freq_[s]} * fixed_->dist.len[s];
         }
         const std::size_t block_len = covered_ - block_start_;
         const std::uint64_t stored_cost = stored_bits(block_len, bw_->pending_bits());
@@ -609,7 +629,7 @@ private:
         } else if (fixed_cost <= dynamic_cost) {
             bw_->put(final ? 1u : 0u, 1);
             bw_->put(1, 2);
-            write_symbols(fixed_litlen, fixed_dist);
+            write_symbols(fixed_->litlen, fixed_->dist);
         } else {
             bw_->put(final ? 1u : 0u, 1);
             bw_->put(2, 2);
@@ -644,11 +664,11 @@ private:
                 continue;
             }
             // Code and extra bits go out in one put: at most 15 + 5 and 15 + 13 bits.
-            const std::size_t lc = tables.length_code[value];
+            const std::size_t lc = codes_->length_code[value];
             const int lbits = ll.len[257 + lc];
             bw_->put(ll.code[257 + lc] | (value + 3u - length_base[lc]) << lbits,
                      lbits + length_extra[lc]);
-            const std::size_t dc = dist_code(dist);
+            const std::size_t dc = dist_code(*codes_, dist);
             const int dbits = dl.len[dc];
             bw_->put(dl.code[dc] | (dist - dist_base[dc]) << dbits, dbits + dist_extra[dc]);
         }
@@ -673,6 +693,8 @@ private:
         } while (len > 0);
     }
 
+    const code_tables* codes_ = &tables();  // pointers keep the deflater assignable
+    const fixed_codes* fixed_ = &fixed();
     int level_;
     level_params params_;
     std::size_t rebase_every_;
@@ -693,18 +715,22 @@ private:
     dynamic_header header_;
 };
 
+using deflater = basic_deflater<>;
+
 }  // namespace deflate_impl
 
 /// Appends a complete raw DEFLATE stream (RFC 1951) for `data` to `out`.
 /// `level`: 0 stores without compression, 1 is fastest, 9 compresses best, 6 is the default;
 /// values below 0 mean 6 and values above 9 mean 9.
-inline void deflate_compress(std::string_view data, int level, std::string& out) {
+template <class T = void>
+void deflate_compress(std::string_view data, int level, std::string& out) {
     out.reserve(out.size() + data.size() / 3 + 64);
-    deflate_impl::deflater(level).compress(data, out);
+    deflate_impl::basic_deflater<T>(level).compress(data, out);
 }
 
 /// A raw DEFLATE stream (RFC 1951) for `data`; see the overload above for `level`.
-inline std::string deflate_compress(std::string_view data, int level = 6) {
+template <class = void>
+std::string deflate_compress(std::string_view data, int level = 6) {
     std::string out;
     deflate_compress(data, level, out);
     return out;

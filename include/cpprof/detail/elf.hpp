@@ -12,6 +12,9 @@
 //
 // Layouts and constants are those of the System V gABI (ELF-64 object file format) and the
 // elf(5) man page. Only images whose byte order matches the host are read.
+//
+// The code with bodies is templates (elf_image is basic_elf_image<>): see the note on lazy
+// instantiation in config.hpp.
 
 #include <algorithm>
 #include <cstddef>
@@ -173,7 +176,8 @@ private:
 };
 
 /// Lowercase hex of `bytes`, as `readelf -n` prints a build-id.
-inline std::string hex(byte_view bytes) {
+template <class = void>
+std::string hex(byte_view bytes) {
     static constexpr char digits[] = "0123456789abcdef";
     std::string out;
     out.reserve(bytes.size() * 2);
@@ -186,7 +190,8 @@ inline std::string hex(byte_view bytes) {
 
 /// Finds the GNU build-id in a block of notes (a PT_NOTE segment or SHT_NOTE section) whose
 /// entries are padded to `align` bytes (4, or 8 for segments aligned to 8). Empty if absent.
-inline std::string find_build_id_note(byte_view notes, std::uint64_t align) {
+template <class = void>
+std::string find_build_id_note(byte_view notes, std::uint64_t align) {
     if (align != 8) align = 4;
     auto pad = [align](std::uint64_t n) { return (n + align - 1) & ~(align - 1); };
     std::uint64_t offset = 0;
@@ -249,6 +254,7 @@ public:
     static constexpr std::size_t npos = static_cast<std::size_t>(-1);
 
     /// Index of the function containing `address` (link-time address), or npos.
+    template <class = void>
     std::size_t find(std::uint64_t address) const {
         auto it = std::upper_bound(
             symbols_.begin(), symbols_.end(), address,
@@ -278,13 +284,16 @@ public:
     }
 
 private:
-    friend class function_table_builder;
+    template <class>
+    friend class basic_function_table_builder;
     std::vector<function_symbol> symbols_;
     std::string names_;
 };
 
 /// Collects candidate symbols, then resolves aliases, sizes and order into a function_table.
-class function_table_builder {
+/// Use it as `function_table_builder` (the template parameter is a dummy).
+template <class = void>
+class basic_function_table_builder {
 public:
     /// Preference among symbols at the same address: lower wins.
     enum class preference : std::uint8_t { global = 0, local = 1, weak = 2 };
@@ -385,15 +394,19 @@ private:
     std::vector<candidate> details_;
 };
 
+using function_table_builder = basic_function_table_builder<>;
+
 /// An ELF64 image: a file mapped read-only (owned) or bytes in memory (borrowed).
 /// Move-only. All accessors return empty results when the image is not a valid ELF64 file.
-class elf_image {
+/// Use it as `elf_image` (the template parameter is a dummy).
+template <class = void>
+class basic_elf_image {
 public:
-    elf_image() = default;
-    elf_image(const elf_image&) = delete;
-    elf_image& operator=(const elf_image&) = delete;
-    elf_image(elf_image&& other) noexcept { *this = std::move(other); }
-    elf_image& operator=(elf_image&& other) noexcept {
+    basic_elf_image() = default;
+    basic_elf_image(const basic_elf_image&) = delete;
+    basic_elf_image& operator=(const basic_elf_image&) = delete;
+    basic_elf_image(basic_elf_image&& other) noexcept { *this = std::move(other); }
+    basic_elf_image& operator=(basic_elf_image&& other) noexcept {
         if (this != &other) {
             release();
             bytes_ = std::exchange(other.bytes_, elf::byte_view{});
@@ -405,11 +418,11 @@ public:
         }
         return *this;
     }
-    ~elf_image() { release(); }
+    ~basic_elf_image() { release(); }
 
     /// Maps the file at `path` read-only. On failure the image is empty and `error()` says why.
-    static elf_image open(const std::string& path) {
-        elf_image image;
+    static basic_elf_image open(const std::string& path) {
+        basic_elf_image image;
 #if CPPROF_DETAIL_ELF_HAS_MMAP
         const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
@@ -445,8 +458,8 @@ public:
     }
 
     /// Reads an image already in memory; `data` must stay valid while the image is used.
-    static elf_image from_memory(const void* data, std::size_t size) {
-        elf_image image;
+    static basic_elf_image from_memory(const void* data, std::size_t size) {
+        basic_elf_image image;
         image.bytes_ = elf::byte_view(data, size);
         image.parse_header();
         return image;
@@ -636,5 +649,7 @@ private:
     std::uint32_t shstrndx_ = 0;
     const char* error_ = "no image";
 };
+
+using elf_image = basic_elf_image<>;
 
 }  // namespace cpprof::detail

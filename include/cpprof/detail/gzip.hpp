@@ -7,6 +7,7 @@
 //
 // No file name, no timestamp (so the output is a pure function of the input and the level),
 // OS 255 "unknown". XFL says 4 for level 1 and 2 for level 9, as RFC 1952 suggests.
+// Templates with a dummy parameter: see the note on lazy instantiation in config.hpp.
 
 #include <cstddef>
 #include <cstdint>
@@ -21,7 +22,8 @@ namespace detail {
 
 /// Appends one gzip member holding `data` to `out`. `level` as for deflate_compress: 0 stores,
 /// 1 fastest, 9 best, 6 default; values outside 0..9 are clamped (negative means 6).
-inline void gzip_compress(std::string_view data, int level, std::string& out) {
+template <class = void>
+void gzip_compress(std::string_view data, int level, std::string& out) {
     const char xfl = level == 1 ? '\x04' : level >= 9 ? '\x02' : '\x00';
     const char header[10] = {'\x1f', '\x8b', '\x08', '\x00', '\x00', '\x00', '\x00', '\x00', xfl, '\xff'};
     out.append(header, sizeof header);
@@ -36,7 +38,8 @@ inline void gzip_compress(std::string_view data, int level, std::string& out) {
 }
 
 /// `data` as one gzip member (RFC 1952); see the overload above for `level`.
-inline std::string gzip_compress(std::string_view data, int level = 6) {
+template <class = void>
+std::string gzip_compress(std::string_view data, int level = 6) {
     std::string out;
     gzip_compress(data, level, out);
     return out;

@@ -3,6 +3,7 @@
 //
 // Writing a whole output file (pprof, SVG, JSON, ...) with errors that say which file and why.
 // Includes error.hpp, the one public header below every other: failures are cpprof::error.
+// A template with a dummy parameter: see the note on lazy instantiation in config.hpp.
 
 #include <cerrno>
 #include <cstdio>
@@ -19,7 +20,8 @@ namespace detail {
 /// the message ("pprof profile"). Throws cpprof::error, e.g.
 ///   "cpprof: cannot open 'out/cpu.pb.gz' to write the pprof profile: No such file or directory"
 ///   "cpprof: cannot write the pprof profile to '/dev/full': No space left on device"
-inline void write_output_file(const std::string& path, std::string_view data, std::string_view what) {
+template <class = void>
+void write_output_file(const std::string& path, std::string_view data, std::string_view what) {
     std::FILE* file = std::fopen(path.c_str(), "wb");
     if (file == nullptr) {
         const int err = errno;

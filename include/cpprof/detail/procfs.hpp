@@ -6,6 +6,9 @@
 // system calls, so none of them may be called from a signal handler.
 //
 // On platforms without /proc they compile and return empty results.
+//
+// The readers are templates with a dummy parameter: see the note on lazy instantiation in
+// config.hpp.
 
 #include <algorithm>
 #include <cstddef>
@@ -34,7 +37,8 @@ using pid_t = int;
 
 /// The contents of a small file, read to its end (files in /proc report size 0, so the size is
 /// not asked). At most `max_bytes`. Empty when the file cannot be read.
-inline std::string read_small_file(const std::string& path, std::size_t max_bytes = 64u << 20) {
+template <class = void>
+std::string read_small_file(const std::string& path, std::size_t max_bytes = 64u << 20) {
     std::string out;
 #if CPPROF_DETAIL_PROCFS_POSIX
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -120,7 +124,8 @@ inline void skip_spaces(std::string_view& s) {
 ///   `7f0c1a2b3000-7f0c1a2d5000 r-xp 00026000 fe:00 332835   /usr/lib/libc.so.6`.
 /// The path may contain spaces; a trailing " (deleted)" is removed and reported in `deleted`.
 /// Returns nothing when the line does not have that shape.
-inline std::optional<maps_entry> parse_maps_line(std::string_view line) {
+template <class = void>
+std::optional<maps_entry> parse_maps_line(std::string_view line) {
     using namespace procfs;
     if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
     maps_entry e;
@@ -147,7 +152,8 @@ inline std::optional<maps_entry> parse_maps_line(std::string_view line) {
 }
 
 /// All entries of /proc/self/maps, in address order; empty where there is no /proc.
-inline std::vector<maps_entry> read_self_maps() {
+template <class = void>
+std::vector<maps_entry> read_self_maps() {
     std::vector<maps_entry> out;
     const std::string text = read_small_file("/proc/self/maps");
     std::string_view rest(text);
@@ -162,7 +168,8 @@ inline std::vector<maps_entry> read_self_maps() {
 
 /// The real path of the running executable (the target of /proc/self/exe, without a
 /// " (deleted)" marker); empty when unknown.
-inline std::string self_exe_path() {
+template <class = void>
+std::string self_exe_path() {
 #if CPPROF_DETAIL_PROCFS_POSIX
     std::string path(4096, '\0');
     const ssize_t n = ::readlink("/proc/self/exe", &path[0], path.size());
@@ -180,7 +187,8 @@ inline std::string self_exe_path() {
 
 /// The name of thread `tid` of this process (/proc/self/task/<tid>/comm, as set by
 /// pthread_setname_np or prctl(PR_SET_NAME)); empty when the thread does not exist.
-inline std::string thread_name(pid_t tid) {
+template <class = void>
+std::string thread_name(pid_t tid) {
     std::string name =
         read_small_file("/proc/self/task/" + std::to_string(static_cast<long long>(tid)) + "/comm",
                         256);

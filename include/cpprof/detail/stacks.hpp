@@ -10,11 +10,14 @@
 // sorted stack list is then a depth-first walk of the merged call tree with siblings in
 // alphabetical order (and a node's own samples after its children's), and a renderer builds
 // the tree in one pass with no per-node hash map.
+//
+// Functions with bodies that use std templates are templates with a dummy parameter: see the
+// note on lazy instantiation in config.hpp.
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -35,8 +38,9 @@ inline std::size_t resolve_sample_index(const profile& p, std::size_t requested)
     return requested < p.sample_types().size() ? requested : default_sample;
 }
 
-inline std::string bad_sample_index_message(const profile& p, std::size_t requested,
-                                            std::string_view who) {
+template <class = void>
+std::string bad_sample_index_message(const profile& p, std::size_t requested,
+                                     std::string_view who) {
     std::string m(who);
     m += ": sample index ";
     m += std::to_string(requested);
@@ -55,7 +59,8 @@ inline std::int64_t sample_value(const sample& s, std::size_t index) {
 }
 
 /// Number of distinct non-empty thread-name labels, counting no further than `limit`.
-inline std::size_t count_thread_names(const profile& p, std::size_t limit) {
+template <class = void>
+std::size_t count_thread_names(const profile& p, std::size_t limit) {
     std::vector<std::string_view> seen;
     for (const auto& s : p.samples()) {
         std::string_view name = s.label_str(label_keys::thread_name);
@@ -68,7 +73,8 @@ inline std::size_t count_thread_names(const profile& p, std::size_t limit) {
 
 /// The text of a sample's thread root frame: its thread name, else "[tid N]", else
 /// "[unknown thread]". The view points into `s` or into `scratch`.
-inline std::string_view thread_frame_name(const sample& s, std::string& scratch) {
+template <class = void>
+std::string_view thread_frame_name(const sample& s, std::string& scratch) {
     std::string_view name = s.label_str(label_keys::thread_name);
     if (!name.empty()) return name;
     for (const auto& l : s.labels)
@@ -117,7 +123,7 @@ stack_set collect_stacks(const profile& p, std::size_t index, bool thread_frames
     constexpr std::uint32_t no_thread = static_cast<std::uint32_t>(-1);
     std::vector<std::uint32_t> sample_thread;  // by sample: index into thread_texts
     std::vector<std::string_view> thread_texts;
-    std::deque<std::string> owned;  // texts made up for samples without a name label
+    std::vector<std::unique_ptr<std::string>> owned;  // texts made up for unnamed samples
     if (thread_frames) {
         std::unordered_map<std::string_view, std::uint32_t> thread_ids;
         std::string scratch;
@@ -128,7 +134,8 @@ stack_set collect_stacks(const profile& p, std::size_t index, bool thread_frames
             std::string_view name = thread_frame_name(s, scratch);
             auto it = thread_ids.find(name);
             if (it == thread_ids.end()) {
-                if (name.data() == scratch.data()) name = owned.emplace_back(scratch);
+                if (name.data() == scratch.data())
+                    name = *owned.emplace_back(std::make_unique<std::string>(scratch));
                 it = thread_ids.emplace(name, static_cast<std::uint32_t>(thread_texts.size())).first;
                 thread_texts.push_back(name);
             }

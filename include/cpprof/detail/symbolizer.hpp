@@ -28,6 +28,9 @@
 // NOT async-signal-safe: it allocates, takes the loader's lock and reads files. Never call it
 // from a signal handler; the profile builder calls it outside the handler. Not thread-safe
 // either: use one symbolizer per thread, or a lock around it.
+//
+// `symbolizer` is basic_symbolizer<> and the helpers are templates: see the note on lazy
+// instantiation in config.hpp.
 
 #include <cpprof/detail/elf.hpp>
 #include <cpprof/detail/procfs.hpp>
@@ -69,7 +72,8 @@ namespace cpprof::detail {
 /// itself when it is not a mangled name (C functions) or cannot be demangled. Only names that
 /// start with "_Z" are given to the demangler: it would otherwise read a C name such as "f" as
 /// a type and return "float".
-inline std::string demangle(const char* mangled) {
+template <class = void>
+std::string demangle(const char* mangled) {
     if (!mangled) return {};
 #if CPPROF_DETAIL_HAS_CXXABI
     if (mangled[0] == '_' && mangled[1] == 'Z') {
@@ -127,7 +131,8 @@ inline const void* to_pointer(std::uint64_t address) {
 /// The build-id from a loaded object's PT_NOTE segments, read in place. A note is read only
 /// when it lies inside a readable PT_LOAD segment, so a malformed header cannot make us touch
 /// unmapped memory.
-inline std::string build_id_in_memory(std::uint64_t bias, const std::vector<elf::phdr>& phdrs) {
+template <class = void>
+std::string build_id_in_memory(std::uint64_t bias, const std::vector<elf::phdr>& phdrs) {
     for (const auto& note : phdrs) {
         if (note.type != elf::pt_note || note.filesz == 0) continue;
         const bool mapped = std::any_of(phdrs.begin(), phdrs.end(), [&](const elf::phdr& load) {
@@ -144,7 +149,8 @@ inline std::string build_id_in_memory(std::uint64_t bias, const std::vector<elf:
     return {};
 }
 
-inline loader_generation current_loader_generation() {
+template <class = void>
+loader_generation current_loader_generation() {
     loader_generation generation;
     dl_iterate_phdr(
         [](dl_phdr_info* info, std::size_t size, void* data) -> int {
@@ -161,7 +167,8 @@ inline loader_generation current_loader_generation() {
 
 /// Every object the dynamic loader has loaded, the main program first. Throws
 /// std::bad_alloc, after the loader's lock is released, if memory runs out.
-inline std::vector<loaded_object> loaded_objects() {
+template <class = void>
+std::vector<loaded_object> loaded_objects() {
     struct context {
         std::vector<loaded_object> objects;
         std::exception_ptr failure;
@@ -197,8 +204,10 @@ inline std::uint64_t vdso_address() { return getauxval(AT_SYSINFO_EHDR); }
 
 #else
 
-inline loader_generation current_loader_generation() { return {}; }
-inline std::vector<loaded_object> loaded_objects() { return {}; }
+template <class = void>
+loader_generation current_loader_generation() { return {}; }
+template <class = void>
+std::vector<loaded_object> loaded_objects() { return {}; }
 inline std::uint64_t vdso_address() { return 0; }
 inline const void* to_pointer(std::uint64_t) { return nullptr; }
 
@@ -206,8 +215,9 @@ inline const void* to_pointer(std::uint64_t) { return nullptr; }
 
 /// The load bias of an object whose file offset `map_offset` is mapped at `map_start`, from
 /// the PT_LOAD segment holding that offset. False when no segment holds it.
-inline bool bias_from_segments(const std::vector<elf_segment>& segments, std::uint64_t map_start,
-                               std::uint64_t map_offset, std::uint64_t& bias) {
+template <class = void>
+bool bias_from_segments(const std::vector<elf_segment>& segments, std::uint64_t map_start,
+                        std::uint64_t map_offset, std::uint64_t& bias) {
     for (const auto& s : segments) {
         if (s.type != elf::pt_load) continue;
         if (map_offset < s.offset || map_offset - s.offset >= std::max(s.filesz, s.memsz))
@@ -220,7 +230,8 @@ inline bool bias_from_segments(const std::vector<elf_segment>& segments, std::ui
 }
 
 /// The path of a separate debug file for `build_id` (Debian's -dbgsym packages), or "".
-inline std::string debug_file_for(const std::string& build_id) {
+template <class = void>
+std::string debug_file_for(const std::string& build_id) {
     if (build_id.size() < 3) return {};
     return "/usr/lib/debug/.build-id/" + build_id.substr(0, 2) + "/" + build_id.substr(2) +
            ".debug";
@@ -228,16 +239,18 @@ inline std::string debug_file_for(const std::string& build_id) {
 
 }  // namespace symbolize
 
-/// Names the addresses of this process. See the top of this file.
-class symbolizer {
+/// Names the addresses of this process. See the top of this file. Use it as `symbolizer`
+/// (the template parameter is a dummy).
+template <class = void>
+class basic_symbolizer {
 public:
-    symbolizer() : symbolizer(default_symbolizer_memory_budget) {}
-    explicit symbolizer(std::size_t memory_budget) : budget_(memory_budget) { refresh(); }
+    basic_symbolizer() : basic_symbolizer(default_symbolizer_memory_budget) {}
+    explicit basic_symbolizer(std::size_t memory_budget) : budget_(memory_budget) { refresh(); }
 
-    symbolizer(const symbolizer&) = delete;
-    symbolizer& operator=(const symbolizer&) = delete;
-    symbolizer(symbolizer&&) = default;
-    symbolizer& operator=(symbolizer&&) = default;
+    basic_symbolizer(const basic_symbolizer&) = delete;
+    basic_symbolizer& operator=(const basic_symbolizer&) = delete;
+    basic_symbolizer(basic_symbolizer&&) = default;
+    basic_symbolizer& operator=(basic_symbolizer&&) = default;
 
     /// Picks up objects loaded since the last snapshot and retires those unloaded. Objects
     /// already parsed keep their tables; mappings keep their indices.
@@ -548,5 +561,7 @@ private:
     std::size_t usage_ = 0;
     std::uint64_t clock_ = 0;
 };
+
+using symbolizer = basic_symbolizer<>;
 
 }  // namespace cpprof::detail

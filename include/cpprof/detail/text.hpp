@@ -2,15 +2,36 @@
 // IWYU pragma: private, include <cpprof/cpprof.hpp>
 // Small text helpers for the renderers and reports: UTF-8 character counting (labels are cut
 // by characters, never inside one) and locale-free number formatting.
+// The formatters are templates with a dummy parameter: see the note on lazy instantiation in
+// config.hpp.
 
 #include <charconv>
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#if !defined(__GNUC__)  // GCC and Clang: see detail::math below
+#include <cmath>
+#endif
+
 namespace cpprof::detail {
+
+/// The four <cmath> functions cpprof uses. <cmath> itself is not included with GCC or Clang:
+/// parsing it (C++17 special functions and all) costs about 0.1 s in every translation unit.
+namespace math {
+#if defined(__GNUC__)
+inline bool isfinite(double v) { return __builtin_isfinite(v); }
+inline double fabs(double v) { return __builtin_fabs(v); }
+inline double floor(double v) { return __builtin_floor(v); }
+inline long long llround(double v) { return __builtin_llround(v); }
+#else
+using std::fabs;
+using std::floor;
+using std::isfinite;
+using std::llround;
+#endif
+}  // namespace math
 
 /// Number of characters (code points) in UTF-8 text.
 inline std::size_t utf8_length(std::string_view s) {
@@ -31,7 +52,8 @@ inline std::size_t utf8_prefix_bytes(std::string_view s, std::size_t chars) {
 inline constexpr std::size_t number_buffer_size = 32;
 
 /// Writes 1234567 as "1,234,567" into `out` (number_buffer_size chars); returns the length.
-inline std::size_t format_grouped(char* out, std::int64_t v) {
+template <class = void>
+std::size_t format_grouped(char* out, std::int64_t v) {
     char digits[24];
     auto r = std::to_chars(digits, digits + sizeof digits, v);
     const char* d = digits;
@@ -48,10 +70,11 @@ inline std::size_t format_grouped(char* out, std::int64_t v) {
 /// Writes `v` rounded to `decimals` (0..6) places into `out` (number_buffer_size chars), with
 /// no regard to any locale; returns the length. With `trim`, trailing zeros and a bare point
 /// are dropped ("10", "12.5").
-inline std::size_t format_fixed(char* out, double v, int decimals, bool trim) {
+template <class = void>
+std::size_t format_fixed(char* out, double v, int decimals, bool trim) {
     static constexpr std::int64_t pow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
-    if (!std::isfinite(v) || std::fabs(v) > 1e12) v = 0;  // keeps the result within the buffer
-    std::int64_t scaled = std::llround(v * static_cast<double>(pow10[decimals]));
+    if (!math::isfinite(v) || math::fabs(v) > 1e12) v = 0;  // keeps the result within the buffer
+    std::int64_t scaled = math::llround(v * static_cast<double>(pow10[decimals]));
     std::size_t n = 0;
     if (scaled < 0) {
         out[n++] = '-';
@@ -70,12 +93,14 @@ inline std::size_t format_fixed(char* out, double v, int decimals, bool trim) {
     return n + static_cast<std::size_t>(digits);
 }
 
-inline std::string grouped_number(std::int64_t v) {
+template <class = void>
+std::string grouped_number(std::int64_t v) {
     char buf[number_buffer_size];
     return std::string(buf, format_grouped(buf, v));
 }
 
-inline std::string fixed_number(double v, int decimals) {
+template <class = void>
+std::string fixed_number(double v, int decimals) {
     char buf[number_buffer_size];
     return std::string(buf, format_fixed(buf, v, decimals, false));
 }

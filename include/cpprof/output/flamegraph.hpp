@@ -22,9 +22,11 @@
 // Speed: the tree is built in one pass over stacks sorted by name rank (no per-node map), boxes
 // below min_width are dropped as their subtree closes, nothing is allocated per box, and the
 // text goes to the stream in 256 KiB chunks.
+//
+// The writers are templates with a dummy parameter, called like plain functions: see the note
+// on lazy instantiation in config.hpp.
 
 #include <algorithm>
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -230,7 +232,8 @@ inline void sanitize_xml_name(std::string_view in, std::string& out) {
 }
 
 /// Appends `s` with & < > escaped (enough for element text, which is the only place names go).
-inline void put_xml_escaped(chunked_writer& w, std::string_view s) {
+template <class = void>
+void put_xml_escaped(chunked_writer& w, std::string_view s) {
     std::size_t start = 0;
     for (std::size_t i = 0; i < s.size(); ++i) {
         const char c = s[i];
@@ -277,7 +280,7 @@ inline std::uint8_t to_channel(double v) {
 /// h in [0,1), s and l in [0,1].
 inline rgb hsl_color(double h, double s, double l) {
     auto channel = [&](double t) {
-        t -= std::floor(t);
+        t -= math::floor(t);
         const double q = l < 0.5 ? l * (1 + s) : l + s - l * s;
         const double p = 2 * l - q;
         double v;
@@ -322,8 +325,9 @@ inline rgb palette_color(flamegraph_palette palette, std::string_view name,
 
 inline constexpr rgb thread_frame_color{176, 196, 222};  // thread roots: neutral, not a function
 
-inline std::string_view module_basename(const profile& p, const name_table& names,
-                                        std::uint32_t name) {
+template <class = void>
+std::string_view module_basename(const profile& p, const name_table& names,
+                                 std::uint32_t name) {
     frame_id f = names.example_frame[name];
     if (f == name_table::no_frame) return {};
     std::size_t m = p.frame_at(f).mapping;
@@ -346,7 +350,8 @@ inline constexpr std::uint32_t all_name = static_cast<std::uint32_t>(-1);
 
 /// The boxes at least `min_count` wide, root first, then depth-first with siblings in
 /// alphabetical order (parents before children: the viewer script relies on it).
-inline std::vector<flame_box> layout_boxes(const stack_set& set, double min_count) {
+template <class = void>
+std::vector<flame_box> layout_boxes(const stack_set& set, double min_count) {
     std::vector<flame_box> boxes;
     boxes.push_back({0, set.total, all_name, 0});
     if (set.total <= 0) return boxes;
@@ -628,8 +633,9 @@ function restoreState() {
 static_assert(flamegraph_script.find("]]>") == std::string_view::npos,
               "the script sits in a CDATA section");
 
-inline std::string flamegraph_count_name(const profile& p, std::size_t index,
-                                         const flamegraph_options& options) {
+template <class = void>
+std::string flamegraph_count_name(const profile& p, std::size_t index,
+                                  const flamegraph_options& options) {
     if (!options.count_name().empty()) return options.count_name();
     if (index < p.sample_types().size()) {
         const std::string& unit = p.sample_types()[index].unit;
@@ -639,7 +645,8 @@ inline std::string flamegraph_count_name(const profile& p, std::size_t index,
 }
 
 /// Checks the options against `p`; returns the value column to draw.
-inline std::size_t check_flamegraph_options(const profile& p, const flamegraph_options& o) {
+template <class = void>
+std::size_t check_flamegraph_options(const profile& p, const flamegraph_options& o) {
     const std::size_t requested = o.sample_index().value_or(default_sample);
     const std::size_t index = resolve_sample_index(p, requested);
     if (index == default_sample)
@@ -654,13 +661,14 @@ inline std::size_t check_flamegraph_options(const profile& p, const flamegraph_o
         throw error("write_flamegraph: font_size must be above 0 and at most 200 pixels");
     if (!(o.font_width() > 0 && o.font_width() <= 10))
         throw error("write_flamegraph: font_width must be above 0 and at most 10");
-    if (!(o.min_width() >= 0 && std::isfinite(o.min_width())))
+    if (!(o.min_width() >= 0 && math::isfinite(o.min_width())))
         throw error("write_flamegraph: min_width must be a finite number of pixels >= 0");
     return index;
 }
 
-inline void render_flamegraph(const profile& p, std::size_t index, const flamegraph_options& o,
-                              std::ostream& os) {
+template <class = void>
+void render_flamegraph(const profile& p, std::size_t index, const flamegraph_options& o,
+                       std::ostream& os) {
     const bool threads = o.thread_frames().value_or(count_thread_names(p, 2) > 1);
     const stack_set set = collect_stacks(p, index, threads, sanitize_xml_name);
     const name_table& names = set.names;
@@ -825,7 +833,7 @@ inline void render_flamegraph(const profile& p, std::size_t index, const flamegr
         attr("y", y + label_dy);
         w.put('>');
         // The label: as many characters as fit, or "" when fewer than 3 do.
-        const double fits = std::floor(bw / char_width);
+        const double fits = math::floor(bw / char_width);
         const std::size_t length = root ? 3 : lengths[b.name];
         if (fits >= 3) {
             if (static_cast<double>(length) <= fits) {
@@ -847,16 +855,18 @@ inline void render_flamegraph(const profile& p, std::size_t index, const flamegr
 /// Writes `p` as an interactive flame graph (a standalone SVG document) to `os`. Throws
 /// cpprof::error when an option is out of range or sample_index names no sample type of `p`.
 /// An empty profile (or one whose chosen values are all zero) gives a valid SVG saying so.
-inline void write_flamegraph(const profile& p, std::ostream& os,
-                             const flamegraph_options& options = {}) {
+template <class = void>
+void write_flamegraph(const profile& p, std::ostream& os,
+                      const flamegraph_options& options = {}) {
     detail::render_flamegraph(p, detail::check_flamegraph_options(p, options), options, os);
 }
 
 /// Writes the flame graph to the file `path` (created or truncated). Throws cpprof::error for
 /// bad options (before creating the file) and, naming the path and the system's reason, when
 /// the file cannot be written.
-inline void write_flamegraph(const profile& p, const std::string& path,
-                             const flamegraph_options& options = {}) {
+template <class = void>
+void write_flamegraph(const profile& p, const std::string& path,
+                      const flamegraph_options& options = {}) {
     const std::size_t index = detail::check_flamegraph_options(p, options);
     std::string failure = detail::write_file(
         path, [&](std::ostream& os) { detail::render_flamegraph(p, index, options, os); });

@@ -13,6 +13,9 @@
 //   longer stacks it starts), the flame graph's left-to-right order, so output is deterministic;
 // - stacks whose summed value is zero or negative, and samples with no frames, are left out:
 //   the format has no way to say either.
+//
+// The writers are templates with a dummy parameter, called like plain functions: see the note
+// on lazy instantiation in config.hpp.
 
 #include <cstddef>
 #include <optional>
@@ -62,7 +65,8 @@ inline void sanitize_folded_name(std::string_view in, std::string& out) {
     }
 }
 
-inline std::size_t folded_sample_index(const profile& p, const folded_options& options) {
+template <class = void>
+std::size_t folded_sample_index(const profile& p, const folded_options& options) {
     std::size_t requested = options.sample_index().value_or(default_sample);
     std::size_t index = resolve_sample_index(p, requested);
     if (index == default_sample)
@@ -70,8 +74,9 @@ inline std::size_t folded_sample_index(const profile& p, const folded_options& o
     return index;
 }
 
-inline void write_folded_at(const profile& p, std::size_t index, bool thread_frames,
-                            std::ostream& os) {
+template <class = void>
+void write_folded_at(const profile& p, std::size_t index, bool thread_frames,
+                     std::ostream& os) {
     stack_set set = collect_stacks(p, index, thread_frames, sanitize_folded_name);
     chunked_writer w(os);
     for (const auto& s : set.stacks) {
@@ -90,15 +95,17 @@ inline void write_folded_at(const profile& p, std::size_t index, bool thread_fra
 
 /// Writes `p` as folded stacks to `os`. Throws cpprof::error when options.sample_index() names
 /// no sample type of `p`. The stream's own state is left for the caller to check.
-inline void write_folded(const profile& p, std::ostream& os, const folded_options& options = {}) {
+template <class = void>
+void write_folded(const profile& p, std::ostream& os, const folded_options& options = {}) {
     detail::write_folded_at(p, detail::folded_sample_index(p, options), options.thread_frames(),
                             os);
 }
 
 /// Writes `p` as folded stacks to the file `path` (created or truncated). Throws cpprof::error
 /// naming the path and the system's reason when the file cannot be written.
-inline void write_folded(const profile& p, const std::string& path,
-                         const folded_options& options = {}) {
+template <class = void>
+void write_folded(const profile& p, const std::string& path,
+                  const folded_options& options = {}) {
     std::size_t index = detail::folded_sample_index(p, options);  // before touching the file
     std::string failure = detail::write_file(path, [&](std::ostream& os) {
         detail::write_folded_at(p, index, options.thread_frames(), os);

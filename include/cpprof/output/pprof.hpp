@@ -31,12 +31,14 @@
 // A profile the reader would reject is refused with cpprof::error instead of being written: a
 // sample whose value count differs from the number of sample types, or a stack holding a frame
 // id that is not in the frame table.
+//
+// The encoder and writers are templates with a dummy parameter, called like plain functions:
+// see the note on lazy instantiation in config.hpp.
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
-#include <map>
+#include <memory>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -86,9 +88,12 @@ inline constexpr std::uint32_t function_id = 1, function_name = 2, function_syst
 inline constexpr int pprof_gzip_level = 6;
 
 /// Encodes one profile; one object per encoding.
-class pprof_encoder {
+/// Encodes one profile. Use it as `pprof_encoder` (the template parameter is a dummy: see the
+/// note on lazy instantiation in config.hpp).
+template <class = void>
+class basic_pprof_encoder {
 public:
-    explicit pprof_encoder(const profile& p) : p_(p) {}
+    explicit basic_pprof_encoder(const profile& p) : p_(p) {}
 
     std::string encode() {
         namespace f = pprof_field;
@@ -175,7 +180,9 @@ private:
                                 " stacks truncated at the maximum depth"));
         return out;
     }
-    const std::string& owned(std::string s) { return owned_.emplace_back(std::move(s)); }
+    const std::string& owned(std::string s) {
+        return *owned_.emplace_back(std::make_unique<std::string>(std::move(s)));
+    }
 
     std::size_t estimated_size() const {
         std::size_t frames = 0;
@@ -341,7 +348,7 @@ private:
 
     std::vector<std::string_view> strings_;
     std::unordered_map<std::string_view, std::uint64_t> string_index_;
-    std::deque<std::string> owned_;  // strings made by the encoder (stable addresses)
+    std::vector<std::unique_ptr<std::string>> owned_;  // made by the encoder; stable addresses
 
     struct run_memo {
         std::size_t start = 0;   // first frame id of the run in run_frames_
@@ -357,18 +364,31 @@ private:
     std::uint64_t num_locations_ = 0;
 
     std::vector<std::uint64_t> function_of_frame_;  // by frame id; 0 = none yet
-    std::map<std::tuple<std::uint64_t, std::uint64_t, std::uint64_t>, std::uint64_t> functions_by_key_;
+    using function_key = std::tuple<std::uint64_t, std::uint64_t, std::uint64_t>;  // string ids
+    struct function_key_hash {
+        std::size_t operator()(const function_key& k) const {
+            std::uint64_t h = 0xcbf29ce484222325ull;
+            for (std::uint64_t v : {std::get<0>(k), std::get<1>(k), std::get<2>(k)})
+                h = (h ^ v) * 0x100000001b3ull;
+            return static_cast<std::size_t>(h);
+        }
+    };
+    std::unordered_map<function_key, std::uint64_t, function_key_hash> functions_by_key_;
     std::uint64_t num_functions_ = 0;
 };
+
+using pprof_encoder = basic_pprof_encoder<>;
 
 }  // namespace detail
 
 /// The profile as an uncompressed pprof protobuf message.
-inline std::string encode_pprof(const profile& p) { return detail::pprof_encoder(p).encode(); }
+template <class T = void>
+std::string encode_pprof(const profile& p) { return detail::basic_pprof_encoder<T>(p).encode(); }
 
 /// Writes the profile to `out` in pprof format, gzip-compressed unless `gzip` is false.
 /// Throws cpprof::error if the stream fails.
-inline void write_pprof(const profile& p, std::ostream& out, bool gzip = true) {
+template <class = void>
+void write_pprof(const profile& p, std::ostream& out, bool gzip = true) {
     std::string bytes = encode_pprof(p);
     if (gzip) bytes = detail::gzip_compress(bytes, detail::pprof_gzip_level);
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
@@ -378,7 +398,8 @@ inline void write_pprof(const profile& p, std::ostream& out, bool gzip = true) {
 /// Writes the profile to the file `path`: gzip-compressed when the name ends in ".gz" (the
 /// usual ".pb.gz"), raw protobuf otherwise. Throws cpprof::error with the path and the
 /// system's reason when the file cannot be created or written.
-inline void write_pprof(const profile& p, const std::string& path) {
+template <class = void>
+void write_pprof(const profile& p, const std::string& path) {
     std::string bytes = encode_pprof(p);
     const bool gz = path.size() >= 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
     if (gz) bytes = detail::gzip_compress(bytes, detail::pprof_gzip_level);
