@@ -5,7 +5,7 @@
 // exited, and every 500 ms re-reads each sampled thread's name. At 10 Hz that fixed cost is
 // larger than the sampling itself (see bench/README.md, "CPU profiler overhead").
 //
-//   BM_cpu_collector_list_threads   detail::list_threads(): opendir/readdir /proc/self/task
+//   BM_cpu_collector_list_threads   detail::thread_lister: re-list a kept-open /proc/self/task
 //   BM_cpu_collector_thread_name    detail::thread_name(tid): open/read/close .../comm
 //   BM_cpu_collector_idle_session   a whole session at 10 Hz for 0.5 s on idle threads (the
 //                                   benchmark's own plus the second argument's sleeping ones):
