@@ -115,10 +115,10 @@ TEST_CASE("hotspots: unnamed frames, zero values and empty profiles") {
 TEST_CASE("print_hotspots: an aligned table with the function last") {
     const builder b = recursive_profile();
     CHECK(table(cpprof::hotspots(b.p)) ==
-          " rank   self%  self   total%  total  function\n"
-          "    1  45.45%    50   72.73%     80  fib(int)\n"
-          "    2  45.45%    50   45.45%     50  compute\n"
-          "    3   9.09%    10  100.00%    110  main\n");
+          " rank   self%   self   total%   total  function\n"
+          "    1  45.45%  50 ns   72.73%   80 ns  fib(int)\n"
+          "    2  45.45%  50 ns   45.45%   50 ns  compute\n"
+          "    3   9.09%  10 ns  100.00%  110 ns  main\n");
 
     std::vector<cpprof::hotspot> big = {{"work", 1234567, 7654321, 0.1, 0.62}};
     CHECK(table(big) ==
@@ -128,6 +128,30 @@ TEST_CASE("print_hotspots: an aligned table with the function last") {
     CHECK(table({}) ==
           " rank  self%  self  total%  total  function\n"
           "  (no samples)\n");
+}
+
+TEST_CASE("print_hotspots: time and memory in readable units, scaled by the largest value") {
+    std::vector<cpprof::hotspot> cpu = {{"spin", 320'000'000, 1'500'000'000, 0.2, 0.9, "nanoseconds"},
+                                        {"idle", 10'000'000, 20'000'000, 0.01, 0.02, "nanoseconds"}};
+    CHECK(table(cpu) ==
+          " rank   self%    self  total%   total  function\n"
+          "    1  20.00%  0.32 s  90.00%  1.50 s  spin\n"
+          "    2   1.00%  0.01 s   2.00%  0.02 s  idle\n");
+
+    std::vector<cpprof::hotspot> heap = {{"alloc", 3 * 1048576, 5 * 1048576 / 2, 0.5, 0.4, "bytes"}};
+    CHECK(table(heap) ==
+          " rank   self%      self  total%     total  function\n"
+          "    1  50.00%  3.00 MiB  40.00%  2.50 MiB  alloc\n");
+
+    std::vector<cpprof::hotspot> small = {{"f", 512, 900, 0.5, 0.9, "nanoseconds"}};
+    CHECK(table(small) ==
+          " rank   self%    self  total%   total  function\n"
+          "    1  50.00%  512 ns  90.00%  900 ns  f\n");
+
+    builder b({{"samples", "count"}, {"cpu", "nanoseconds"}});
+    b.add({b.fn("main")}, {1, 10'000'000});
+    CHECK(cpprof::hotspots(b.p).at(0).unit == "nanoseconds");
+    CHECK(cpprof::hotspots(b.p, 10, 0).at(0).unit == "count");
 }
 
 TEST_CASE("print_hotspots: long C++ names stay readable") {

@@ -26,6 +26,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <cpprof/detail/stacks.hpp>
@@ -36,11 +37,22 @@
 namespace cpprof {
 
 struct hotspot {
+    hotspot() = default;
+    hotspot(std::string function_name, std::int64_t self_value, std::int64_t total_value,
+            double self_share, double total_share, std::string value_unit = {})
+        : function(std::move(function_name)),
+          self(self_value),
+          total(total_value),
+          self_fraction(self_share),
+          total_fraction(total_share),
+          unit(std::move(value_unit)) {}
+
     std::string function;
     std::int64_t self = 0;
     std::int64_t total = 0;
     double self_fraction = 0;   ///< self / the profile's total for the sample type
     double total_fraction = 0;  ///< total / the profile's total for the sample type
+    std::string unit;           ///< unit of self and total ("count", "nanoseconds", "bytes")
 };
 
 namespace detail {
@@ -117,7 +129,8 @@ std::vector<hotspot> hotspots(const profile& p, std::size_t n = 10,
     out.reserve(count);
     for (std::size_t i = 0; i < count; ++i) {
         const std::uint32_t fn = order[i];
-        out.push_back({fns.names[fn], self[fn], total[fn], share(self[fn]), share(total[fn])});
+        out.push_back({fns.names[fn], self[fn], total[fn], share(self[fn]), share(total[fn]),
+                       p.sample_types()[index].unit});
     }
     return out;
 }
@@ -180,6 +193,33 @@ std::string shorten_function_name(std::string_view name, std::size_t width) {
            best.substr(utf8_prefix_bytes(best, chars - tail));
 }
 
+/// A scale for printing values of `unit` whose largest is `max`: time in ns/us/ms/s and
+/// memory in B/KiB/MiB/GiB, so a CPU profile reads "320.00 ms" rather than "320,000,000".
+struct quantity_scale {
+    double divisor = 1;
+    const char* suffix = "";  ///< empty: print the plain grouped number
+};
+
+inline quantity_scale scale_for(const std::string& unit, std::int64_t max) {
+    struct step {
+        double divisor;
+        const char* suffix;
+    };
+    static const step time[] = {{1e9, " s"}, {1e6, " ms"}, {1e3, " us"}, {1, " ns"}};
+    static const step memory[] = {
+        {1073741824.0, " GiB"}, {1048576.0, " MiB"}, {1024.0, " KiB"}, {1, " B"}};
+    const step* steps = unit == "nanoseconds" ? time : unit == "bytes" ? memory : nullptr;
+    if (!steps) return {};
+    for (int i = 0; i < 3; ++i)
+        if (static_cast<double>(max) >= steps[i].divisor) return {steps[i].divisor, steps[i].suffix};
+    return {steps[3].divisor, steps[3].suffix};
+}
+
+inline std::string format_quantity(std::int64_t v, const quantity_scale& s) {
+    if (!*s.suffix) return grouped_number(v);
+    return fixed_number(static_cast<double>(v) / s.divisor, s.divisor == 1 ? 0 : 2) + s.suffix;
+}
+
 }  // namespace detail
 
 /// Prints `rows` as an aligned table: rank, self%, self, total%, total and the function, which
@@ -194,12 +234,16 @@ void print_hotspots(std::ostream& os, const std::vector<hotspot>& rows,
     };
     std::vector<line> lines;
     lines.push_back({{"rank", "self%", "self", "total%", "total", "function"}});
+    std::int64_t largest = 0;
+    for (const hotspot& h : rows) largest = std::max({largest, h.self, h.total});
+    const detail::quantity_scale scale =
+        detail::scale_for(rows.empty() ? std::string() : rows.front().unit, largest);
     for (std::size_t i = 0; i < rows.size(); ++i) {
         const hotspot& h = rows[i];
         lines.push_back({{std::to_string(i + 1), detail::fixed_number(100 * h.self_fraction, 2) + "%",
-                          detail::grouped_number(h.self),
+                          detail::format_quantity(h.self, scale),
                           detail::fixed_number(100 * h.total_fraction, 2) + "%",
-                          detail::grouped_number(h.total),
+                          detail::format_quantity(h.total, scale),
                           detail::shorten_function_name(h.function, max_name_width)}});
     }
     std::size_t widths[5] = {};
