@@ -17,6 +17,8 @@
 
 #include <cpprof/cpu/profiler_guard.hpp>
 
+#include "collector_probe.hpp"
+
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -55,27 +57,8 @@ void BM_cpu_collector_thread_name(benchmark::State& state) {
 }
 BENCHMARK(BM_cpu_collector_thread_name);
 
-int find_collector_tid() {
-    int found = -1;
-    DIR* d = opendir("/proc/self/task");
-    if (!d) return -1;
-    while (dirent* e = readdir(d)) {
-        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-        std::ifstream f(std::string("/proc/self/task/") + e->d_name + "/comm");
-        std::string name;
-        std::getline(f, name);
-        if (name == "cpprof-collect") found = std::atoi(e->d_name);
-    }
-    closedir(d);
-    return found;
-}
-
-std::int64_t thread_cpu_ns(int tid) {
-    clockid_t c = static_cast<clockid_t>((~static_cast<unsigned>(tid) << 3) | 6u);
-    timespec ts{};
-    clock_gettime(c, &ts);
-    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
+using bench_support::find_collector_tid;
+using bench_support::thread_cpu_ns;
 
 void BM_cpu_collector_idle_session(benchmark::State& state) {
     const int scan_ms = static_cast<int>(state.range(0));

@@ -25,6 +25,8 @@
 
 #include <cpprof/cpu/profiler_guard.hpp>
 
+#include "../collector_probe.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -95,29 +97,8 @@ args parse(int argc, char** argv) {
     return a;
 }
 
-/// Thread id of cpprof's collector thread (named "cpprof-collect"), or -1.
-int find_collector_tid() {
-    int found = -1;
-    DIR* d = opendir("/proc/self/task");
-    if (!d) return -1;
-    while (dirent* e = readdir(d)) {
-        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-        std::ifstream f(std::string("/proc/self/task/") + e->d_name + "/comm");
-        std::string name;
-        std::getline(f, name);
-        if (name == "cpprof-collect") found = std::atoi(e->d_name);
-    }
-    closedir(d);
-    return found;
-}
-
-/// CPU time of another thread of this process (Linux per-thread CPU clock encoding).
-std::int64_t thread_cpu_ns(int tid) {
-    clockid_t c = static_cast<clockid_t>((~static_cast<unsigned>(tid) << 3) | 6u);
-    timespec ts;
-    if (clock_gettime(c, &ts) != 0) return -1;
-    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
+using bench_support::find_collector_tid;
+using bench_support::thread_cpu_ns;
 
 /// System-wide counts of local timer interrupts (LOC) and IRQ-work interrupts (IWI), all
 /// CPUs: how many interrupts a sampling source costs (other processes add noise to LOC).
