@@ -3063,6 +3063,7 @@ using symbolizer = basic_symbolizer<>;
 }  // namespace cpprof::detail
 // ----- end cpprof/detail/symbolizer.hpp -----
 
+#include <cstdio>
 #include <mutex>
 
 namespace cpprof::detail {

@@ -11,6 +11,7 @@
 #include <cpprof/version.hpp>
 
 #include <cstdint>
+#include <cstdio>
 #include <mutex>
 #include <string>
 #include <unordered_map>
