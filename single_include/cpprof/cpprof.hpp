@@ -1253,6 +1253,9 @@ struct stack_stats {
 struct raw_profile {
     std::unordered_map<std::vector<std::uint64_t>, stack_stats, stack_key_hash> stacks;
     std::unordered_map<int, std::string> thread_names;
+    /// CPU time threads that started after the profiler burned before the collector found
+    /// them and armed their timers (CPU mode only): real, but seen by no sample.
+    std::unordered_map<int, std::int64_t> unsampled_ns;
     sample_losses losses;
     clock_kind clock = clock_kind::cpu;
     int frequency = 0;
@@ -1357,6 +1360,7 @@ public:
         raw_profile r = make_raw_header();
         r.stacks = std::move(stacks_);
         r.thread_names = std::move(thread_names_);
+        r.unsampled_ns = std::move(unsampled_ns_);
         r.losses = losses_locked();
         return r;
     }
@@ -1374,6 +1378,7 @@ public:
         raw_profile r = make_raw_header();
         r.stacks = stacks_;
         r.thread_names = thread_names_;
+        r.unsampled_ns = unsampled_ns_;
         r.losses = losses_locked();
         return r;
     }
@@ -1690,7 +1695,14 @@ private:
             if (arm(tid)) {
                 new_threads = true;
                 thread_names_[tid] = thread_name(tid);
-                if (collector_tid_ >= 0) rename_pending_.push_back(tid);  // found after start
+                if (collector_tid_ >= 0) {  // started after the profiler: found late
+                    rename_pending_.push_back(tid);
+                    if (clock_ == clock_kind::cpu) {
+                        timespec ts{};
+                        if (::clock_gettime(thread_cpu_clock(tid), &ts) == 0)
+                            unsampled_ns_[tid] += static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+                    }
+                }
             }
         }
         if (new_threads && opts_.stack_unwinder() == unwinder::frame_pointer)
@@ -1823,6 +1835,7 @@ private:
     std::mutex mutex_;
     std::unordered_map<std::vector<std::uint64_t>, stack_stats, stack_key_hash> stacks_;
     std::unordered_map<int, std::string> thread_names_;
+    std::unordered_map<int, std::int64_t> unsampled_ns_;
     std::vector<std::uint64_t> key_;
     std::uint64_t unwind_failed_ = 0;
     std::uint64_t truncated_ = 0;
@@ -3129,6 +3142,14 @@ profile build_cpu_profile(raw_profile&& raw) {
 
     std::unique_lock<std::mutex> lock;
     basic_symbolizer<T>& sym = process_symbolizer<T>(lock);
+    auto thread_labels = [&raw](int tid) {
+        std::vector<label> labels;
+        auto name = raw.thread_names.find(tid);
+        if (name != raw.thread_names.end() && !name->second.empty())
+            labels.push_back(label{std::string(label_keys::thread_name), name->second, 0, {}});
+        labels.push_back(label{std::string(label_keys::thread_id), {}, tid, {}});
+        return labels;
+    };
     std::unordered_map<std::uint64_t, frame_id> ids;
     std::vector<frame_id> stack;
     for (auto& [key, st] : raw.stacks) {
@@ -3149,13 +3170,15 @@ profile build_cpu_profile(raw_profile&& raw) {
             }
             stack.push_back(it->second);
         }
-        auto tid = static_cast<int>(key[0]);
-        std::vector<label> labels;
-        auto name = raw.thread_names.find(tid);
-        if (name != raw.thread_names.end() && !name->second.empty())
-            labels.push_back(label{std::string(label_keys::thread_name), name->second, 0, {}});
-        labels.push_back(label{std::string(label_keys::thread_id), {}, tid, {}});
-        p.add_sample(stack, {st.count, st.weight}, std::move(labels));
+        p.add_sample(stack, {st.count, st.weight}, thread_labels(static_cast<int>(key[0])));
+    }
+    // CPU a thread burned before the collector found it: shown under that thread, named for
+    // what it is, rather than lost or pinned on a stack nobody saw.
+    for (const auto& [tid, ns] : raw.unsampled_ns) {
+        if (ns <= 0) continue;
+        frame f;
+        f.function = "[cpprof: CPU time before the thread was found]";
+        p.add_sample({p.intern(f)}, {0, ns}, thread_labels(tid));
     }
     for (const auto& m : sym.mappings()) p.add_mapping(m);
     lock.unlock();

@@ -81,6 +81,14 @@ profile build_cpu_profile(raw_profile&& raw) {
 
     std::unique_lock<std::mutex> lock;
     basic_symbolizer<T>& sym = process_symbolizer<T>(lock);
+    auto thread_labels = [&raw](int tid) {
+        std::vector<label> labels;
+        auto name = raw.thread_names.find(tid);
+        if (name != raw.thread_names.end() && !name->second.empty())
+            labels.push_back(label{std::string(label_keys::thread_name), name->second, 0, {}});
+        labels.push_back(label{std::string(label_keys::thread_id), {}, tid, {}});
+        return labels;
+    };
     std::unordered_map<std::uint64_t, frame_id> ids;
     std::vector<frame_id> stack;
     for (auto& [key, st] : raw.stacks) {
@@ -101,13 +109,15 @@ profile build_cpu_profile(raw_profile&& raw) {
             }
             stack.push_back(it->second);
         }
-        auto tid = static_cast<int>(key[0]);
-        std::vector<label> labels;
-        auto name = raw.thread_names.find(tid);
-        if (name != raw.thread_names.end() && !name->second.empty())
-            labels.push_back(label{std::string(label_keys::thread_name), name->second, 0, {}});
-        labels.push_back(label{std::string(label_keys::thread_id), {}, tid, {}});
-        p.add_sample(stack, {st.count, st.weight}, std::move(labels));
+        p.add_sample(stack, {st.count, st.weight}, thread_labels(static_cast<int>(key[0])));
+    }
+    // CPU a thread burned before the collector found it: shown under that thread, named for
+    // what it is, rather than lost or pinned on a stack nobody saw.
+    for (const auto& [tid, ns] : raw.unsampled_ns) {
+        if (ns <= 0) continue;
+        frame f;
+        f.function = "[cpprof: CPU time before the thread was found]";
+        p.add_sample({p.intern(f)}, {0, ns}, thread_labels(tid));
     }
     for (const auto& m : sym.mappings()) p.add_mapping(m);
     lock.unlock();

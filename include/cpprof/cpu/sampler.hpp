@@ -195,6 +195,9 @@ struct stack_stats {
 struct raw_profile {
     std::unordered_map<std::vector<std::uint64_t>, stack_stats, stack_key_hash> stacks;
     std::unordered_map<int, std::string> thread_names;
+    /// CPU time threads that started after the profiler burned before the collector found
+    /// them and armed their timers (CPU mode only): real, but seen by no sample.
+    std::unordered_map<int, std::int64_t> unsampled_ns;
     sample_losses losses;
     clock_kind clock = clock_kind::cpu;
     int frequency = 0;
@@ -299,6 +302,7 @@ public:
         raw_profile r = make_raw_header();
         r.stacks = std::move(stacks_);
         r.thread_names = std::move(thread_names_);
+        r.unsampled_ns = std::move(unsampled_ns_);
         r.losses = losses_locked();
         return r;
     }
@@ -316,6 +320,7 @@ public:
         raw_profile r = make_raw_header();
         r.stacks = stacks_;
         r.thread_names = thread_names_;
+        r.unsampled_ns = unsampled_ns_;
         r.losses = losses_locked();
         return r;
     }
@@ -632,7 +637,14 @@ private:
             if (arm(tid)) {
                 new_threads = true;
                 thread_names_[tid] = thread_name(tid);
-                if (collector_tid_ >= 0) rename_pending_.push_back(tid);  // found after start
+                if (collector_tid_ >= 0) {  // started after the profiler: found late
+                    rename_pending_.push_back(tid);
+                    if (clock_ == clock_kind::cpu) {
+                        timespec ts{};
+                        if (::clock_gettime(thread_cpu_clock(tid), &ts) == 0)
+                            unsampled_ns_[tid] += static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+                    }
+                }
             }
         }
         if (new_threads && opts_.stack_unwinder() == unwinder::frame_pointer)
@@ -765,6 +777,7 @@ private:
     std::mutex mutex_;
     std::unordered_map<std::vector<std::uint64_t>, stack_stats, stack_key_hash> stacks_;
     std::unordered_map<int, std::string> thread_names_;
+    std::unordered_map<int, std::int64_t> unsampled_ns_;
     std::vector<std::uint64_t> key_;
     std::uint64_t unwind_failed_ = 0;
     std::uint64_t truncated_ = 0;
