@@ -393,7 +393,8 @@ enum class unwinder { libgcc, frame_pointer };
 ///                 rate, 1000 Hz included, whatever the kernel's HZ).
 ///  - posix_timer: a per-thread POSIX timer on the thread's CPU clock. Fires on scheduler ticks,
 ///                 so it delivers at most HZ (often 250) samples per second per thread; missed
-///                 periods are recovered from the timer overrun count, so CPU time stays right.
+///                 each sample is weighed by the thread's CPU time since its previous one, so
+///                 CPU time stays right.
 /// Wall-clock mode always uses per-thread POSIX timers on CLOCK_MONOTONIC (hrtimers).
 enum class timer_source { automatic, perf_event, posix_timer };
 
@@ -483,12 +484,16 @@ private:
 //
 //   thread timers ──SIGPROF──▶ signal handler ──▶ sample_store (lock-free ring)
 //                                                      │ drained by
-//                    collector thread (every ~20 ms, or when the ring is half full)
+//                    collector thread (20-100 ms, or when the ring is half full)
 //                      - aggregates raw stacks: (tid, addresses) → count, weight
 //                      - finds threads that started (/proc/self/task) and arms their timers,
 //                        disarms the timers of threads that exited
 //   report(): drains, copies the aggregate under a short lock; the caller symbolizes the copy
 //             while sampling goes on (no sample is dropped while a report is being built).
+//
+// Sample weights: a perf_event sample stands for exactly one period of the thread's CPU time;
+// a POSIX-timer sample for the thread's clock time since its previous sample, read in the
+// handler. CPU that a thread burned before it was found is recorded apart (unsampled_ns).
 //
 // Process-wide state (the installed handler, the active session) lives in one function-local
 // static so any number of translation units can include this header.
@@ -835,7 +840,8 @@ private:
 //    CPU time raises SIGPROF on that very thread, with si_fd telling which event it was.
 //  - POSIX timer: timer_create on the thread's CPU clock (or CLOCK_MONOTONIC for wall time) with
 //    SIGEV_THREAD_ID. CPU-clock timers only fire on scheduler ticks; the kernel reports the
-//    periods it could not signal as si_overrun, which the handler adds to the sample's weight.
+//    periods it could not signal as si_overrun (not reliably, on some kernels: the handler
+//    weighs POSIX-timer samples by the thread's own clock instead).
 //
 // Raw syscalls are used so that the kernel's timer id (an int) travels in si_value untouched.
 // None of these functions run in the signal handler.
@@ -3118,8 +3124,8 @@ profile build_cpu_profile(raw_profile&& raw) {
         total_count += st.count;
         total_weight += st.weight;
     }
-    // The period really achieved: with POSIX CPU timers the kernel signals at most once per
-    // tick and reports the periods it skipped as overruns, which were added to the weights.
+    // The period really achieved: POSIX CPU timers signal at most once per scheduler tick, and
+    // each of their samples weighs the thread's CPU time since its previous one.
     std::int64_t period = raw.period_ns;
     if (total_count > 0) period = (total_weight + total_count / 2) / total_count;
     p.set_period({clock_type, "nanoseconds"}, period);

@@ -57,8 +57,8 @@ profile build_cpu_profile(raw_profile&& raw) {
         total_count += st.count;
         total_weight += st.weight;
     }
-    // The period really achieved: with POSIX CPU timers the kernel signals at most once per
-    // tick and reports the periods it skipped as overruns, which were added to the weights.
+    // The period really achieved: POSIX CPU timers signal at most once per scheduler tick, and
+    // each of their samples weighs the thread's CPU time since its previous one.
     std::int64_t period = raw.period_ns;
     if (total_count > 0) period = (total_weight + total_count / 2) / total_count;
     p.set_period({clock_type, "nanoseconds"}, period);

@@ -3,12 +3,16 @@
 //
 //   thread timers ──SIGPROF──▶ signal handler ──▶ sample_store (lock-free ring)
 //                                                      │ drained by
-//                    collector thread (every ~20 ms, or when the ring is half full)
+//                    collector thread (20-100 ms, or when the ring is half full)
 //                      - aggregates raw stacks: (tid, addresses) → count, weight
 //                      - finds threads that started (/proc/self/task) and arms their timers,
 //                        disarms the timers of threads that exited
 //   report(): drains, copies the aggregate under a short lock; the caller symbolizes the copy
 //             while sampling goes on (no sample is dropped while a report is being built).
+//
+// Sample weights: a perf_event sample stands for exactly one period of the thread's CPU time;
+// a POSIX-timer sample for the thread's clock time since its previous sample, read in the
+// handler. CPU that a thread burned before it was found is recorded apart (unsampled_ns).
 //
 // Process-wide state (the installed handler, the active session) lives in one function-local
 // static so any number of translation units can include this header.

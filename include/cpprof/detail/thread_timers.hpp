@@ -10,7 +10,8 @@
 //    CPU time raises SIGPROF on that very thread, with si_fd telling which event it was.
 //  - POSIX timer: timer_create on the thread's CPU clock (or CLOCK_MONOTONIC for wall time) with
 //    SIGEV_THREAD_ID. CPU-clock timers only fire on scheduler ticks; the kernel reports the
-//    periods it could not signal as si_overrun, which the handler adds to the sample's weight.
+//    periods it could not signal as si_overrun (not reliably, on some kernels: the handler
+//    weighs POSIX-timer samples by the thread's own clock instead).
 //
 // Raw syscalls are used so that the kernel's timer id (an int) travels in si_value untouched.
 // None of these functions run in the signal handler.
