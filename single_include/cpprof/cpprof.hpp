@@ -392,9 +392,9 @@ enum class unwinder { libgcc, frame_pointer };
 ///  - perf_event:  a per-thread software `cpu-clock` perf event (hrtimer based: reaches the asked
 ///                 rate, 1000 Hz included, whatever the kernel's HZ).
 ///  - posix_timer: a per-thread POSIX timer on the thread's CPU clock. Fires on scheduler ticks,
-///                 so it delivers at most HZ (often 250) samples per second per thread; missed
-///                 each sample is weighed by the thread's CPU time since its previous one, so
-///                 CPU time stays right.
+///                 so it delivers at most HZ (often 250) samples per second per thread; each
+///                 sample is weighed by the thread's CPU time since its previous one, so CPU
+///                 time stays right.
 /// Wall-clock mode always uses per-thread POSIX timers on CLOCK_MONOTONIC (hrtimers).
 enum class timer_source { automatic, perf_event, posix_timer };
 
