@@ -21,6 +21,8 @@
 // collectors
 #include <cpprof/cpu/profiler_options.hpp>
 #include <cpprof/cpu/profiler_guard.hpp>
+#include <cpprof/memory/allocation_counter.hpp>
+#include <cpprof/memory/allocation_stats.hpp>
 
 // analysis
 #include <cpprof/analysis/hotspots.hpp>

@@ -7,3 +7,4 @@
 
 #include <cpprof/config.hpp>
 #include <cpprof/version.hpp>
+#include <cpprof/memory/allocation_counter.hpp>

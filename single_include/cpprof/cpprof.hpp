@@ -85,6 +85,161 @@ public:
 // or <chrono>; <atomic> is the heaviest standard header it may use. A test
 // (tests/checks/macros_light.cpp) fails the build when it does.
 
+// ----- begin cpprof/memory/allocation_counter.hpp -----
+// allocation_counter: counts what the current thread allocates inside a scope.
+//
+//     TEST_CASE("the hot path does not allocate") {
+//         cpprof::allocation_counter c;
+//         hot_path();
+//         CHECK(c.allocations() == 0);
+//     }
+//
+// It sees every operator new of the thread when one translation unit of the program defines
+// CPPROF_IMPLEMENT_GLOBAL_NEW (sees_global_new() says so), and every allocation made through a
+// cpprof::tracking_allocator or cpprof::tracking_resource in any case; an allocation that
+// passes through several of these layers counts once. Allocations cpprof makes for itself are
+// not counted. Entering and leaving the scope costs a few loads and stores: no atomics, no
+// system calls. Light: part of <cpprof/macros.hpp>.
+
+// ----- begin cpprof/detail/alloc_state.hpp -----
+//
+// The per-thread state every allocation hook touches: what allocation_counter reads, the
+// layering rule that keeps one allocation from being counted twice, the flag that makes
+// cpprof's own allocations invisible, and the heap sampler's byte countdown. One plain,
+// constant-initialised thread_local struct, so a hook pays one TLS address computation and no
+// initialisation check. Light: only <cstdint>, because <cpprof/macros.hpp> includes it.
+
+#include <atomic>
+#include <cstdint>
+
+namespace cpprof::detail {
+
+struct thread_alloc_state {
+    // What allocation_counter reads: allocations this thread made (and freed) through any
+    // cpprof-observed path, counted once each.
+    std::uint64_t allocations;
+    std::uint64_t deallocations;
+    std::uint64_t allocated_bytes;
+    std::uint64_t freed_bytes;
+    // > 0 while a tracking layer (tracking_allocator, tracking_resource) calls its upstream:
+    // the layers below it (another tracking layer, the global operator new) still feed their
+    // own per-tag totals and the heap profiler, but do not count the allocation for the thread
+    // a second time.
+    int layer_depth;
+    // > 0 while cpprof itself allocates (building a report, the sampler's own bookkeeping):
+    // such allocations are neither counted nor profiled, and are marked so that freeing them
+    // later, from any thread, is not counted either.
+    int internal;
+    // Heap sampler (memory/heap_profiler.hpp): bytes left before the next sampled allocation,
+    // and the sampler generation the countdown was drawn for.
+    std::int64_t sample_countdown;
+    std::uint32_t sample_generation;
+    std::uint64_t rng;
+};
+
+// Zero-initialised and trivially destructible: accessing it needs no TLS wrapper call.
+inline thread_local thread_alloc_state t_alloc_state{};
+
+/// Set (once, at static initialisation) by the translation unit that defines
+/// CPPROF_IMPLEMENT_GLOBAL_NEW: operator new/delete are cpprof's.
+inline std::atomic<bool> g_global_new_linked{false};
+
+/// Makes everything the current thread allocates in scope cpprof-internal.
+struct internal_allocation_scope {
+    internal_allocation_scope() noexcept { ++t_alloc_state.internal; }
+    ~internal_allocation_scope() { --t_alloc_state.internal; }
+    internal_allocation_scope(const internal_allocation_scope&) = delete;
+    internal_allocation_scope& operator=(const internal_allocation_scope&) = delete;
+};
+
+/// Held by a tracking layer around its call to the upstream allocator (see layer_depth).
+struct allocation_layer_scope {
+    allocation_layer_scope() noexcept { ++t_alloc_state.layer_depth; }
+    ~allocation_layer_scope() { --t_alloc_state.layer_depth; }
+    allocation_layer_scope(const allocation_layer_scope&) = delete;
+    allocation_layer_scope& operator=(const allocation_layer_scope&) = delete;
+};
+
+/// Counts one allocation for the calling thread, unless an outer layer already did or cpprof
+/// itself is allocating. Returns whether it counted.
+inline bool count_thread_allocation(std::uint64_t bytes) noexcept {
+    thread_alloc_state& s = t_alloc_state;
+    if (s.layer_depth != 0 || s.internal != 0) return false;
+    ++s.allocations;
+    s.allocated_bytes += bytes;
+    return true;
+}
+
+/// Counts one deallocation for the calling thread, unless an outer layer already did. (Whether
+/// the block was cpprof's own is known from the block, not from the freeing thread's state.)
+inline bool count_thread_deallocation(std::uint64_t bytes) noexcept {
+    thread_alloc_state& s = t_alloc_state;
+    if (s.layer_depth != 0) return false;
+    ++s.deallocations;
+    s.freed_bytes += bytes;
+    return true;
+}
+
+}  // namespace cpprof::detail
+// ----- end cpprof/detail/alloc_state.hpp -----
+
+namespace cpprof {
+
+class allocation_counter {
+public:
+    /// Starts counting now, for the calling thread.
+    allocation_counter() noexcept { reset(); }
+
+    /// Allocations the thread made since construction (or reset()).
+    std::uint64_t allocations() const noexcept { return now().allocations - start_.allocations; }
+    /// Bytes those allocations asked for.
+    std::uint64_t bytes() const noexcept {
+        return now().allocated_bytes - start_.allocated_bytes;
+    }
+    /// Deallocations the thread made since construction (of memory allocated anywhere).
+    std::uint64_t deallocations() const noexcept {
+        return now().deallocations - start_.deallocations;
+    }
+    /// Bytes those deallocations gave back.
+    std::uint64_t freed_bytes() const noexcept {
+        return now().freed_bytes - start_.freed_bytes;
+    }
+
+    /// Starts counting again from zero.
+    void reset() noexcept { start_ = now(); }
+
+    /// Whether operator new/delete are cpprof's (some translation unit defines
+    /// CPPROF_IMPLEMENT_GLOBAL_NEW). When false, only tracking allocators and resources count.
+    static bool sees_global_new() noexcept {
+#if CPPROF_ENABLED
+        return detail::g_global_new_linked.load(std::memory_order_relaxed);
+#else
+        return false;
+#endif
+    }
+
+private:
+    struct totals {
+        std::uint64_t allocations = 0;
+        std::uint64_t deallocations = 0;
+        std::uint64_t allocated_bytes = 0;
+        std::uint64_t freed_bytes = 0;
+    };
+
+    static totals now() noexcept {
+#if CPPROF_ENABLED
+        const detail::thread_alloc_state& s = detail::t_alloc_state;
+        return {s.allocations, s.deallocations, s.allocated_bytes, s.freed_bytes};
+#else
+        return {};
+#endif
+    }
+
+    totals start_;
+};
+
+}  // namespace cpprof
+// ----- end cpprof/memory/allocation_counter.hpp -----
 // ----- end cpprof/macros.hpp -----
 
 // model
@@ -142,7 +297,6 @@ struct is_sampling_mode<sampling_mode<Hz, C>> : std::true_type {};
 // instantiation in config.hpp.
 
 #include <cstddef>
-#include <cstdint>
 #include <initializer_list>
 #include <string_view>
 #include <unordered_map>
@@ -710,7 +864,6 @@ std::string thread_name(pid_t tid) {
 // same signal (SIGPROF is blocked while its handler runs), and other producers just move on to
 // the next cell; the consumer stops at the unpublished cell and picks it up on the next drain.
 
-#include <atomic>
 #include <memory>
 #include <new>
 
@@ -955,8 +1108,6 @@ inline void delete_thread_timer(int timer_id) noexcept {
 // and symbolizes to the calling function (a return address can point past the end of a
 // function that ends in a call to a noreturn function).
 
-#include <atomic>
-
 #include <ucontext.h>
 #include <unwind.h>
 
@@ -1094,7 +1245,6 @@ inline walk_result walk_frame_pointers(const interrupted_context& c, stack_bound
 // ----- end cpprof/detail/unwind.hpp -----
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -3323,6 +3473,230 @@ private:
 
 }  // namespace cpprof
 // ----- end cpprof/cpu/profiler_guard.hpp -----
+// ----- begin cpprof/memory/allocation_stats.hpp -----
+// Per-tag allocation totals: what tracking_allocator, tracking_resource and the global
+// operator new replacement count, and what allocation_stats<Tag>() reads.
+//
+//     struct cache_tag {};
+//     std::vector<int, cpprof::tracking_allocator<int, cache_tag>> v(1000);
+//     cpprof::allocation_statistics s = cpprof::allocation_stats<cache_tag>();
+//     // s.allocations == 1, s.allocated_bytes == 4000, s.live_bytes == 4000, ...
+//
+// Cheap and thread-safe without a contended atomic per call: every thread that uses a tag owns
+// a cache-line-sized block of counters that only it writes (plain relaxed loads and stores, no
+// read-modify-write), and a reader sums the blocks. A block outlives its thread (blocks are
+// never freed; a new thread adopts a retired one), so totals never go backwards.
+//
+// Peak: the true peak is a maximum over time of a sum over threads, which no per-thread
+// counter can see. Each thread publishes its net live change to one shared total once it has
+// moved by publish_batch bytes (and when the thread exits), and records the highest total it
+// has seen. With one thread using a tag the peak is exact; with several it is within
+// publish_batch bytes per thread of the truth. Allocations, bytes and live bytes are always
+// exact once the writing threads are quiet.
+
+#include <cstdlib>
+#include <new>
+
+namespace cpprof {
+
+/// The tag of a tracking_allocator or tracking_resource that names none.
+struct default_tag {};
+
+/// The tag the global operator new/delete replacement (CPPROF_IMPLEMENT_GLOBAL_NEW) counts
+/// under: allocation_stats<global_new_tag>() is every operator new in the process.
+struct global_new_tag {};
+
+/// A snapshot of one tag's totals since the program started.
+struct allocation_statistics {
+    std::uint64_t allocations = 0;      ///< allocate calls
+    std::uint64_t deallocations = 0;    ///< deallocate calls
+    std::uint64_t allocated_bytes = 0;  ///< bytes asked for, in total
+    std::uint64_t freed_bytes = 0;      ///< bytes given back, in total
+    std::int64_t live_bytes = 0;        ///< allocated_bytes - freed_bytes
+    std::int64_t peak_bytes = 0;        ///< highest live_bytes seen (see the note on peaks)
+};
+
+namespace detail {
+
+/// Net live bytes a thread accumulates before publishing them to the tag's shared total.
+inline constexpr std::int64_t publish_batch = 64 * 1024;
+
+struct alignas(64) counter_block {
+    // Written only by the owning thread; read by anyone.
+    std::atomic<std::uint64_t> allocations{0};
+    std::atomic<std::uint64_t> deallocations{0};
+    std::atomic<std::uint64_t> allocated_bytes{0};
+    std::atomic<std::uint64_t> freed_bytes{0};
+    std::atomic<std::int64_t> peak_seen{0};
+    // Owner-only.
+    std::int64_t pending = 0;    ///< live change not yet published
+    std::int64_t seen_live = 0;  ///< the shared total right after our last publish
+    std::atomic<bool> owned{false};
+    bool shared = false;  ///< the tag's fallback block: updated with atomic read-modify-writes
+    counter_block* next = nullptr;
+};
+
+struct tag_counters {
+    std::atomic<counter_block*> blocks{nullptr};  // push-only list
+    std::atomic<std::int64_t> published_live{0};
+    std::atomic<std::int64_t> published_peak{0};
+    counter_block fallback;  // threads past their thread_local teardown, or out of memory
+};
+
+inline void store_max(std::atomic<std::int64_t>& target, std::int64_t v) noexcept {
+    std::int64_t cur = target.load(std::memory_order_relaxed);
+    while (v > cur && !target.compare_exchange_weak(cur, v, std::memory_order_relaxed)) {
+    }
+}
+
+inline void bump(std::atomic<std::uint64_t>& c, std::uint64_t n) noexcept {
+    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
+template <class Tag>
+struct tag_registry {
+    static tag_counters& counters() noexcept {
+        // Constructed on first use and never destroyed: operator delete may count into it
+        // during static destruction.
+        alignas(tag_counters) static unsigned char storage[sizeof(tag_counters)];
+        static tag_counters* c = [] {
+            auto* t = new (storage) tag_counters();
+            t->fallback.shared = true;
+            t->fallback.owned.store(true, std::memory_order_relaxed);
+            return t;
+        }();
+        return *c;
+    }
+
+    // The calling thread's block: null until its first use of the tag; the fallback block
+    // once the thread's thread_local objects are being destroyed.
+    static inline thread_local counter_block* mine = nullptr;
+
+    struct releaser {
+        ~releaser() {
+            counter_block* b = mine;
+            mine = &counters().fallback;
+            if (b == nullptr || b->shared) return;
+            publish(counters(), *b);
+            b->owned.store(false, std::memory_order_release);
+        }
+    };
+
+    static void publish(tag_counters& t, counter_block& b) noexcept {
+        std::int64_t now =
+            t.published_live.fetch_add(b.pending, std::memory_order_relaxed) + b.pending;
+        b.pending = 0;
+        b.seen_live = now;
+        store_max(t.published_peak, now);
+    }
+
+    static counter_block& acquire() noexcept {
+        tag_counters& t = counters();
+        counter_block* b = nullptr;
+        for (counter_block* c = t.blocks.load(std::memory_order_acquire); c; c = c->next) {
+            bool expected = false;
+            if (!c->owned.load(std::memory_order_relaxed) &&
+                c->owned.compare_exchange_strong(expected, true, std::memory_order_acquire)) {
+                b = c;
+                break;
+            }
+        }
+        if (b == nullptr) {
+            // std::malloc, not operator new: this runs inside the global operator new hook.
+            void* mem = std::aligned_alloc(alignof(counter_block), sizeof(counter_block));
+            if (mem == nullptr) return t.fallback;
+            b = new (mem) counter_block();
+            b->owned.store(true, std::memory_order_relaxed);
+            counter_block* head = t.blocks.load(std::memory_order_relaxed);
+            do {
+                b->next = head;
+            } while (!t.blocks.compare_exchange_weak(head, b, std::memory_order_release,
+                                                     std::memory_order_relaxed));
+        }
+        b->pending = 0;
+        b->seen_live = t.published_live.load(std::memory_order_relaxed);
+        mine = b;
+        static thread_local releaser r;  // gives the block back when the thread exits
+        (void)r;
+        return *b;
+    }
+
+    static counter_block& block() noexcept {
+        counter_block* b = mine;
+        return b != nullptr ? *b : acquire();
+    }
+
+    static void on_allocate(std::uint64_t bytes) noexcept {
+        counter_block& b = block();
+        if (b.shared) {
+            tag_counters& t = counters();
+            b.allocations.fetch_add(1, std::memory_order_relaxed);
+            b.allocated_bytes.fetch_add(bytes, std::memory_order_relaxed);
+            std::int64_t now = t.published_live.fetch_add(static_cast<std::int64_t>(bytes),
+                                                          std::memory_order_relaxed) +
+                               static_cast<std::int64_t>(bytes);
+            store_max(t.published_peak, now);
+            return;
+        }
+        bump(b.allocations, 1);
+        bump(b.allocated_bytes, bytes);
+        b.pending += static_cast<std::int64_t>(bytes);
+        std::int64_t view = b.seen_live + b.pending;
+        if (view > b.peak_seen.load(std::memory_order_relaxed))
+            b.peak_seen.store(view, std::memory_order_relaxed);
+        if (b.pending >= publish_batch) publish(counters(), b);
+    }
+
+    static void on_deallocate(std::uint64_t bytes) noexcept {
+        counter_block& b = block();
+        if (b.shared) {
+            b.deallocations.fetch_add(1, std::memory_order_relaxed);
+            b.freed_bytes.fetch_add(bytes, std::memory_order_relaxed);
+            counters().published_live.fetch_sub(static_cast<std::int64_t>(bytes),
+                                                std::memory_order_relaxed);
+            return;
+        }
+        bump(b.deallocations, 1);
+        bump(b.freed_bytes, bytes);
+        b.pending -= static_cast<std::int64_t>(bytes);
+        if (b.pending <= -publish_batch) publish(counters(), b);
+    }
+
+    static allocation_statistics read() noexcept {
+        tag_counters& t = counters();
+        allocation_statistics s;
+        std::int64_t peak = t.published_peak.load(std::memory_order_relaxed);
+        auto add = [&](const counter_block& b) {
+            s.allocations += b.allocations.load(std::memory_order_relaxed);
+            s.deallocations += b.deallocations.load(std::memory_order_relaxed);
+            s.allocated_bytes += b.allocated_bytes.load(std::memory_order_relaxed);
+            s.freed_bytes += b.freed_bytes.load(std::memory_order_relaxed);
+            std::int64_t p = b.peak_seen.load(std::memory_order_relaxed);
+            if (p > peak) peak = p;
+        };
+        add(t.fallback);
+        for (counter_block* c = t.blocks.load(std::memory_order_acquire); c; c = c->next) add(*c);
+        s.live_bytes = static_cast<std::int64_t>(s.allocated_bytes - s.freed_bytes);
+        s.peak_bytes = peak > s.live_bytes ? peak : s.live_bytes;
+        return s;
+    }
+};
+
+}  // namespace detail
+
+/// Totals for `Tag` since the program started: every tracking_allocator<T, Tag> and
+/// tracking_resource<Tag> (and, for global_new_tag, every operator new) counts here.
+template <class Tag = default_tag>
+allocation_statistics allocation_stats() noexcept {
+#if CPPROF_ENABLED
+    return detail::tag_registry<Tag>::read();
+#else
+    return {};
+#endif
+}
+
+}  // namespace cpprof
+// ----- end cpprof/memory/allocation_stats.hpp -----
 
 // analysis
 // ----- begin cpprof/analysis/hotspots.hpp -----
