@@ -6,6 +6,7 @@
 // dummy parameter: see the note on lazy instantiation in config.hpp.
 
 #include <cpprof/cpu/sampler.hpp>
+#include <cpprof/detail/alloc_state.hpp>
 #include <cpprof/detail/symbolizer.hpp>
 #include <cpprof/profile.hpp>
 #include <cpprof/version.hpp>
@@ -31,6 +32,7 @@ void add_lost_samples(profile& p, const char* what, std::uint64_t n, std::int64_
 
 template <class T = void>
 profile build_cpu_profile(raw_profile&& raw) {
+    internal_allocation_scope internal;  // a report's allocations are cpprof's own
     const bool wall = raw.clock == clock_kind::wall;
     const std::string clock_type = wall ? "wall" : "cpu";
     profile p({{"samples", "count"}, {clock_type, "nanoseconds"}});

@@ -22,6 +22,7 @@
 // the session: it is compiled where a profiler is started, and nothing was added to it.
 
 #include <cpprof/cpu/profiler_options.hpp>
+#include <cpprof/detail/alloc_state.hpp>
 #include <cpprof/detail/procfs.hpp>
 #include <cpprof/detail/sample_store.hpp>
 #include <cpprof/detail/thread_timers.hpp>
@@ -682,6 +683,9 @@ private:
                 auto* a = static_cast<start_args*>(p);
                 basic_sampler_session* self = a->self;
                 ::pthread_setname_np(::pthread_self(), "cpprof-collect");
+                // Everything this thread allocates is cpprof's own: not counted by the
+                // allocation counters, not in heap profiles.
+                ++t_alloc_state.internal;
                 self->collector_tid_ = current_tid();
                 a->tid->store(1);  // `a` is dead after this store
                 self->collector_loop();

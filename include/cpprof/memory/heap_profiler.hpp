@@ -67,6 +67,25 @@ inline std::int64_t unix_now_ns() {
         .count();
 }
 
+/// Whether `function` (demangled) belongs to the C++ runtime's allocation plumbing
+/// (std::allocator, containers' internals, operator new) rather than to the program.
+template <class = void>
+bool is_library_frame(const std::string& function) {
+    // The qualified name: before the parameter list, template arguments dropped, return type
+    // dropped ("void std::vector<T>::_M_realloc_insert<...>(...)" -> "std::vector::_M_realloc_insert").
+    std::string name;
+    int angle = 0;
+    for (char c : function.substr(0, function.find('('))) {
+        if (c == '<') ++angle;
+        else if (c == '>') --angle;
+        else if (angle == 0) name += c;
+    }
+    const auto space = name.rfind(' ');
+    if (space != std::string::npos && name.compare(0, 8, "operator") != 0) name.erase(0, space + 1);
+    return name.compare(0, 5, "std::") == 0 || name.compare(0, 11, "__gnu_cxx::") == 0 ||
+           name.compare(0, 12, "operator new") == 0 || name.compare(0, 2, "__") == 0;
+}
+
 template <class = void>
 void validate_heap_options(const heap_options& o, const char* who) {
     if (o.sampling_interval() < 1 || o.sampling_interval() > (std::int64_t{1} << 40))
@@ -371,13 +390,16 @@ public:
             const sample& s = *rows[i];
             os << "  " << format_bytes(s.values[bytes_index]) << " in " << s.values[0]
                << " allocations at ";
-            const std::size_t frames = std::min<std::size_t>(s.stack.size(), 6);
-            for (std::size_t f = 0; f < frames; ++f) {
-                const frame& fr = p.frames()[s.stack[f]];
-                if (f) os << " <- ";
-                os << (fr.function.empty() ? "??" : fr.function);
+            // The allocating code, not the standard library's allocator plumbing.
+            std::size_t printed = 0, f = 0;
+            for (; f < s.stack.size() && printed < 4; ++f) {
+                const std::string& name = p.frames()[s.stack[f]].function;
+                if (printed == 0 && f + 1 < s.stack.size() && detail::is_library_frame(name))
+                    continue;
+                if (printed++) os << " <- ";
+                os << (name.empty() ? "??" : detail::shorten_function_name(name, 60));
             }
-            if (s.stack.size() > frames) os << " <- ...";
+            if (f < s.stack.size()) os << " <- ...";
             os << '\n';
         }
         if (rows.size() > shown) os << "  ... and " << rows.size() - shown << " more stacks\n";
