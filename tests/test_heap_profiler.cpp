@@ -181,7 +181,11 @@ TEST_CASE("global new: every form of new and delete is counted exactly") {
     delete[] g;                                     // aligned array delete
     ::operator delete(h, std::align_val_t(4096), std::nothrow);  // aligned nothrow delete
     ::operator delete(i);                           // unsized
+#if defined(__cpp_sized_deallocation)  // (clang < 19 needs -fsized-deallocation for it)
     ::operator delete(j, std::size_t{0});           // sized
+#else
+    ::operator delete(j);
+#endif
     ::operator delete(k, std::align_val_t(256));    // aligned, unsized
     CHECK(c.deallocations() == 10);
     CHECK(c.freed_bytes() == bytes);
