@@ -4235,6 +4235,19 @@ inline void write_header(void* user, std::uint64_t size, std::uint64_t offset,
     h->check = block_magic ^ size ^ reinterpret_cast<std::uintptr_t>(user) ^ (offset << 8 | flags);
 }
 
+/// The allocation slow path: once per thread, once per sampling-interval change, and once per
+/// sampled allocation. Out of line, so that the common path stays small. Returns the block's
+/// flags.
+[[gnu::noinline, gnu::cold]] inline std::uint64_t sample_allocation(
+    thread_alloc_state& s, void* user, std::int64_t size, const void* return_address) noexcept {
+    g_global_new_linked.store(true, std::memory_order_relaxed);
+    if (std::int64_t interval = heap_sampling_decision(s, size)) {
+        internal_allocation_scope internal;
+        if (heap_records().record(user, size, interval, return_address)) return block_sampled;
+    }
+    return 0;
+}
+
 /// Allocates `size` bytes aligned to `align` (0: the default new alignment) with a header,
 /// counts and maybe samples it. Returns nullptr when malloc fails.
 inline void* tracked_allocate(std::size_t size, std::size_t align,
@@ -4260,16 +4273,8 @@ inline void* tracked_allocate(std::size_t size, std::size_t align,
         const auto ssize = static_cast<std::int64_t>(size);
         s.sample_countdown -= ssize;
         if (s.sample_countdown < 0 ||
-            s.sample_generation != g_heap_generation.load(std::memory_order_relaxed)) {
-            // Slow path: once per thread, once per sampling-interval change, and once per
-            // sampled allocation.
-            g_global_new_linked.store(true, std::memory_order_relaxed);
-            if (std::int64_t interval = heap_sampling_decision(s, ssize)) {
-                internal_allocation_scope internal;
-                if (heap_records().record(user, ssize, interval, return_address))
-                    flags = block_sampled;
-            }
-        }
+            s.sample_generation != g_heap_generation.load(std::memory_order_relaxed))
+            flags = sample_allocation(s, user, ssize, return_address);
     }
     write_header(user, size, offset, flags);
     return user;
