@@ -148,7 +148,7 @@ inline std::atomic<bool>& heap_guard_running() {
 /// report's two in-use types.
 template <class T = void>
 profile build_heap_profile(heap_snapshot&& snap, bool with_alloc, std::int64_t start_ns,
-                           const std::string& what) {
+                           const char* what) {  // (not a std::string: built outside the scope below)
     internal_allocation_scope internal;
     std::vector<value_type> types;
     if (with_alloc) {
@@ -367,18 +367,38 @@ public:
     void print(std::ostream& os, std::size_t n = 10) const {
         const profile p = report();
         const std::size_t bytes_index = p.sample_types().size() - 1;
-        std::vector<const sample*> rows;
+        // One row per allocating call path as printed: stacks that differ only inside the
+        // standard library's allocator plumbing are one row.
+        struct row {
+            std::string where;
+            std::int64_t bytes = 0;
+            std::int64_t objects = 0;
+        };
+        std::vector<row> rows;
+        std::unordered_map<std::string, std::size_t> index;
         std::int64_t total_bytes = 0, total_objects = 0;
         for (const sample& s : p.samples()) {
-            rows.push_back(&s);
+            std::string where;
+            std::size_t printed = 0, f = 0;
+            for (; f < s.stack.size() && printed < 4; ++f) {
+                const std::string& name = p.frames()[s.stack[f]].function;
+                if (printed == 0 && f + 1 < s.stack.size() && detail::is_library_frame(name))
+                    continue;
+                if (printed++) where += " <- ";
+                where += name.empty() ? "??" : detail::shorten_function_name(name, 60);
+            }
+            if (f < s.stack.size()) where += " <- ...";
+            auto it = index.emplace(where, rows.size()).first;
+            if (it->second == rows.size()) rows.push_back(row{std::move(where)});
+            rows[it->second].bytes += s.values[bytes_index];
+            rows[it->second].objects += s.values[0];
             total_bytes += s.values[bytes_index];
             total_objects += s.values[0];
         }
-        std::sort(rows.begin(), rows.end(), [&](const sample* a, const sample* b) {
-            return a->values[bytes_index] > b->values[bytes_index];
-        });
-        os << "cpprof leak report: " << format_bytes(total_bytes) << " in "
-           << total_objects << " allocations made since the checkpoint are still live\n";
+        std::sort(rows.begin(), rows.end(),
+                  [](const row& a, const row& b) { return a.bytes > b.bytes; });
+        os << "cpprof leak report: " << format_bytes(total_bytes) << " in " << total_objects
+           << " allocations made since the checkpoint are still live\n";
         if (checkpoints_.size() > 1) {
             os << "checkpoints (live bytes):";
             for (std::size_t i = 1; i < checkpoints_.size(); ++i)
@@ -386,23 +406,10 @@ public:
             os << (growing() ? "  (growing)\n" : "\n");
         }
         const std::size_t shown = std::min(n, rows.size());
-        for (std::size_t i = 0; i < shown; ++i) {
-            const sample& s = *rows[i];
-            os << "  " << format_bytes(s.values[bytes_index]) << " in " << s.values[0]
-               << " allocations at ";
-            // The allocating code, not the standard library's allocator plumbing.
-            std::size_t printed = 0, f = 0;
-            for (; f < s.stack.size() && printed < 4; ++f) {
-                const std::string& name = p.frames()[s.stack[f]].function;
-                if (printed == 0 && f + 1 < s.stack.size() && detail::is_library_frame(name))
-                    continue;
-                if (printed++) os << " <- ";
-                os << (name.empty() ? "??" : detail::shorten_function_name(name, 60));
-            }
-            if (f < s.stack.size()) os << " <- ...";
-            os << '\n';
-        }
-        if (rows.size() > shown) os << "  ... and " << rows.size() - shown << " more stacks\n";
+        for (std::size_t i = 0; i < shown; ++i)
+            os << "  " << format_bytes(rows[i].bytes) << " in " << rows[i].objects
+               << " allocations at " << rows[i].where << '\n';
+        if (rows.size() > shown) os << "  ... and " << rows.size() - shown << " more\n";
     }
 
 private:
