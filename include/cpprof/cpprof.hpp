@@ -23,6 +23,8 @@
 #include <cpprof/cpu/profiler_guard.hpp>
 #include <cpprof/memory/allocation_counter.hpp>
 #include <cpprof/memory/allocation_stats.hpp>
+#include <cpprof/memory/tracking_allocator.hpp>
+#include <cpprof/memory/tracking_resource.hpp>
 
 // analysis
 #include <cpprof/analysis/hotspots.hpp>
