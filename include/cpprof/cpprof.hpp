@@ -26,6 +26,8 @@
 #include <cpprof/memory/global_new.hpp>
 #include <cpprof/memory/heap_options.hpp>
 #include <cpprof/memory/heap_profiler.hpp>
+#include <cpprof/memory/tracking_allocator.hpp>
+#include <cpprof/memory/tracking_resource.hpp>
 
 // analysis
 #include <cpprof/analysis/hotspots.hpp>

@@ -3653,10 +3653,16 @@ struct tag_registry {
         bump(b.allocations, 1);
         bump(b.allocated_bytes, bytes);
         b.pending += static_cast<std::int64_t>(bytes);
+        // Publishing records the fresh shared total as a peak candidate. The local view must
+        // not be used then: seen_live may be old (other threads may have freed a lot since),
+        // and only a pending below publish_batch keeps its error within the documented bound.
+        if (b.pending >= publish_batch) {
+            publish(counters(), b);
+            return;
+        }
         std::int64_t view = b.seen_live + b.pending;
         if (view > b.peak_seen.load(std::memory_order_relaxed))
             b.peak_seen.store(view, std::memory_order_relaxed);
-        if (b.pending >= publish_batch) publish(counters(), b);
     }
 
     static void on_deallocate(std::uint64_t bytes) noexcept {
@@ -5324,6 +5330,283 @@ using leak_detector = basic_leak_detector<>;
 
 }  // namespace cpprof
 // ----- end cpprof/memory/heap_profiler.hpp -----
+// ----- begin cpprof/memory/tracking_allocator.hpp -----
+// tracking_allocator: a standard allocator that counts what a group of containers allocates.
+//
+//     struct cache_tag {};
+//     template <class T> using cache_alloc = cpprof::tracking_allocator<T, cache_tag>;
+//
+//     std::map<std::string, std::vector<char, cache_alloc<char>>, std::less<>,
+//              cache_alloc<std::pair<const std::string, std::vector<char, cache_alloc<char>>>>>
+//         cache;
+//     cache["k"].assign(1000, 'x');
+//
+//     cpprof::allocation_statistics s = cpprof::allocation_stats<cache_tag>();
+//     // s.allocations, s.deallocations, s.allocated_bytes, s.freed_bytes, s.live_bytes,
+//     // s.peak_bytes: the map's nodes and every vector's buffer (the std::string keys use
+//     // std::allocator and are not counted)
+//
+// Every allocator with the same Tag adds to the same totals, whatever T and Upstream are: the
+// tag names a group of memory, not a type (it is part of the allocator's type, so allocators
+// of different tags never compare equal or convert). The bytes counted are n * sizeof(T), what
+// the container asked for, not what the upstream allocator rounds them up to.
+//
+// The allocation itself is the Upstream's (std::allocator<T> by default, or any standard
+// allocator: a pool, std::pmr::polymorphic_allocator, another tracking_allocator). Equality,
+// propagation and select_on_container_copy_construction are the upstream's too, so a container
+// behaves exactly as it would with the upstream alone. Stateless upstreams cost no space: the
+// allocator is then an empty class, and containers keep their usual size.
+//
+// Each allocation is also counted once for the calling thread (what allocation_counter reads),
+// even when it passes through several tracking layers or cpprof's global operator new.
+//
+// Cost: the upstream call plus a few plain loads and stores to a per-thread block (see
+// allocation_stats.hpp; bench/README.md "Memory: tracking_allocator" has the measurement).
+// With CPPROF_ENABLED=0 the allocator only forwards to the upstream and counts nothing.
+
+#include <limits>
+
+namespace cpprof {
+
+namespace detail {
+
+// Holds the upstream allocator. A stateless (empty, non-final) upstream becomes a private base,
+// so the tracking allocator is itself empty and the containers that keep it as a base (every
+// libstdc++ container does) stay as small as with the upstream alone. [[no_unique_address]]
+// would do this with a member, but it is C++20.
+template <class Upstream, bool AsBase = std::is_empty_v<Upstream> && !std::is_final_v<Upstream>>
+class upstream_holder : private Upstream {
+protected:
+    upstream_holder() = default;
+    explicit upstream_holder(const Upstream& u) noexcept : Upstream(u) {}
+    explicit upstream_holder(Upstream&& u) noexcept : Upstream(std::move(u)) {}
+    Upstream& get() noexcept { return *this; }
+    const Upstream& get() const noexcept { return *this; }
+};
+
+template <class Upstream>
+class upstream_holder<Upstream, false> {
+protected:
+    upstream_holder() = default;
+    explicit upstream_holder(const Upstream& u) noexcept : upstream_(u) {}
+    explicit upstream_holder(Upstream&& u) noexcept : upstream_(std::move(u)) {}
+    Upstream& get() noexcept { return upstream_; }
+    const Upstream& get() const noexcept { return upstream_; }
+
+private:
+    Upstream upstream_{};
+};
+
+}  // namespace detail
+
+template <class T, class Tag = default_tag, class Upstream = std::allocator<T>>
+class tracking_allocator : private detail::upstream_holder<Upstream> {
+    using holder = detail::upstream_holder<Upstream>;
+    using upstream_traits = std::allocator_traits<Upstream>;
+
+    static_assert(std::is_same_v<typename upstream_traits::value_type, T>,
+                  "tracking_allocator<T, Tag, Upstream>: Upstream must allocate T (rebind it)");
+
+public:
+    using value_type = T;
+    using tag_type = Tag;
+    using upstream_allocator_type = Upstream;
+    // Spelled out, not left to allocator_traits' defaults: the upstream's own members of these
+    // names are hidden behind the private base and must not be found instead.
+    using pointer = typename upstream_traits::pointer;
+    using const_pointer = typename upstream_traits::const_pointer;
+    using void_pointer = typename upstream_traits::void_pointer;
+    using const_void_pointer = typename upstream_traits::const_void_pointer;
+    using size_type = typename upstream_traits::size_type;
+    using difference_type = typename upstream_traits::difference_type;
+    using propagate_on_container_copy_assignment =
+        typename upstream_traits::propagate_on_container_copy_assignment;
+    using propagate_on_container_move_assignment =
+        typename upstream_traits::propagate_on_container_move_assignment;
+    using propagate_on_container_swap = typename upstream_traits::propagate_on_container_swap;
+    using is_always_equal = typename upstream_traits::is_always_equal;
+
+    template <class U>
+    struct rebind {
+        using other =
+            tracking_allocator<U, Tag, typename upstream_traits::template rebind_alloc<U>>;
+    };
+
+    // Copy and move are the implicit ones: exactly the upstream's (polymorphic_allocator, for
+    // one, cannot be assigned, and neither can a tracking_allocator over it).
+    tracking_allocator() = default;
+
+    /// Counts what `upstream` allocates.
+    explicit tracking_allocator(const Upstream& upstream) noexcept : holder(upstream) {}
+    explicit tracking_allocator(Upstream&& upstream) noexcept : holder(std::move(upstream)) {}
+
+    /// The rebinding conversion containers use: same tag, the upstream converted.
+    template <class U, class UpstreamU,
+              class = std::enable_if_t<std::is_constructible_v<Upstream, const UpstreamU&>>>
+    tracking_allocator(const tracking_allocator<U, Tag, UpstreamU>& other) noexcept
+        : holder(Upstream(other.upstream())) {}
+
+    Upstream& upstream() noexcept { return holder::get(); }
+    const Upstream& upstream() const noexcept { return holder::get(); }
+
+    [[nodiscard]] pointer allocate(size_type n) {
+        // n * sizeof(T) must fit in size_t, both for the upstream and for the byte counters.
+        if (n > std::numeric_limits<std::size_t>::max() / sizeof(T)) {
+            throw std::bad_array_new_length();
+        }
+#if CPPROF_ENABLED
+        pointer p;
+        {
+            // The layers below (another tracking_allocator, the global operator new) count
+            // the allocation for their own tags but not for the thread again. The scope closes
+            // before we count the thread: count_thread_allocation skips inside a layer.
+            detail::allocation_layer_scope layer;
+            p = upstream_traits::allocate(upstream(), n);
+        }
+        // Only after the upstream succeeded: a throwing upstream leaves every counter as it was.
+        const std::uint64_t bytes = static_cast<std::uint64_t>(n) * sizeof(T);
+        detail::tag_registry<Tag>::on_allocate(bytes);
+        detail::count_thread_allocation(bytes);
+        return p;
+#else
+        return upstream_traits::allocate(upstream(), n);
+#endif
+    }
+
+    void deallocate(pointer p, size_type n) {
+#if CPPROF_ENABLED
+        const std::uint64_t bytes = static_cast<std::uint64_t>(n) * sizeof(T);
+        detail::tag_registry<Tag>::on_deallocate(bytes);
+        detail::count_thread_deallocation(bytes);  // before the layer: it skips inside one
+        detail::allocation_layer_scope layer;      // held until the upstream call returns
+#endif
+        upstream_traits::deallocate(upstream(), p, n);
+    }
+
+    size_type max_size() const noexcept { return upstream_traits::max_size(upstream()); }
+
+    // Construction goes through the upstream, so an upstream with its own construct (a scoped
+    // or polymorphic allocator's uses-allocator construction) keeps that behaviour. The
+    // noexcept specifications are the upstream's: std::vector relocates its elements on growth
+    // only when constructing and destroying through the allocator cannot throw.
+    template <class U, class... Args>
+    void construct(U* p, Args&&... args) noexcept(noexcept(
+        upstream_traits::construct(std::declval<Upstream&>(), p, std::forward<Args>(args)...))) {
+        upstream_traits::construct(upstream(), p, std::forward<Args>(args)...);
+    }
+    template <class U>
+    void destroy(U* p) noexcept(noexcept(upstream_traits::destroy(std::declval<Upstream&>(), p))) {
+        upstream_traits::destroy(upstream(), p);
+    }
+
+    tracking_allocator select_on_container_copy_construction() const {
+        return tracking_allocator(
+            upstream_traits::select_on_container_copy_construction(upstream()));
+    }
+};
+
+/// Equal when the upstreams are: memory from one can be freed through the other.
+template <class T, class U, class Tag, class UpstreamT, class UpstreamU>
+bool operator==(const tracking_allocator<T, Tag, UpstreamT>& a,
+                const tracking_allocator<U, Tag, UpstreamU>& b) noexcept {
+    return a.upstream() == b.upstream();
+}
+
+template <class T, class U, class Tag, class UpstreamT, class UpstreamU>
+bool operator!=(const tracking_allocator<T, Tag, UpstreamT>& a,
+                const tracking_allocator<U, Tag, UpstreamU>& b) noexcept {
+    return !(a == b);
+}
+
+}  // namespace cpprof
+// ----- end cpprof/memory/tracking_allocator.hpp -----
+// ----- begin cpprof/memory/tracking_resource.hpp -----
+// tracking_resource: a std::pmr::memory_resource that counts what passes through it, for code
+// that already uses polymorphic allocators.
+//
+//     struct parser_tag {};
+//     cpprof::tracking_resource<parser_tag> counted;              // upstream: the default resource
+//     std::pmr::vector<std::pmr::string> tokens(&counted);
+//     tokens.emplace_back("a string too long for the small-string buffer");
+//     cpprof::allocation_statistics s = cpprof::allocation_stats<parser_tag>();
+//
+//     std::pmr::monotonic_buffer_resource arena;
+//     cpprof::tracking_resource<parser_tag> over_arena(&arena);   // counts what the arena hands out
+//
+// Same totals as tracking_allocator: every tracking_resource<Tag> and tracking_allocator<T, Tag>
+// add to allocation_stats<Tag>(), and each allocation counts once for the calling thread
+// (allocation_counter) however many tracking layers it passes through. Bytes are what the
+// caller asked for; the alignment is passed to the upstream and not counted.
+//
+// The upstream is fixed at construction: by default std::pmr::get_default_resource() as it is
+// then (so do not make this resource the default and then construct another one without naming
+// its upstream, or each would forward to itself). Two tracking resources are equal only when
+// they are the same object, which is what std::pmr expects of a resource with its own
+// counters. Like every memory_resource, it is neither copyable nor movable.
+//
+// With CPPROF_ENABLED=0 it only forwards to the upstream and counts nothing.
+
+#include <memory_resource>
+
+namespace cpprof {
+
+template <class Tag = default_tag>
+class tracking_resource : public std::pmr::memory_resource {
+public:
+    using tag_type = Tag;
+
+    /// Forwards to the default resource as it is now.
+    tracking_resource() noexcept : upstream_(std::pmr::get_default_resource()) {}
+
+    /// Forwards to `upstream`, which must outlive this resource (null means the default
+    /// resource as it is now).
+    explicit tracking_resource(std::pmr::memory_resource* upstream) noexcept
+        : upstream_(upstream != nullptr ? upstream : std::pmr::get_default_resource()) {}
+
+    tracking_resource(const tracking_resource&) = delete;
+    tracking_resource& operator=(const tracking_resource&) = delete;
+    ~tracking_resource() override = default;
+
+    std::pmr::memory_resource* upstream_resource() const noexcept { return upstream_; }
+
+protected:
+    void* do_allocate(std::size_t bytes, std::size_t alignment) override {
+#if CPPROF_ENABLED
+        void* p;
+        {
+            // Inner layers (a tracking_allocator or resource below, the global operator new)
+            // count for their own tags but not for the thread again; see tracking_allocator.
+            detail::allocation_layer_scope layer;
+            p = upstream_->allocate(bytes, alignment);
+        }
+        // Only once the upstream succeeded: a throwing upstream changes no counter.
+        detail::tag_registry<Tag>::on_allocate(bytes);
+        detail::count_thread_allocation(bytes);
+        return p;
+#else
+        return upstream_->allocate(bytes, alignment);
+#endif
+    }
+
+    void do_deallocate(void* p, std::size_t bytes, std::size_t alignment) override {
+#if CPPROF_ENABLED
+        detail::tag_registry<Tag>::on_deallocate(bytes);
+        detail::count_thread_deallocation(bytes);  // before the layer: it skips inside one
+        detail::allocation_layer_scope layer;      // held until the upstream call returns
+#endif
+        upstream_->deallocate(p, bytes, alignment);
+    }
+
+    bool do_is_equal(const std::pmr::memory_resource& other) const noexcept override {
+        return this == &other;
+    }
+
+private:
+    std::pmr::memory_resource* upstream_;
+};
+
+}  // namespace cpprof
+// ----- end cpprof/memory/tracking_resource.hpp -----
 
 // analysis
 // ----- begin cpprof/analysis/query.hpp -----

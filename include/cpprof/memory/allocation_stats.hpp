@@ -171,10 +171,16 @@ struct tag_registry {
         bump(b.allocations, 1);
         bump(b.allocated_bytes, bytes);
         b.pending += static_cast<std::int64_t>(bytes);
+        // Publishing records the fresh shared total as a peak candidate. The local view must
+        // not be used then: seen_live may be old (other threads may have freed a lot since),
+        // and only a pending below publish_batch keeps its error within the documented bound.
+        if (b.pending >= publish_batch) {
+            publish(counters(), b);
+            return;
+        }
         std::int64_t view = b.seen_live + b.pending;
         if (view > b.peak_seen.load(std::memory_order_relaxed))
             b.peak_seen.store(view, std::memory_order_relaxed);
-        if (b.pending >= publish_batch) publish(counters(), b);
     }
 
     static void on_deallocate(std::uint64_t bytes) noexcept {
