@@ -120,7 +120,7 @@ struct tag_registry {
         store_max(t.published_peak, now);
     }
 
-    static counter_block& acquire() noexcept {
+    [[gnu::noinline]] static counter_block& acquire() noexcept {
         tag_counters& t = counters();
         counter_block* b = nullptr;
         for (counter_block* c = t.blocks.load(std::memory_order_acquire); c; c = c->next) {
@@ -156,18 +156,28 @@ struct tag_registry {
         return b != nullptr ? *b : acquire();
     }
 
+    [[gnu::noinline, gnu::cold]] static void on_allocate_shared(counter_block& b,
+                                                              std::uint64_t bytes) noexcept {
+        tag_counters& t = counters();
+        b.allocations.fetch_add(1, std::memory_order_relaxed);
+        b.allocated_bytes.fetch_add(bytes, std::memory_order_relaxed);
+        std::int64_t now = t.published_live.fetch_add(static_cast<std::int64_t>(bytes),
+                                                      std::memory_order_relaxed) +
+                           static_cast<std::int64_t>(bytes);
+        store_max(t.published_peak, now);
+    }
+    [[gnu::noinline]] static void publish_own(counter_block& b) noexcept { publish(counters(), b); }
+    [[gnu::noinline, gnu::cold]] static void on_deallocate_shared(counter_block& b,
+                                                                std::uint64_t bytes) noexcept {
+        b.deallocations.fetch_add(1, std::memory_order_relaxed);
+        b.freed_bytes.fetch_add(bytes, std::memory_order_relaxed);
+        counters().published_live.fetch_sub(static_cast<std::int64_t>(bytes),
+                                            std::memory_order_relaxed);
+    }
+
     static void on_allocate(std::uint64_t bytes) noexcept {
         counter_block& b = block();
-        if (b.shared) {
-            tag_counters& t = counters();
-            b.allocations.fetch_add(1, std::memory_order_relaxed);
-            b.allocated_bytes.fetch_add(bytes, std::memory_order_relaxed);
-            std::int64_t now = t.published_live.fetch_add(static_cast<std::int64_t>(bytes),
-                                                          std::memory_order_relaxed) +
-                               static_cast<std::int64_t>(bytes);
-            store_max(t.published_peak, now);
-            return;
-        }
+        if (b.shared) return on_allocate_shared(b, bytes);
         bump(b.allocations, 1);
         bump(b.allocated_bytes, bytes);
         b.pending += static_cast<std::int64_t>(bytes);
@@ -175,7 +185,7 @@ struct tag_registry {
         // not be used then: seen_live may be old (other threads may have freed a lot since),
         // and only a pending below publish_batch keeps its error within the documented bound.
         if (b.pending >= publish_batch) {
-            publish(counters(), b);
+            publish_own(b);
             return;
         }
         std::int64_t view = b.seen_live + b.pending;
@@ -185,17 +195,11 @@ struct tag_registry {
 
     static void on_deallocate(std::uint64_t bytes) noexcept {
         counter_block& b = block();
-        if (b.shared) {
-            b.deallocations.fetch_add(1, std::memory_order_relaxed);
-            b.freed_bytes.fetch_add(bytes, std::memory_order_relaxed);
-            counters().published_live.fetch_sub(static_cast<std::int64_t>(bytes),
-                                                std::memory_order_relaxed);
-            return;
-        }
+        if (b.shared) return on_deallocate_shared(b, bytes);
         bump(b.deallocations, 1);
         bump(b.freed_bytes, bytes);
         b.pending -= static_cast<std::int64_t>(bytes);
-        if (b.pending <= -publish_batch) publish(counters(), b);
+        if (b.pending <= -publish_batch) publish_own(b);
     }
 
     static allocation_statistics read() noexcept {
