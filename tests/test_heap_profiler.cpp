@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <list>
+#include <memory_resource>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -638,4 +639,38 @@ TEST_CASE("heap profiler: a fork()ed child allocates and exits cleanly" *
     }
     stop = true;
     busy.join();
+}
+
+// ---- layers --------------------------------------------------------------------------------
+
+namespace {
+struct layered_tag {};
+struct layered_resource_tag {};
+}  // namespace
+
+TEST_CASE("global new under a tracking allocator: counted once for the thread, in both totals") {
+    const auto global_before = cpprof::allocation_stats<cpprof::global_new_tag>();
+    cpprof::allocation_counter c;
+    {
+        std::vector<int, cpprof::tracking_allocator<int, layered_tag>> v;
+        v.reserve(1000);  // tracking_allocator -> std::allocator -> cpprof's operator new
+        escape(v.data());
+        CHECK(c.allocations() == 1);
+        CHECK(c.bytes() == 4000);
+        cpprof::tracking_resource<layered_resource_tag> resource;  // over new_delete_resource
+        std::pmr::vector<char> pv(&resource);
+        pv.reserve(100);
+        escape(pv.data());
+        CHECK(c.allocations() == 2);
+        CHECK(c.bytes() == 4100);
+    }
+    CHECK(c.deallocations() == 2);
+    CHECK(c.freed_bytes() == 4100);
+    const auto tagged = cpprof::allocation_stats<layered_tag>();
+    CHECK(tagged.allocations == 1);
+    CHECK(tagged.allocated_bytes == 4000);
+    CHECK(tagged.live_bytes == 0);
+    CHECK(cpprof::allocation_stats<layered_resource_tag>().allocated_bytes == 100);
+    const auto global_after = cpprof::allocation_stats<cpprof::global_new_tag>();
+    CHECK(global_after.allocations - global_before.allocations >= 2);
 }
