@@ -23,6 +23,9 @@
 #include <cpprof/cpu/profiler_guard.hpp>
 #include <cpprof/memory/allocation_counter.hpp>
 #include <cpprof/memory/allocation_stats.hpp>
+#include <cpprof/memory/global_new.hpp>
+#include <cpprof/memory/heap_options.hpp>
+#include <cpprof/memory/heap_profiler.hpp>
 
 // analysis
 #include <cpprof/analysis/hotspots.hpp>

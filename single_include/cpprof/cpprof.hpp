@@ -2712,6 +2712,7 @@ using elf_image = basic_elf_image<>;
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <mutex>
 
 #if defined(__has_include)
 #if __has_include(<cxxabi.h>)
@@ -3229,14 +3230,6 @@ private:
 
 using symbolizer = basic_symbolizer<>;
 
-}  // namespace cpprof::detail
-// ----- end cpprof/detail/symbolizer.hpp -----
-
-#include <cstdio>
-#include <mutex>
-
-namespace cpprof::detail {
-
 /// One symbolizer per process: ELF symbol tables are parsed once and reused by every report;
 /// refresh() picks up libraries loaded since.
 template <class T = void>
@@ -3249,6 +3242,34 @@ basic_symbolizer<T>& process_symbolizer(std::unique_lock<std::mutex>& lock) {
     else s->refresh();
     return *s;
 }
+
+/// The frame for `addr`, named by `sym`, interned into `p`; `ids` remembers the addresses
+/// already interned so that each is looked up once per profile.
+template <class T>
+frame_id intern_address(profile& p, basic_symbolizer<T>& sym,
+                        std::unordered_map<std::uint64_t, frame_id>& ids, std::uint64_t addr) {
+    auto it = ids.find(addr);
+    if (it == ids.end()) {
+        symbol s = sym.lookup(addr);
+        frame f;
+        f.address = addr;
+        if (s.found) {
+            f.function = std::move(s.function);
+            if (s.system_name != f.function) f.system_name = std::move(s.system_name);
+        }
+        f.mapping = s.mapping;
+        it = ids.emplace(addr, p.intern(f)).first;
+    }
+    return it->second;
+}
+
+}  // namespace cpprof::detail
+// ----- end cpprof/detail/symbolizer.hpp -----
+
+#include <cstdio>
+#include <mutex>
+
+namespace cpprof::detail {
 
 template <class = void>
 void add_lost_samples(profile& p, const char* what, std::uint64_t n, std::int64_t period) {
@@ -3311,20 +3332,7 @@ profile build_cpu_profile(raw_profile&& raw) {
     for (auto& [key, st] : raw.stacks) {
         stack.clear();
         for (std::size_t i = 1; i < key.size(); ++i) {
-            std::uint64_t addr = key[i];
-            auto it = ids.find(addr);
-            if (it == ids.end()) {
-                symbol s = sym.lookup(addr);
-                frame f;
-                f.address = addr;
-                if (s.found) {
-                    f.function = std::move(s.function);
-                    if (s.system_name != f.function) f.system_name = std::move(s.system_name);
-                }
-                f.mapping = s.mapping;
-                it = ids.emplace(addr, p.intern(f)).first;
-            }
-            stack.push_back(it->second);
+            stack.push_back(intern_address(p, sym, ids, key[i]));
         }
         p.add_sample(stack, {st.count, st.weight}, thread_labels(static_cast<int>(key[0])));
     }
@@ -3697,8 +3705,749 @@ allocation_statistics allocation_stats() noexcept {
 
 }  // namespace cpprof
 // ----- end cpprof/memory/allocation_stats.hpp -----
+// ----- begin cpprof/memory/global_new.hpp -----
+// The global operator new/delete replacement. In exactly ONE .cpp file of the program:
+//
+//     #define CPPROF_IMPLEMENT_GLOBAL_NEW
+//     #include <cpprof/cpprof.hpp>
+//
+// defines every replaceable form (plain, array, nothrow, sized, aligned, and their
+// combinations). Each feeds allocation_stats<global_new_tag>(), the calling thread's
+// allocation_counter, and the heap profiler (heap_profiler_guard, leak_detector). Other
+// translation units include the header as usual; with CPPROF_ENABLED=0 nothing is replaced.
+//
+// Blocks come from malloc with a 16-byte header in front of what operator new returns: the
+// requested size (so that every delete, sized or not, counts exact bytes), whether the block
+// was sampled by the heap profiler (so that only those frees look anything up), whether it is
+// cpprof's own (never counted), and its offset from the malloc'd base (so aligned blocks free
+// correctly whichever delete is used). The header is checked against a value mixed with the
+// block's address; a pointer without a valid header (memory from some other allocator that
+// reached our delete) is passed to free() untouched. The cost: 16 bytes per block, and
+// operator new's memory must not be given to free() or malloc_usable_size() directly (which
+// the standard forbids anyway).
 
-// analysis
+// ----- begin cpprof/detail/heap_sampler.hpp -----
+//
+// The heap sampler behind heap_profiler_guard and leak_detector, fed by the global operator
+// new/delete replacement (memory/global_new.hpp).
+//
+// Sampling: a Poisson process over allocated bytes with mean `interval` (Go's MemProfileRate,
+// tcmalloc's sampling). Each thread counts down the bytes to its next sample, so the fast path
+// is a subtraction and a compare; the countdown is drawn from an exponential distribution,
+// which is memoryless, so an allocation of s bytes is sampled with probability
+// p(s) = 1 - exp(-s / interval) whatever came before it. A sampled allocation gets its stack
+// (libgcc's DWARF unwinder: correct without frame pointers) and is recorded with weight 1/p(s)
+// — Go's unsampling formula, applied per allocation rather than to a bucket's average size, so
+// a call site that allocates mixed sizes is estimated without bias. Interval 1 records every
+// allocation with weight 1.
+//
+// Records: one bucket per distinct stack (alloc_objects / alloc_space estimates since the
+// current heap_profiler_guard started) and one live entry per sampled allocation not yet freed
+// (size, weight, bucket, sequence number). In-use values and leak reports are sums over live
+// entries; a sequence number orders them against checkpoints.
+//
+// Sessions: heap_profiler_guard (one at a time) and any number of leak_detectors each hold a
+// session; the sampling interval in force is the smallest any session asked for (weights use
+// the interval each allocation was sampled at, so estimates stay unbiased when it changes).
+// When the last session ends the records are dropped; a block that was sampled and is freed
+// later simply finds no record.
+//
+// Locking: one mutex guards the records. It is taken only for sampled allocations and for the
+// frees of sampled blocks, never on the common path, and never while another cpprof lock is
+// held. Every member marks the thread cpprof-internal before taking it: an allocation made
+// under the lock that was sampled would take it again. Nothing here runs in a signal handler.
+
+// ----- begin cpprof/detail/text.hpp -----
+// Small text helpers for the renderers and reports: UTF-8 character counting (labels are cut
+// by characters, never inside one) and locale-free number formatting.
+// The formatters are templates with a dummy parameter: see the note on lazy instantiation in
+// config.hpp.
+
+#include <charconv>
+
+#if !defined(__GNUC__)  // GCC and Clang: see detail::math below
+#include <cmath>
+#endif
+
+namespace cpprof::detail {
+
+/// The <cmath> functions cpprof uses. <cmath> itself is not included with GCC or Clang:
+/// parsing it (C++17 special functions and all) costs about 0.1 s in every translation unit.
+namespace math {
+#if defined(__GNUC__)
+inline bool isfinite(double v) { return __builtin_isfinite(v); }
+inline double fabs(double v) { return __builtin_fabs(v); }
+inline double floor(double v) { return __builtin_floor(v); }
+inline long long llround(double v) { return __builtin_llround(v); }
+inline double log(double v) { return __builtin_log(v); }
+inline double exp(double v) { return __builtin_exp(v); }
+#else
+using std::exp;
+using std::fabs;
+using std::floor;
+using std::isfinite;
+using std::llround;
+using std::log;
+#endif
+}  // namespace math
+
+/// Number of characters (code points) in UTF-8 text.
+inline std::size_t utf8_length(std::string_view s) {
+    std::size_t n = 0;
+    for (char c : s) n += (static_cast<unsigned char>(c) & 0xc0) != 0x80;
+    return n;
+}
+
+/// Byte length of the first `chars` characters of UTF-8 `s` (all of it when shorter).
+inline std::size_t utf8_prefix_bytes(std::string_view s, std::size_t chars) {
+    std::size_t i = 0;
+    for (; i < s.size(); ++i)
+        if ((static_cast<unsigned char>(s[i]) & 0xc0) != 0x80 && chars-- == 0) break;
+    return i;
+}
+
+/// Room for any number the two formatters below write.
+inline constexpr std::size_t number_buffer_size = 32;
+
+/// Writes 1234567 as "1,234,567" into `out` (number_buffer_size chars); returns the length.
+template <class = void>
+std::size_t format_grouped(char* out, std::int64_t v) {
+    char digits[24];
+    auto r = std::to_chars(digits, digits + sizeof digits, v);
+    const char* d = digits;
+    std::size_t n = 0;
+    if (*d == '-') out[n++] = *d++;
+    const auto count = static_cast<std::size_t>(r.ptr - d);
+    for (std::size_t i = 0; i < count; ++i) {
+        if (i != 0 && (count - i) % 3 == 0) out[n++] = ',';
+        out[n++] = d[i];
+    }
+    return n;
+}
+
+/// Writes `v` rounded to `decimals` (0..6) places into `out` (number_buffer_size chars), with
+/// no regard to any locale; returns the length. With `trim`, trailing zeros and a bare point
+/// are dropped ("10", "12.5").
+template <class = void>
+std::size_t format_fixed(char* out, double v, int decimals, bool trim) {
+    static constexpr std::int64_t pow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
+    if (!math::isfinite(v) || math::fabs(v) > 1e12) v = 0;  // keeps the result within the buffer
+    std::int64_t scaled = math::llround(v * static_cast<double>(pow10[decimals]));
+    std::size_t n = 0;
+    if (scaled < 0) {
+        out[n++] = '-';
+        scaled = -scaled;
+    }
+    n = static_cast<std::size_t>(
+        std::to_chars(out + n, out + number_buffer_size, scaled / pow10[decimals]).ptr - out);
+    std::int64_t frac = scaled % pow10[decimals];
+    int digits = decimals;
+    if (trim)
+        for (; digits > 0 && frac % 10 == 0; --digits) frac /= 10;
+    if (digits == 0 || n + 1 + static_cast<std::size_t>(digits) > number_buffer_size) return n;
+    out[n++] = '.';
+    for (int i = digits - 1; i >= 0; --i, frac /= 10) out[n + static_cast<std::size_t>(i)] =
+        static_cast<char>('0' + frac % 10);
+    return n + static_cast<std::size_t>(digits);
+}
+
+template <class = void>
+std::string grouped_number(std::int64_t v) {
+    char buf[number_buffer_size];
+    return std::string(buf, format_grouped(buf, v));
+}
+
+template <class = void>
+std::string fixed_number(double v, int decimals) {
+    char buf[number_buffer_size];
+    return std::string(buf, format_fixed(buf, v, decimals, false));
+}
+
+}  // namespace cpprof::detail
+// ----- end cpprof/detail/text.hpp -----
+
+#include <cstring>
+#include <ctime>
+#include <mutex>
+
+#include <pthread.h>
+#include <unwind.h>
+
+namespace cpprof::detail {
+
+/// What the allocation fast path reads: bumped whenever the interval in force changes, so each
+/// thread redraws its countdown. Starts at 1 so that a thread's zeroed state is out of date.
+inline std::atomic<std::uint32_t> g_heap_generation{1};
+/// The sampling interval in force in bytes; 0 when no session runs.
+inline std::atomic<std::int64_t> g_heap_interval{0};
+
+inline constexpr std::int64_t heap_countdown_off = std::int64_t{1} << 62;
+
+/// Next countdown for `interval`: an exponential draw with that mean (xorshift64* for the
+/// uniform), -1 for interval 1 so that every allocation, even of 0 bytes, is sampled.
+inline std::int64_t draw_heap_countdown(thread_alloc_state& s, std::int64_t interval) noexcept {
+    if (interval <= 1) return -1;
+    if (s.rng == 0) {
+        timespec ts{};
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        s.rng = (static_cast<std::uint64_t>(ts.tv_nsec) << 20) ^
+                reinterpret_cast<std::uintptr_t>(&s) ^ 0x9e3779b97f4a7c15ull;
+    }
+    s.rng ^= s.rng >> 12;
+    s.rng ^= s.rng << 25;
+    s.rng ^= s.rng >> 27;
+    std::uint64_t r = s.rng * 0x2545f4914f6cdd1dull;
+    double u = static_cast<double>((r >> 11) + 1) * 0x1.0p-53;  // (0, 1]
+    double next = -math::log(u) * static_cast<double>(interval);
+    if (next > static_cast<double>(heap_countdown_off)) next = static_cast<double>(heap_countdown_off);
+    return static_cast<std::int64_t>(next);
+}
+
+/// Decides, once a thread's countdown ran out or its generation is stale, whether the
+/// allocation of `size` bytes (already subtracted from the countdown) is sampled. Returns the
+/// interval it was sampled at, or 0.
+inline std::int64_t heap_sampling_decision(thread_alloc_state& s, std::int64_t size) noexcept {
+    std::uint32_t gen = g_heap_generation.load(std::memory_order_acquire);
+    std::int64_t interval = g_heap_interval.load(std::memory_order_acquire);
+    if (s.sample_generation != gen) {
+        s.sample_generation = gen;
+        if (interval <= 0) {
+            s.sample_countdown = heap_countdown_off;
+            return 0;
+        }
+        s.sample_countdown = draw_heap_countdown(s, interval) - size;
+        if (s.sample_countdown >= 0) return 0;
+    }
+    if (interval <= 0) {
+        s.sample_countdown = heap_countdown_off;
+        return 0;
+    }
+    s.sample_countdown = draw_heap_countdown(s, interval);
+    return interval;
+}
+
+/// Go's unsampling factor for one allocation of `size` bytes sampled at `interval`.
+inline double heap_sample_weight(std::int64_t size, std::int64_t interval) noexcept {
+    if (interval <= 1) return 1.0;
+    double p = 1.0 - math::exp(-static_cast<double>(size) / static_cast<double>(interval));
+    return p > 0 ? 1.0 / p : 1.0;
+}
+
+// ---- stacks ------------------------------------------------------------------------------
+
+struct heap_walk_state {
+    std::uintptr_t start;  // the return address of operator new: the first frame kept
+    std::uint64_t* out;
+    std::size_t max;
+    std::size_t depth;
+    std::size_t skipped;
+    bool found;
+    bool truncated;
+};
+
+inline _Unwind_Reason_Code heap_walk_callback(struct _Unwind_Context* ctx, void* arg) {
+    auto* st = static_cast<heap_walk_state*>(arg);
+    int before_insn = 0;
+    auto ip = static_cast<std::uintptr_t>(_Unwind_GetIPInfo(ctx, &before_insn));
+    if (ip == 0) return _URC_END_OF_STACK;
+    if (!st->found) {
+        // Frames of cpprof's own hook, up to operator new's caller.
+        if (ip != st->start) return ++st->skipped > 16 ? _URC_END_OF_STACK : _URC_NO_REASON;
+        st->found = true;
+    }
+    if (st->depth == st->max) {
+        st->truncated = true;
+        return _URC_END_OF_STACK;
+    }
+    // Return addresses minus one lie inside the call instruction (see unwind.hpp).
+    st->out[st->depth++] = before_insn ? ip : ip - 1;
+    return _URC_NO_REASON;
+}
+
+/// Leaf-first stack of the allocation whose operator new returns to `return_address`. Not in
+/// a signal handler: a plain synchronous libgcc walk.
+inline std::size_t capture_heap_stack(const void* return_address, std::uint64_t* out,
+                                      std::size_t max, bool& truncated) noexcept {
+    heap_walk_state st{reinterpret_cast<std::uintptr_t>(return_address), out, max, 0, 0,
+                       false, false};
+    _Unwind_Backtrace(&heap_walk_callback, &st);
+    if (!st.found) {
+        // The caller's frame was not seen (no unwind info for it): keep its address alone
+        // rather than a stack of cpprof's own frames.
+        st.depth = 0;
+        if (max > 0 && return_address != nullptr)
+            out[st.depth++] = reinterpret_cast<std::uintptr_t>(return_address) - 1;
+    }
+    truncated = st.truncated;
+    return st.depth;
+}
+
+// ---- records -----------------------------------------------------------------------------
+
+struct heap_bucket {
+    std::vector<std::uint64_t> stack;  // leaf first
+    double alloc_objects = 0;          // estimates since the current guard started
+    double alloc_space = 0;
+};
+
+struct heap_live_entry {
+    std::uint32_t bucket;
+    std::int64_t size;
+    double weight;
+    std::uint64_t seq;
+};
+
+/// A copy of the records a report needs, taken under the lock and built into a profile
+/// outside it.
+struct heap_snapshot {
+    std::vector<heap_bucket> buckets;   // with alloc estimates
+    std::vector<double> inuse_objects;  // per bucket, over live entries with seq >= since
+    std::vector<double> inuse_space;
+    std::int64_t interval = 0;
+    std::uint64_t truncated = 0;
+    std::uint64_t dropped = 0;
+};
+
+template <class = void>
+class basic_heap_records {
+public:
+    /// Registers a session asking for `interval`; returns its id.
+    std::uint64_t open_session(std::int64_t interval, int max_depth) {
+        internal_allocation_scope internal;
+        std::lock_guard<std::mutex> lock(mu_);
+        install_fork_handlers();
+        std::uint64_t id = next_session_++;
+        sessions_.push_back({id, interval, max_depth});
+        apply_sessions();
+        return id;
+    }
+
+    void close_session(std::uint64_t id) {
+        internal_allocation_scope internal;
+        std::lock_guard<std::mutex> lock(mu_);
+        for (std::size_t i = 0; i < sessions_.size(); ++i) {
+            if (sessions_[i].id == id) {
+                sessions_.erase(sessions_.begin() + static_cast<std::ptrdiff_t>(i));
+                break;
+            }
+        }
+        apply_sessions();
+        if (sessions_.empty()) {
+            // Nothing asks for the records any more: give their memory back.
+            std::vector<heap_bucket>().swap(buckets_);
+            std::unordered_map<std::string, std::uint32_t>().swap(index_);
+            std::unordered_map<std::uintptr_t, heap_live_entry>().swap(live_);
+            truncated_ = dropped_ = 0;
+        }
+    }
+
+    /// Starts the alloc_* totals afresh (a heap_profiler_guard starting); returns the sequence
+    /// number that separates what comes after.
+    std::uint64_t restart_totals() {
+        internal_allocation_scope internal;  // what is allocated under mu_ must not be sampled
+        std::lock_guard<std::mutex> lock(mu_);
+        for (auto& b : buckets_) b.alloc_objects = b.alloc_space = 0;
+        truncated_ = dropped_ = 0;
+        return next_seq_;
+    }
+
+    std::uint64_t current_seq() {
+        internal_allocation_scope internal;  // what is allocated under mu_ must not be sampled
+        std::lock_guard<std::mutex> lock(mu_);
+        return next_seq_;
+    }
+
+    /// Records a sampled allocation. Called from operator new with the thread marked internal.
+    /// Returns false when it could not (no session any more, out of memory).
+    bool record(const void* block, std::int64_t size, std::int64_t interval,
+                const void* return_address) noexcept {
+        // The stack buffer comes from malloc, not the stack: operator new may run on a thread
+        // with a small stack. (malloc is never hooked; only operator new is.)
+        const auto cap = static_cast<std::size_t>(max_depth_.load(std::memory_order_relaxed));
+        struct buffer {
+            std::uint64_t* p;
+            ~buffer() { std::free(p); }
+        } buf{static_cast<std::uint64_t*>(std::malloc(cap * sizeof(std::uint64_t)))};
+        if (buf.p == nullptr) return false;
+        std::uint64_t* stack = buf.p;
+        bool truncated = false;
+        std::size_t depth = capture_heap_stack(return_address, stack, cap, truncated);
+        try {
+            std::lock_guard<std::mutex> lock(mu_);
+            if (sessions_.empty()) return false;
+            std::string key(reinterpret_cast<const char*>(stack), depth * sizeof stack[0]);
+            auto it = index_.find(key);
+            if (it == index_.end()) {
+                heap_bucket b;
+                b.stack.assign(stack, stack + depth);
+                buckets_.push_back(std::move(b));
+                it = index_.emplace(std::move(key), static_cast<std::uint32_t>(buckets_.size() - 1))
+                         .first;
+            }
+            const double w = heap_sample_weight(size, interval);
+            heap_bucket& b = buckets_[it->second];
+            b.alloc_objects += w;
+            b.alloc_space += w * static_cast<double>(size);
+            live_[reinterpret_cast<std::uintptr_t>(block)] =
+                heap_live_entry{it->second, size, w, next_seq_++};
+            truncated_ += truncated;
+            return true;
+        } catch (...) {
+            std::lock_guard<std::mutex> lock(mu_);
+            ++dropped_;
+            return false;
+        }
+    }
+
+    /// Forgets a sampled block being freed. Called from operator delete, thread marked internal.
+    void forget(const void* block) noexcept {
+        std::lock_guard<std::mutex> lock(mu_);
+        live_.erase(reinterpret_cast<std::uintptr_t>(block));
+    }
+
+    /// The records, with in-use sums over allocations sampled at or after `since`.
+    heap_snapshot snapshot(std::uint64_t since) {
+        internal_allocation_scope internal;  // what is allocated under mu_ must not be sampled
+        heap_snapshot s;
+        std::lock_guard<std::mutex> lock(mu_);
+        s.buckets = buckets_;
+        s.inuse_objects.assign(buckets_.size(), 0.0);
+        s.inuse_space.assign(buckets_.size(), 0.0);
+        for (const auto& [addr, e] : live_) {
+            (void)addr;
+            if (e.seq < since) continue;
+            s.inuse_objects[e.bucket] += e.weight;
+            s.inuse_space[e.bucket] += e.weight * static_cast<double>(e.size);
+        }
+        s.interval = g_heap_interval.load(std::memory_order_relaxed);
+        s.truncated = truncated_;
+        s.dropped = dropped_;
+        return s;
+    }
+
+    /// Estimated {objects, bytes} still live among allocations sampled at or after `since`.
+    std::pair<double, double> live_totals(std::uint64_t since) {
+        internal_allocation_scope internal;  // what is allocated under mu_ must not be sampled
+        std::lock_guard<std::mutex> lock(mu_);
+        double objects = 0, bytes = 0;
+        for (const auto& [addr, e] : live_) {
+            (void)addr;
+            if (e.seq < since) continue;
+            objects += e.weight;
+            bytes += e.weight * static_cast<double>(e.size);
+        }
+        return {objects, bytes};
+    }
+
+private:
+    struct session {
+        std::uint64_t id;
+        std::int64_t interval;
+        int max_depth;
+    };
+
+    // Under mu_: puts the smallest asked interval (and largest depth) in force.
+    void apply_sessions() {
+        std::int64_t interval = 0;
+        int depth = 1;
+        for (const auto& s : sessions_) {
+            if (interval == 0 || s.interval < interval) interval = s.interval;
+            if (s.max_depth > depth) depth = s.max_depth;
+        }
+        max_depth_.store(depth, std::memory_order_relaxed);
+        if (interval != g_heap_interval.load(std::memory_order_relaxed)) {
+            g_heap_interval.store(interval, std::memory_order_release);
+            g_heap_generation.fetch_add(1, std::memory_order_acq_rel);
+        }
+    }
+
+    // A fork() while another thread holds mu_ would leave the child's copy locked forever:
+    // hold it across the fork, as malloc does with its own locks.
+    void install_fork_handlers() {
+        static bool installed = [] {
+            pthread_atfork([] { instance_mutex().lock(); }, [] { instance_mutex().unlock(); },
+                           [] { instance_mutex().unlock(); });
+            return true;
+        }();
+        (void)installed;
+    }
+
+public:
+    static std::mutex& instance_mutex();
+
+private:
+    std::mutex mu_;
+    std::vector<session> sessions_;
+    std::uint64_t next_session_ = 1;
+    std::vector<heap_bucket> buckets_;
+    std::unordered_map<std::string, std::uint32_t> index_;
+    std::unordered_map<std::uintptr_t, heap_live_entry> live_;
+    std::uint64_t next_seq_ = 1;
+    std::uint64_t truncated_ = 0;
+    std::uint64_t dropped_ = 0;
+    std::atomic<int> max_depth_{128};
+};
+
+/// The process's records: constructed on first use, never destroyed (operator delete may
+/// reach them during static destruction).
+template <class T = void>
+basic_heap_records<T>& heap_records() {
+    alignas(basic_heap_records<T>) static unsigned char storage[sizeof(basic_heap_records<T>)];
+    static basic_heap_records<T>* r = [] {
+        internal_allocation_scope internal;
+        return new (storage) basic_heap_records<T>();
+    }();
+    return *r;
+}
+
+template <class T>
+std::mutex& basic_heap_records<T>::instance_mutex() {
+    return heap_records<T>().mu_;
+}
+
+}  // namespace cpprof::detail
+// ----- end cpprof/detail/heap_sampler.hpp -----
+
+namespace cpprof::detail {
+
+inline constexpr std::size_t block_header_size = 16;
+inline constexpr std::uint64_t block_magic = 0x6370726f66a110c5ull;
+inline constexpr std::uint64_t block_sampled = 1;
+inline constexpr std::uint64_t block_internal = 2;
+
+struct block_header {
+    std::uint64_t size;   // bytes asked for
+    std::uint64_t check;  // magic ^ size ^ address ^ (offset << 8 | flags)
+};
+
+inline block_header* header_of(void* user) noexcept {
+    return reinterpret_cast<block_header*>(static_cast<char*>(user) - block_header_size);
+}
+
+inline void write_header(void* user, std::uint64_t size, std::uint64_t offset,
+                         std::uint64_t flags) noexcept {
+    block_header* h = header_of(user);
+    h->size = size;
+    h->check = block_magic ^ size ^ reinterpret_cast<std::uintptr_t>(user) ^ (offset << 8 | flags);
+}
+
+/// Allocates `size` bytes aligned to `align` (0: the default new alignment) with a header,
+/// counts and maybe samples it. Returns nullptr when malloc fails.
+inline void* tracked_allocate(std::size_t size, std::size_t align,
+                              const void* return_address) noexcept {
+    const std::size_t offset = align <= block_header_size ? block_header_size : align;
+    if (size > static_cast<std::size_t>(PTRDIFF_MAX) - offset) return nullptr;
+    void* base = nullptr;
+    if (align <= block_header_size) {
+        base = std::malloc(size + offset);
+    } else if (posix_memalign(&base, align, size + offset) != 0) {
+        base = nullptr;
+    }
+    if (base == nullptr) return nullptr;
+    void* user = static_cast<char*>(base) + offset;
+
+    thread_alloc_state& s = t_alloc_state;
+    std::uint64_t flags = 0;
+    if (s.internal != 0) {
+        flags = block_internal;
+    } else {
+        tag_registry<global_new_tag>::on_allocate(size);
+        count_thread_allocation(size);
+        const auto ssize = static_cast<std::int64_t>(size);
+        s.sample_countdown -= ssize;
+        if (s.sample_countdown < 0 ||
+            s.sample_generation != g_heap_generation.load(std::memory_order_relaxed)) {
+            // Slow path: once per thread, once per sampling-interval change, and once per
+            // sampled allocation.
+            g_global_new_linked.store(true, std::memory_order_relaxed);
+            if (std::int64_t interval = heap_sampling_decision(s, ssize)) {
+                internal_allocation_scope internal;
+                if (heap_records().record(user, ssize, interval, return_address))
+                    flags = block_sampled;
+            }
+        }
+    }
+    write_header(user, size, offset, flags);
+    return user;
+}
+
+/// Frees a block from tracked_allocate (or, without a valid header, hands it to free()).
+inline void tracked_deallocate(void* user) noexcept {
+    if (user == nullptr) return;
+    const block_header* h = header_of(user);
+    const std::uint64_t size = h->size;
+    const std::uint64_t tail = h->check ^ block_magic ^ size ^ reinterpret_cast<std::uintptr_t>(user);
+    const std::uint64_t flags = tail & 0xff;
+    const std::uint64_t offset = tail >> 8;
+    const bool valid = flags <= (block_sampled | block_internal) && offset >= block_header_size &&
+                       offset <= (std::uint64_t{1} << 32) && (offset & (offset - 1)) == 0;
+    if (!valid) {
+        std::free(user);
+        return;
+    }
+    if (flags & block_sampled) {
+        internal_allocation_scope internal;
+        heap_records().forget(user);
+    }
+    if (!(flags & block_internal)) {
+        tag_registry<global_new_tag>::on_deallocate(size);
+        count_thread_deallocation(size);
+    }
+    std::free(static_cast<char*>(user) - offset);
+}
+
+/// operator new's contract: retry through the new-handler, then throw std::bad_alloc.
+inline void* global_new(std::size_t size, std::size_t align, const void* return_address) {
+    for (;;) {
+        if (void* p = tracked_allocate(size, align, return_address)) return p;
+        std::new_handler handler = std::get_new_handler();
+        if (handler == nullptr) throw std::bad_alloc();
+        handler();
+    }
+}
+
+inline void* global_new_nothrow(std::size_t size, std::size_t align,
+                                const void* return_address) noexcept {
+    try {
+        return global_new(size, align, return_address);
+    } catch (...) {
+        return nullptr;
+    }
+}
+
+}  // namespace cpprof::detail
+
+#if defined(CPPROF_IMPLEMENT_GLOBAL_NEW) && CPPROF_ENABLED && CPPROF_PLATFORM_SUPPORTED
+#ifdef CPPROF_GLOBAL_NEW_IMPLEMENTED
+#error "CPPROF_IMPLEMENT_GLOBAL_NEW: the replacement operators were already emitted in this translation unit"
+#endif
+#define CPPROF_GLOBAL_NEW_IMPLEMENTED 1
+
+namespace cpprof::detail {
+namespace {
+// allocation_counter::sees_global_new() is true from static initialisation on.
+const bool global_new_linked_at_startup = (g_global_new_linked.store(true), true);
+}  // namespace
+}  // namespace cpprof::detail
+
+// The replaceable forms of [new.delete]. __builtin_return_address(0) is the caller of operator
+// new: the heap profiler's stacks start there. noinline: the compiler may otherwise inline
+// these into callers in this translation unit, and the return address would skip a frame.
+[[gnu::noinline]] void* operator new(std::size_t n) {
+    return cpprof::detail::global_new(n, 0, __builtin_return_address(0));
+}
+[[gnu::noinline]] void* operator new[](std::size_t n) {
+    return cpprof::detail::global_new(n, 0, __builtin_return_address(0));
+}
+[[gnu::noinline]] void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+    return cpprof::detail::global_new_nothrow(n, 0, __builtin_return_address(0));
+}
+[[gnu::noinline]] void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
+    return cpprof::detail::global_new_nothrow(n, 0, __builtin_return_address(0));
+}
+[[gnu::noinline]] void* operator new(std::size_t n, std::align_val_t a) {
+    return cpprof::detail::global_new(n, static_cast<std::size_t>(a), __builtin_return_address(0));
+}
+[[gnu::noinline]] void* operator new[](std::size_t n, std::align_val_t a) {
+    return cpprof::detail::global_new(n, static_cast<std::size_t>(a), __builtin_return_address(0));
+}
+[[gnu::noinline]] void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
+    return cpprof::detail::global_new_nothrow(n, static_cast<std::size_t>(a),
+                                              __builtin_return_address(0));
+}
+[[gnu::noinline]] void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
+    return cpprof::detail::global_new_nothrow(n, static_cast<std::size_t>(a),
+                                              __builtin_return_address(0));
+}
+
+// Every delete reads the size and offset from the block's header, so the sized and aligned
+// forms need not trust their extra arguments.
+void operator delete(void* p) noexcept { cpprof::detail::tracked_deallocate(p); }
+void operator delete[](void* p) noexcept { cpprof::detail::tracked_deallocate(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept {
+    cpprof::detail::tracked_deallocate(p);
+}
+void operator delete[](void* p, const std::nothrow_t&) noexcept {
+    cpprof::detail::tracked_deallocate(p);
+}
+void operator delete(void* p, std::size_t) noexcept { cpprof::detail::tracked_deallocate(p); }
+void operator delete[](void* p, std::size_t) noexcept { cpprof::detail::tracked_deallocate(p); }
+void operator delete(void* p, std::align_val_t) noexcept { cpprof::detail::tracked_deallocate(p); }
+void operator delete[](void* p, std::align_val_t) noexcept {
+    cpprof::detail::tracked_deallocate(p);
+}
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
+    cpprof::detail::tracked_deallocate(p);
+}
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
+    cpprof::detail::tracked_deallocate(p);
+}
+void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept {
+    cpprof::detail::tracked_deallocate(p);
+}
+void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept {
+    cpprof::detail::tracked_deallocate(p);
+}
+#endif
+// ----- end cpprof/memory/global_new.hpp -----
+// ----- begin cpprof/memory/heap_options.hpp -----
+// Run-time knobs of the heap profiler and the leak detector. Chained setters return *this,
+// same-named getters read back; values are validated when a profiler starts (cpprof::error).
+
+namespace cpprof {
+
+class heap_options {
+public:
+    /// Mean number of bytes allocated between two sampled allocations (Poisson sampling over
+    /// bytes, as Go and tcmalloc do). 512 KiB (the default) costs a few percent; 1 records every
+    /// allocation exactly (and unwinds a stack for each: a debugging mode). 1..2^40.
+    heap_options& sampling_interval(std::int64_t bytes) {
+        sampling_interval_ = bytes;
+        return *this;
+    }
+    std::int64_t sampling_interval() const { return sampling_interval_; }
+
+    /// Deepest stack recorded per sampled allocation, 1..1024 frames (deeper stacks keep their
+    /// innermost frames and are counted as truncated).
+    heap_options& max_depth(int frames) {
+        max_depth_ = frames;
+        return *this;
+    }
+    int max_depth() const { return max_depth_; }
+
+private:
+    std::int64_t sampling_interval_ = 512 * 1024;
+    int max_depth_ = 128;
+};
+
+}  // namespace cpprof
+// ----- end cpprof/memory/heap_options.hpp -----
+// ----- begin cpprof/memory/heap_profiler.hpp -----
+// Heap profiles and leak detection, from the allocations that the global operator new
+// replacement samples (memory/global_new.hpp: define CPPROF_IMPLEMENT_GLOBAL_NEW in one .cpp).
+//
+//     {
+//         cpprof::heap_profiler_guard heap;         // Poisson sampling, mean 512 KiB
+//         run_workload();
+//         cpprof::profile h = heap.report();        // alloc_objects, alloc_space,
+//         cpprof::write_pprof(h, "heap.pb.gz");     //   inuse_objects, inuse_space (default)
+//     }
+//
+//     cpprof::leak_detector leaks;                  // checkpoint now
+//     serve_requests();
+//     leaks.checkpoint();                           // ...repeatedly: leaks.growing()
+//     cpprof::profile l = leaks.report();           // allocated since, still live, by stack
+//
+// A heap profile covers what was allocated while its guard ran: alloc_* counts every sampled
+// allocation (freed or not), inuse_* those still live. Values are unsampled estimates, so they
+// read as bytes and objects; with sampling_interval(1) they are exact. The profile has Go's four
+// heap sample types in Go's order, period type space/bytes with the interval as the period,
+// and a numeric label "bytes" (average block size) per sample, so `go tool pprof
+// -sample_index=alloc_space` and Pyroscope read it as they read Go's.
+//
+// One heap_profiler_guard at a time; leak_detectors can run alongside it and each other. The
+// sampling interval in force is the smallest any of them asked for.
+
 // ----- begin cpprof/analysis/hotspots.hpp -----
 // Hotspots: which functions the profile's time (or bytes) is spent in.
 //
@@ -3947,110 +4696,6 @@ stack_set collect_stacks(const profile& p, std::size_t index, bool thread_frames
 
 }  // namespace cpprof::detail
 // ----- end cpprof/detail/stacks.hpp -----
-// ----- begin cpprof/detail/text.hpp -----
-// Small text helpers for the renderers and reports: UTF-8 character counting (labels are cut
-// by characters, never inside one) and locale-free number formatting.
-// The formatters are templates with a dummy parameter: see the note on lazy instantiation in
-// config.hpp.
-
-#include <charconv>
-
-#if !defined(__GNUC__)  // GCC and Clang: see detail::math below
-#include <cmath>
-#endif
-
-namespace cpprof::detail {
-
-/// The four <cmath> functions cpprof uses. <cmath> itself is not included with GCC or Clang:
-/// parsing it (C++17 special functions and all) costs about 0.1 s in every translation unit.
-namespace math {
-#if defined(__GNUC__)
-inline bool isfinite(double v) { return __builtin_isfinite(v); }
-inline double fabs(double v) { return __builtin_fabs(v); }
-inline double floor(double v) { return __builtin_floor(v); }
-inline long long llround(double v) { return __builtin_llround(v); }
-#else
-using std::fabs;
-using std::floor;
-using std::isfinite;
-using std::llround;
-#endif
-}  // namespace math
-
-/// Number of characters (code points) in UTF-8 text.
-inline std::size_t utf8_length(std::string_view s) {
-    std::size_t n = 0;
-    for (char c : s) n += (static_cast<unsigned char>(c) & 0xc0) != 0x80;
-    return n;
-}
-
-/// Byte length of the first `chars` characters of UTF-8 `s` (all of it when shorter).
-inline std::size_t utf8_prefix_bytes(std::string_view s, std::size_t chars) {
-    std::size_t i = 0;
-    for (; i < s.size(); ++i)
-        if ((static_cast<unsigned char>(s[i]) & 0xc0) != 0x80 && chars-- == 0) break;
-    return i;
-}
-
-/// Room for any number the two formatters below write.
-inline constexpr std::size_t number_buffer_size = 32;
-
-/// Writes 1234567 as "1,234,567" into `out` (number_buffer_size chars); returns the length.
-template <class = void>
-std::size_t format_grouped(char* out, std::int64_t v) {
-    char digits[24];
-    auto r = std::to_chars(digits, digits + sizeof digits, v);
-    const char* d = digits;
-    std::size_t n = 0;
-    if (*d == '-') out[n++] = *d++;
-    const auto count = static_cast<std::size_t>(r.ptr - d);
-    for (std::size_t i = 0; i < count; ++i) {
-        if (i != 0 && (count - i) % 3 == 0) out[n++] = ',';
-        out[n++] = d[i];
-    }
-    return n;
-}
-
-/// Writes `v` rounded to `decimals` (0..6) places into `out` (number_buffer_size chars), with
-/// no regard to any locale; returns the length. With `trim`, trailing zeros and a bare point
-/// are dropped ("10", "12.5").
-template <class = void>
-std::size_t format_fixed(char* out, double v, int decimals, bool trim) {
-    static constexpr std::int64_t pow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
-    if (!math::isfinite(v) || math::fabs(v) > 1e12) v = 0;  // keeps the result within the buffer
-    std::int64_t scaled = math::llround(v * static_cast<double>(pow10[decimals]));
-    std::size_t n = 0;
-    if (scaled < 0) {
-        out[n++] = '-';
-        scaled = -scaled;
-    }
-    n = static_cast<std::size_t>(
-        std::to_chars(out + n, out + number_buffer_size, scaled / pow10[decimals]).ptr - out);
-    std::int64_t frac = scaled % pow10[decimals];
-    int digits = decimals;
-    if (trim)
-        for (; digits > 0 && frac % 10 == 0; --digits) frac /= 10;
-    if (digits == 0 || n + 1 + static_cast<std::size_t>(digits) > number_buffer_size) return n;
-    out[n++] = '.';
-    for (int i = digits - 1; i >= 0; --i, frac /= 10) out[n + static_cast<std::size_t>(i)] =
-        static_cast<char>('0' + frac % 10);
-    return n + static_cast<std::size_t>(digits);
-}
-
-template <class = void>
-std::string grouped_number(std::int64_t v) {
-    char buf[number_buffer_size];
-    return std::string(buf, format_grouped(buf, v));
-}
-
-template <class = void>
-std::string fixed_number(double v, int decimals) {
-    char buf[number_buffer_size];
-    return std::string(buf, format_fixed(buf, v, decimals, false));
-}
-
-}  // namespace cpprof::detail
-// ----- end cpprof/detail/text.hpp -----
 
 namespace cpprof {
 
@@ -4284,6 +4929,363 @@ void print_hotspots(std::ostream& os, const std::vector<hotspot>& rows,
 
 }  // namespace cpprof
 // ----- end cpprof/analysis/hotspots.hpp -----
+
+#if CPPROF_ENABLED && CPPROF_PLATFORM_SUPPORTED
+#endif
+
+#include <chrono>
+
+namespace cpprof {
+
+/// Live totals of a leak_detector at one checkpoint: estimates over allocations made since the
+/// detector was constructed and not freed.
+struct leak_checkpoint {
+    std::int64_t live_bytes = 0;
+    std::int64_t live_objects = 0;
+    std::int64_t unix_nanos = 0;  ///< when it was taken
+};
+
+namespace detail {
+
+inline std::int64_t unix_now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+template <class = void>
+void validate_heap_options(const heap_options& o, const char* who) {
+    if (o.sampling_interval() < 1 || o.sampling_interval() > (std::int64_t{1} << 40))
+        throw error(std::string(who) + ": sampling_interval must be in 1..2^40 bytes, got " +
+                    std::to_string(o.sampling_interval()));
+    if (o.max_depth() < 1 || o.max_depth() > 1024)
+        throw error(std::string(who) + ": max_depth must be in 1..1024 frames, got " +
+                    std::to_string(o.max_depth()));
+}
+
+#if CPPROF_ENABLED && CPPROF_PLATFORM_SUPPORTED
+
+template <class = void>
+void require_global_new(const char* who) {
+    if (!g_global_new_linked.load(std::memory_order_relaxed))
+        throw error(std::string(who) +
+                    ": heap profiling needs cpprof's operator new: define "
+                    "CPPROF_IMPLEMENT_GLOBAL_NEW before including <cpprof/cpprof.hpp> in exactly "
+                    "one .cpp file of the program");
+}
+
+/// A session on the process's heap records, closed on destruction.
+class heap_session {
+public:
+    heap_session() = default;
+    heap_session(const heap_options& o, const char* who) {
+        validate_heap_options(o, who);
+        require_global_new(who);
+        id_ = heap_records().open_session(o.sampling_interval(), o.max_depth());
+    }
+    heap_session(heap_session&& o) noexcept : id_(std::exchange(o.id_, 0)) {}
+    heap_session& operator=(heap_session&& o) noexcept {
+        if (this != &o) {
+            close();
+            id_ = std::exchange(o.id_, 0);
+        }
+        return *this;
+    }
+    ~heap_session() { close(); }
+    bool open() const noexcept { return id_ != 0; }
+    void close() noexcept {
+        if (id_ == 0) return;
+        try {
+            heap_records().close_session(id_);
+        } catch (...) {
+        }
+        id_ = 0;
+    }
+
+private:
+    std::uint64_t id_ = 0;
+};
+
+inline std::atomic<bool>& heap_guard_running() {
+    static std::atomic<bool> running{false};
+    return running;
+}
+
+/// Builds a profile from a snapshot. `with_alloc`: the four Go types; otherwise the leak
+/// report's two in-use types.
+template <class T = void>
+profile build_heap_profile(heap_snapshot&& snap, bool with_alloc, std::int64_t start_ns,
+                           const std::string& what) {
+    internal_allocation_scope internal;
+    std::vector<value_type> types;
+    if (with_alloc) {
+        types = {{"alloc_objects", "count"},
+                 {"alloc_space", "bytes"},
+                 {"inuse_objects", "count"},
+                 {"inuse_space", "bytes"}};
+    } else {
+        types = {{"inuse_objects", "count"}, {"inuse_space", "bytes"}};
+    }
+    profile p(std::move(types));
+    p.set_period({"space", "bytes"}, snap.interval);
+    p.set_time_nanos(start_ns);
+    const std::int64_t now = unix_now_ns();
+    p.set_duration_nanos(now > start_ns ? now - start_ns : 0);
+    p.add_comment(std::string("cpprof ") + CPPROF_VERSION_STRING + ": " + what + ", " +
+                  (snap.interval <= 1 ? std::string("every allocation recorded")
+                                      : "Poisson sampling every " +
+                                            grouped_number(snap.interval) +
+                                            " bytes on average; values are unsampled estimates "
+                                            "(Go's formula, per allocation)"));
+    if (snap.truncated > 0)
+        p.add_comment(grouped_number(static_cast<std::int64_t>(snap.truncated)) +
+                      " sampled stacks were deeper than max_depth and lost their outer frames");
+    if (snap.dropped > 0)
+        p.add_comment(grouped_number(static_cast<std::int64_t>(snap.dropped)) +
+                      " sampled allocations could not be recorded (out of memory)");
+
+    std::unique_lock<std::mutex> lock;
+    basic_symbolizer<T>& sym = process_symbolizer<T>(lock);
+    std::unordered_map<std::uint64_t, frame_id> ids;
+    std::vector<frame_id> stack;
+    for (std::size_t i = 0; i < snap.buckets.size(); ++i) {
+        const heap_bucket& b = snap.buckets[i];
+        const auto ao = math::llround(b.alloc_objects), as = math::llround(b.alloc_space);
+        const auto io = math::llround(snap.inuse_objects[i]),
+                   is = math::llround(snap.inuse_space[i]);
+        if (with_alloc ? (ao == 0 && io == 0) : io == 0) continue;
+        stack.clear();
+        for (std::uint64_t addr : b.stack) stack.push_back(intern_address(p, sym, ids, addr));
+        // Go's label: the average size of the blocks this sample stands for.
+        std::vector<label> labels;
+        const double objs = with_alloc ? b.alloc_objects : snap.inuse_objects[i];
+        const double bytes = with_alloc ? b.alloc_space : snap.inuse_space[i];
+        if (objs > 0) labels.push_back(label{"bytes", {}, math::llround(bytes / objs), {}});
+        if (with_alloc) {
+            p.add_sample(stack, {ao, as, io, is}, std::move(labels));
+        } else {
+            p.add_sample(stack, {io, is}, std::move(labels));
+        }
+    }
+    for (const auto& m : sym.mappings()) p.add_mapping(m);
+    return p;
+}
+
+#endif  // CPPROF_ENABLED && CPPROF_PLATFORM_SUPPORTED
+
+}  // namespace detail
+
+/// Samples heap allocations while it lives. See the top of this header.
+template <class = void>
+class basic_heap_profiler_guard {
+public:
+    /// Starts with Poisson sampling every 512 KiB on average.
+    basic_heap_profiler_guard() : basic_heap_profiler_guard(heap_options{}) {}
+
+    /// Starts with `options`. Throws cpprof::error when another heap_profiler_guard runs, when
+    /// operator new is not cpprof's (CPPROF_IMPLEMENT_GLOBAL_NEW), or for bad options.
+    explicit basic_heap_profiler_guard(const heap_options& options) { start(options); }
+
+    basic_heap_profiler_guard(const basic_heap_profiler_guard&) = delete;
+    basic_heap_profiler_guard& operator=(const basic_heap_profiler_guard&) = delete;
+    ~basic_heap_profiler_guard() { finish(); }
+
+    bool running() const noexcept { return running_; }
+
+    /// The heap profile so far; sampling goes on.
+    profile report() const {
+#if CPPROF_ENABLED && CPPROF_PLATFORM_SUPPORTED
+        if (!running_)
+            throw error("heap_profiler_guard::report(): the heap profiler was already stopped");
+        return detail::build_heap_profile(detail::heap_records().snapshot(since_), true,
+                                          start_ns_, "heap profile");
+#else
+        return profile{};
+#endif
+    }
+
+    /// Stops sampling and returns the whole profile. A guard can be stopped once.
+    profile stop() {
+#if CPPROF_ENABLED && CPPROF_PLATFORM_SUPPORTED
+        if (!running_)
+            throw error("heap_profiler_guard::stop(): the heap profiler was already stopped");
+        profile p = report();
+        finish();
+        return p;
+#else
+        return profile{};
+#endif
+    }
+
+private:
+    void start(const heap_options& options) {
+        detail::validate_heap_options(options, "heap_profiler_guard");
+#if CPPROF_ENABLED && CPPROF_PLATFORM_SUPPORTED
+        detail::require_global_new("heap_profiler_guard");
+        bool expected = false;
+        if (!detail::heap_guard_running().compare_exchange_strong(expected, true))
+            throw error("a heap profile is already running in this process; stop it (or let "
+                        "its heap_profiler_guard go out of scope) before starting another");
+        try {
+            session_ = detail::heap_session(options, "heap_profiler_guard");
+            since_ = detail::heap_records().restart_totals();
+            start_ns_ = detail::unix_now_ns();
+            running_ = true;
+        } catch (...) {
+            detail::heap_guard_running().store(false);
+            throw;
+        }
+#elif CPPROF_ENABLED
+        throw error("heap profiling is supported on Linux x86_64 and aarch64 only");
+#endif
+    }
+
+    void finish() noexcept {
+#if CPPROF_ENABLED && CPPROF_PLATFORM_SUPPORTED
+        if (!running_) return;
+        session_.close();
+        running_ = false;
+        detail::heap_guard_running().store(false);
+#endif
+    }
+
+#if CPPROF_ENABLED && CPPROF_PLATFORM_SUPPORTED
+    detail::heap_session session_;
+    std::uint64_t since_ = 0;
+    std::int64_t start_ns_ = 0;
+#endif
+    bool running_ = false;
+};
+
+using heap_profiler_guard = basic_heap_profiler_guard<>;
+
+/// Finds memory that stays allocated: live allocations made since a checkpoint, by stack, and
+/// whether the live total keeps growing across checkpoints. Sampled like the heap profiler
+/// (default every 512 KiB on average: a leak of a few hundred KiB may go unseen; pass
+/// heap_options{}.sampling_interval(1) to record every allocation).
+template <class = void>
+class basic_leak_detector {
+public:
+    /// Starts sampling and takes the first checkpoint (zero live bytes) now.
+    basic_leak_detector() : basic_leak_detector(heap_options{}) {}
+
+    explicit basic_leak_detector(const heap_options& options) {
+        detail::validate_heap_options(options, "leak_detector");
+#if CPPROF_ENABLED && CPPROF_PLATFORM_SUPPORTED
+        session_ = detail::heap_session(options, "leak_detector");
+        since_ = detail::heap_records().current_seq();
+#elif CPPROF_ENABLED
+        throw error("leak detection is supported on Linux x86_64 and aarch64 only");
+#endif
+        start_ns_ = detail::unix_now_ns();
+        checkpoints_.push_back(leak_checkpoint{0, 0, start_ns_});
+    }
+
+    basic_leak_detector(const basic_leak_detector&) = delete;
+    basic_leak_detector& operator=(const basic_leak_detector&) = delete;
+
+    /// Records the live totals now (allocations made since construction and not freed).
+    leak_checkpoint checkpoint() {
+        leak_checkpoint c;
+#if CPPROF_ENABLED && CPPROF_PLATFORM_SUPPORTED
+        auto [objects, bytes] = detail::heap_records().live_totals(since_);
+        c.live_objects = detail::math::llround(objects);
+        c.live_bytes = detail::math::llround(bytes);
+#endif
+        c.unix_nanos = detail::unix_now_ns();
+        checkpoints_.push_back(c);
+        return c;
+    }
+
+    /// Every checkpoint, the construction one (all zeros) first.
+    const std::vector<leak_checkpoint>& checkpoints() const noexcept { return checkpoints_; }
+
+    /// Live bytes at the last checkpoint minus at the one before it.
+    std::int64_t growth() const noexcept {
+        const auto n = checkpoints_.size();
+        return n < 2 ? 0 : checkpoints_[n - 1].live_bytes - checkpoints_[n - 2].live_bytes;
+    }
+
+    /// True when live bytes grew by more than `min_bytes` at each of the last `intervals`
+    /// checkpoints: memory that is kept, round after round.
+    bool growing(std::size_t intervals = 3, std::int64_t min_bytes = 0) const noexcept {
+        if (intervals == 0 || checkpoints_.size() < intervals + 1) return false;
+        for (std::size_t i = checkpoints_.size() - intervals; i < checkpoints_.size(); ++i)
+            if (checkpoints_[i].live_bytes - checkpoints_[i - 1].live_bytes <= min_bytes)
+                return false;
+        return true;
+    }
+
+    /// Allocations made since construction and still live, by stack: inuse_objects and
+    /// inuse_space (the default), estimates as in a heap profile.
+    profile report() const {
+#if CPPROF_ENABLED && CPPROF_PLATFORM_SUPPORTED
+        return detail::build_heap_profile(detail::heap_records().snapshot(since_), false,
+                                          start_ns_, "leak report (live allocations made since "
+                                                     "the leak_detector was created)");
+#else
+        return profile{};
+#endif
+    }
+
+    /// Prints the `n` stacks holding the most live memory, and the checkpoints' totals.
+    void print(std::ostream& os, std::size_t n = 10) const {
+        const profile p = report();
+        const std::size_t bytes_index = p.sample_types().size() - 1;
+        std::vector<const sample*> rows;
+        std::int64_t total_bytes = 0, total_objects = 0;
+        for (const sample& s : p.samples()) {
+            rows.push_back(&s);
+            total_bytes += s.values[bytes_index];
+            total_objects += s.values[0];
+        }
+        std::sort(rows.begin(), rows.end(), [&](const sample* a, const sample* b) {
+            return a->values[bytes_index] > b->values[bytes_index];
+        });
+        os << "cpprof leak report: " << format_bytes(total_bytes) << " in "
+           << total_objects << " allocations made since the checkpoint are still live\n";
+        if (checkpoints_.size() > 1) {
+            os << "checkpoints (live bytes):";
+            for (std::size_t i = 1; i < checkpoints_.size(); ++i)
+                os << (i == 1 ? " " : " -> ") << format_bytes(checkpoints_[i].live_bytes);
+            os << (growing() ? "  (growing)\n" : "\n");
+        }
+        const std::size_t shown = std::min(n, rows.size());
+        for (std::size_t i = 0; i < shown; ++i) {
+            const sample& s = *rows[i];
+            os << "  " << format_bytes(s.values[bytes_index]) << " in " << s.values[0]
+               << " allocations at ";
+            const std::size_t frames = std::min<std::size_t>(s.stack.size(), 6);
+            for (std::size_t f = 0; f < frames; ++f) {
+                const frame& fr = p.frames()[s.stack[f]];
+                if (f) os << " <- ";
+                os << (fr.function.empty() ? "??" : fr.function);
+            }
+            if (s.stack.size() > frames) os << " <- ...";
+            os << '\n';
+        }
+        if (rows.size() > shown) os << "  ... and " << rows.size() - shown << " more stacks\n";
+    }
+
+private:
+    static std::string format_bytes(std::int64_t v) {
+        return detail::format_quantity(v, detail::scale_for("bytes", v));
+    }
+
+#if CPPROF_ENABLED && CPPROF_PLATFORM_SUPPORTED
+    detail::heap_session session_;
+    std::uint64_t since_ = 0;
+#endif
+    std::int64_t start_ns_ = 0;
+    std::vector<leak_checkpoint> checkpoints_;
+};
+
+using leak_detector = basic_leak_detector<>;
+
+}  // namespace cpprof
+// ----- end cpprof/memory/heap_profiler.hpp -----
+
+// analysis
 // ----- begin cpprof/analysis/query.hpp -----
 // Questions a test asks of a profile, such as "is at least 30 % of the time in parse()?":
 //
@@ -4546,7 +5548,10 @@ public:
                         "' (expected hot, mem, io or module)");
         return *this;
     }
-    flamegraph_palette palette() const { return palette_; }
+    /// The palette asked for; hot when none was. Unless one is asked for, write_flamegraph
+    /// draws memory profiles (values in bytes) with the mem palette.
+    flamegraph_palette palette() const { return palette_.value_or(flamegraph_palette::hot); }
+    bool palette_is_set() const { return palette_.has_value(); }
 
     /// Icicle graph: root at the top, stacks growing down. Default off.
     flamegraph_options& inverted(bool on) {
@@ -4604,7 +5609,7 @@ private:
     std::string subtitle_;
     std::string count_name_;
     std::optional<std::size_t> sample_index_;
-    flamegraph_palette palette_ = flamegraph_palette::hot;
+    std::optional<flamegraph_palette> palette_;
     bool inverted_ = false;
     double min_width_ = 0.1;
     int width_ = 1200;
@@ -5113,6 +6118,10 @@ void render_flamegraph(const profile& p, std::size_t index, const flamegraph_opt
     const bool threads = o.thread_frames().value_or(count_thread_names(p, 2) > 1);
     const stack_set set = collect_stacks(p, index, threads, sanitize_xml_name);
     const name_table& names = set.names;
+    // Memory profiles get the memory palette unless a palette was asked for.
+    const flamegraph_palette palette =
+        o.palette_is_set() || p.sample_types()[index].unit != "bytes" ? o.palette()
+                                                                       : flamegraph_palette::mem;
 
     // Geometry (pixels). Normal graphs grow up from the bottom; icicles hang from the top.
     const double width = o.width(), fh = o.frame_height(), fs = o.font_size();
@@ -5137,10 +6146,10 @@ void render_flamegraph(const profile& p, std::size_t index, const flamegraph_opt
     for (std::uint32_t i = 0; i < names.text.size(); ++i) {
         colors[i] = names.is_thread[i]
                         ? thread_frame_color
-                        : palette_color(o.palette(), names.text[i], module_basename(p, names, i));
+                        : palette_color(palette, names.text[i], module_basename(p, names, i));
         lengths[i] = static_cast<std::uint32_t>(utf8_length(names.text[i]));
     }
-    const rgb all_color = palette_color(o.palette(), "all", {});
+    const rgb all_color = palette_color(palette, "all", {});
 
     chunked_writer w(os);
     auto num = [&](double v) { w.put_fixed(v, 2, true); };
@@ -5165,7 +6174,7 @@ void render_flamegraph(const profile& p, std::size_t index, const flamegraph_opt
           "(JavaScript regular expression); Ctrl-I toggles case. -->\n");
 
     const char* bg_bottom = "#eeeeb0";  // hot: yellow
-    switch (o.palette()) {
+    switch (palette) {
         case flamegraph_palette::mem: bg_bottom = "#e0f0e0"; break;
         case flamegraph_palette::io: bg_bottom = "#e0e4f4"; break;
         case flamegraph_palette::by_module: bg_bottom = "#e4e4e4"; break;
@@ -5572,8 +6581,6 @@ std::uint32_t crc32(const void* data, std::size_t n, std::uint32_t crc = 0) {
 // Everything with a body here is a template (the deflater is basic_deflater<>) and the lookup
 // tables are built on first use rather than by constexpr: see the note on lazy instantiation in
 // config.hpp. Including this header instantiates nothing.
-
-#include <cstring>
 
 namespace cpprof {
 namespace detail {

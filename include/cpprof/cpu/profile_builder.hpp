@@ -20,19 +20,6 @@
 
 namespace cpprof::detail {
 
-/// One symbolizer per process: ELF symbol tables are parsed once and reused by every report;
-/// refresh() picks up libraries loaded since.
-template <class T = void>
-basic_symbolizer<T>& process_symbolizer(std::unique_lock<std::mutex>& lock) {
-    static std::mutex m;
-    // never destroyed: reports may run during static destruction
-    static basic_symbolizer<T>* s = nullptr;
-    lock = std::unique_lock<std::mutex>(m);
-    if (!s) s = new basic_symbolizer<T>();
-    else s->refresh();
-    return *s;
-}
-
 template <class = void>
 void add_lost_samples(profile& p, const char* what, std::uint64_t n, std::int64_t period) {
     if (n == 0) return;
@@ -94,20 +81,7 @@ profile build_cpu_profile(raw_profile&& raw) {
     for (auto& [key, st] : raw.stacks) {
         stack.clear();
         for (std::size_t i = 1; i < key.size(); ++i) {
-            std::uint64_t addr = key[i];
-            auto it = ids.find(addr);
-            if (it == ids.end()) {
-                symbol s = sym.lookup(addr);
-                frame f;
-                f.address = addr;
-                if (s.found) {
-                    f.function = std::move(s.function);
-                    if (s.system_name != f.function) f.system_name = std::move(s.system_name);
-                }
-                f.mapping = s.mapping;
-                it = ids.emplace(addr, p.intern(f)).first;
-            }
-            stack.push_back(it->second);
+            stack.push_back(intern_address(p, sym, ids, key[i]));
         }
         p.add_sample(stack, {st.count, st.weight}, thread_labels(static_cast<int>(key[0])));
     }

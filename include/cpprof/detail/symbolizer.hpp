@@ -42,6 +42,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -563,5 +564,38 @@ private:
 };
 
 using symbolizer = basic_symbolizer<>;
+
+/// One symbolizer per process: ELF symbol tables are parsed once and reused by every report;
+/// refresh() picks up libraries loaded since.
+template <class T = void>
+basic_symbolizer<T>& process_symbolizer(std::unique_lock<std::mutex>& lock) {
+    static std::mutex m;
+    // never destroyed: reports may run during static destruction
+    static basic_symbolizer<T>* s = nullptr;
+    lock = std::unique_lock<std::mutex>(m);
+    if (!s) s = new basic_symbolizer<T>();
+    else s->refresh();
+    return *s;
+}
+
+/// The frame for `addr`, named by `sym`, interned into `p`; `ids` remembers the addresses
+/// already interned so that each is looked up once per profile.
+template <class T>
+frame_id intern_address(profile& p, basic_symbolizer<T>& sym,
+                        std::unordered_map<std::uint64_t, frame_id>& ids, std::uint64_t addr) {
+    auto it = ids.find(addr);
+    if (it == ids.end()) {
+        symbol s = sym.lookup(addr);
+        frame f;
+        f.address = addr;
+        if (s.found) {
+            f.function = std::move(s.function);
+            if (s.system_name != f.function) f.system_name = std::move(s.system_name);
+        }
+        f.mapping = s.mapping;
+        it = ids.emplace(addr, p.intern(f)).first;
+    }
+    return it->second;
+}
 
 }  // namespace cpprof::detail

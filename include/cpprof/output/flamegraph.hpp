@@ -105,7 +105,10 @@ public:
                         "' (expected hot, mem, io or module)");
         return *this;
     }
-    flamegraph_palette palette() const { return palette_; }
+    /// The palette asked for; hot when none was. Unless one is asked for, write_flamegraph
+    /// draws memory profiles (values in bytes) with the mem palette.
+    flamegraph_palette palette() const { return palette_.value_or(flamegraph_palette::hot); }
+    bool palette_is_set() const { return palette_.has_value(); }
 
     /// Icicle graph: root at the top, stacks growing down. Default off.
     flamegraph_options& inverted(bool on) {
@@ -163,7 +166,7 @@ private:
     std::string subtitle_;
     std::string count_name_;
     std::optional<std::size_t> sample_index_;
-    flamegraph_palette palette_ = flamegraph_palette::hot;
+    std::optional<flamegraph_palette> palette_;
     bool inverted_ = false;
     double min_width_ = 0.1;
     int width_ = 1200;
@@ -672,6 +675,10 @@ void render_flamegraph(const profile& p, std::size_t index, const flamegraph_opt
     const bool threads = o.thread_frames().value_or(count_thread_names(p, 2) > 1);
     const stack_set set = collect_stacks(p, index, threads, sanitize_xml_name);
     const name_table& names = set.names;
+    // Memory profiles get the memory palette unless a palette was asked for.
+    const flamegraph_palette palette =
+        o.palette_is_set() || p.sample_types()[index].unit != "bytes" ? o.palette()
+                                                                       : flamegraph_palette::mem;
 
     // Geometry (pixels). Normal graphs grow up from the bottom; icicles hang from the top.
     const double width = o.width(), fh = o.frame_height(), fs = o.font_size();
@@ -696,10 +703,10 @@ void render_flamegraph(const profile& p, std::size_t index, const flamegraph_opt
     for (std::uint32_t i = 0; i < names.text.size(); ++i) {
         colors[i] = names.is_thread[i]
                         ? thread_frame_color
-                        : palette_color(o.palette(), names.text[i], module_basename(p, names, i));
+                        : palette_color(palette, names.text[i], module_basename(p, names, i));
         lengths[i] = static_cast<std::uint32_t>(utf8_length(names.text[i]));
     }
-    const rgb all_color = palette_color(o.palette(), "all", {});
+    const rgb all_color = palette_color(palette, "all", {});
 
     chunked_writer w(os);
     auto num = [&](double v) { w.put_fixed(v, 2, true); };
@@ -724,7 +731,7 @@ void render_flamegraph(const profile& p, std::size_t index, const flamegraph_opt
           "(JavaScript regular expression); Ctrl-I toggles case. -->\n");
 
     const char* bg_bottom = "#eeeeb0";  // hot: yellow
-    switch (o.palette()) {
+    switch (palette) {
         case flamegraph_palette::mem: bg_bottom = "#e0f0e0"; break;
         case flamegraph_palette::io: bg_bottom = "#e0e4f4"; break;
         case flamegraph_palette::by_module: bg_bottom = "#e4e4e4"; break;
