@@ -11,8 +11,9 @@
 # Knobs (environment):
 #   ROUNDS=15             rounds; every configuration runs once per round, in an order rotated
 #                         by one each round (A B C ..., B C ... A, ...)
-#   SLOW="heapprofile heapprofile-libgcc"   configurations run only in the first SLOW_ROUNDS
-#   SLOW_ROUNDS=3         rounds (gperftools' HEAPPROFILE takes ~1 min per run here)
+#   SLOW="every heapprofile heapprofile-libgcc"   configurations run only in the first
+#   SLOW_ROUNDS=5         SLOW_ROUNDS rounds (each takes 15-60 s per run here; paired with the
+#                         plain run of the same round like the others)
 #   CONFIGS="..."         subset of the configuration names below (plain always runs)
 #   REQUESTS=150000       workload size (~0.4 s plain on a 2-vCPU EPYC)
 #   OUT=build/bench_heap  binaries, raw results, logs, the table; profiles go to OUT/tmp and
@@ -38,13 +39,14 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 ROUNDS=${ROUNDS:-15}
-SLOW=${SLOW:-"heapprofile heapprofile-libgcc"}
-SLOW_ROUNDS=${SLOW_ROUNDS:-3}
+SLOW=${SLOW:-"every heapprofile heapprofile-libgcc"}
+SLOW_ROUNDS=${SLOW_ROUNDS:-5}
 REQUESTS=${REQUESTS:-150000}
 OUT=${OUT:-build/bench_heap}
 CXX=${CXX:-g++}
 TCMALLOC=${TCMALLOC:-/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4}
 mkdir -p "$OUT"
+load_start=$(cut -d" " -f1-3 /proc/loadavg)
 
 if [[ -z ${TABULATE:-} ]]; then
   echo "building $OUT/heap_{plain,tracked,sampled,every} (-O2)" >&2
@@ -148,7 +150,7 @@ print(file=sys.stderr)
 shutil.rmtree(tmp, ignore_errors=True)
 EOF
   raw="$OUT/raw.txt"
-  info="Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); $ROUNDS alternating rounds (${SLOW// /, }: first $SLOW_ROUNDS), medians"
+  info="Load average at the start: $load_start, at the end: $(cut -d' ' -f1-3 /proc/loadavg); $ROUNDS alternating rounds (${SLOW// /, }: first $SLOW_ROUNDS), medians"
 else
   raw="$TABULATE/raw.txt"
   info="Tabulated from $raw"
