@@ -108,11 +108,12 @@ def run(rnd, name, binary, env, prefix, wants_profile):
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
     res = os.path.join(tmp, 'result.txt')
-    e = dict(os.environ)
-    e.update({k: v.replace('{tmp}', tmp) for k, v in env.items()})
-    cmd = [a.replace('{tmp}', tmp) for a in prefix] + [bin_(binary), requests, res]
+    # The configuration's variables (LD_PRELOAD, HEAPPROFILE, ...) are set by env(1) for the
+    # measured command only, not for /usr/bin/time around it.
+    setenv = ['env'] + [f"{k}={v.replace('{tmp}', tmp)}" for k, v in env.items()] if env else []
+    cmd = setenv + [a.replace('{tmp}', tmp) for a in prefix] + [bin_(binary), requests, res]
     if wants_profile: cmd.append(os.path.join(tmp, 'heap.pb.gz'))
-    log.write(f"round={rnd} config={name}: {' '.join(f'{k}={v}' for k, v in env.items())} {' '.join(cmd)}\n")
+    log.write(f"round={rnd} config={name}: {' '.join(cmd)}\n")
     log.flush()
     # Through /usr/bin/time, only for %M: a process's peak RSS counts the memory of the process
     # it was forked from (kept across exec), so the program must be forked by a small process,
@@ -121,7 +122,7 @@ def run(rnd, name, binary, env, prefix, wants_profile):
     rss = os.path.join(out, 'rss.txt')
     cmd = ['/usr/bin/time', '-f', '%M', '-o', rss] + cmd
     t0 = time.monotonic_ns()
-    p = subprocess.Popen(cmd, env=e, stdout=log, stderr=log)
+    p = subprocess.Popen(cmd, stdout=log, stderr=log)
     _, status, ru = os.wait4(p.pid, 0)
     t1 = time.monotonic_ns()
     p.returncode = os.waitstatus_to_exitcode(status)
