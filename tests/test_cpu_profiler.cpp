@@ -6,6 +6,7 @@
 
 #include "support/external.hpp"
 #include "support/go_pprof.hpp"
+#include "support/sanitizers.hpp"
 #include "workloads.hpp"
 
 #include <atomic>
@@ -24,24 +25,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#if defined(__SANITIZE_THREAD__)
-#define CPPROF_TEST_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define CPPROF_TEST_TSAN 1
-#endif
-#endif
-#ifndef CPPROF_TEST_TSAN
-#define CPPROF_TEST_TSAN 0
-#endif
-
 // ThreadSanitizer defers asynchronous signals to its next interceptor call, so the PC saved in
 // the ucontext is no longer on the stack the handler runs on: every stack is (rightly) counted
 // as "could not be unwound", and fewer signals arrive. Tests of what the stacks and rates say
 // are meaningless there; the TSan build still runs the tests about threads, start/stop,
 // reports and errors, which is what it is for.
 #define CPPROF_NEEDS_REAL_SIGNALS doctest::skip(CPPROF_TEST_TSAN != 0)
-
 
 namespace {
 

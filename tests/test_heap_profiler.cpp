@@ -7,6 +7,7 @@
 
 #include "support/external.hpp"
 #include "support/go_pprof.hpp"
+#include "support/sanitizers.hpp"
 #include "workloads.hpp"
 
 #include <atomic>
@@ -26,27 +27,6 @@
 
 #include <sys/wait.h>
 #include <unistd.h>
-
-#if defined(__SANITIZE_THREAD__)
-#define CPPROF_TEST_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define CPPROF_TEST_TSAN 1
-#endif
-#endif
-#ifndef CPPROF_TEST_TSAN
-#define CPPROF_TEST_TSAN 0
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define CPPROF_TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define CPPROF_TEST_ASAN 1
-#endif
-#endif
-#ifndef CPPROF_TEST_ASAN
-#define CPPROF_TEST_ASAN 0
-#endif
 
 namespace {
 

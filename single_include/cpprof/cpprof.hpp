@@ -1147,6 +1147,7 @@ struct walk_result {
 
 struct libgcc_walk_state {
     std::uint64_t target_pc;
+    bool target_is_return_address;  // a caller's return address, not an interrupted PC
     std::uint64_t* out;
     std::size_t max;
     std::size_t depth;
@@ -1162,10 +1163,11 @@ inline _Unwind_Reason_Code libgcc_walk_callback(struct _Unwind_Context* ctx, voi
     auto ip = static_cast<std::uint64_t>(_Unwind_GetIPInfo(ctx, &before_insn));
     if (!st->found) {
         // The first frames are the handler's own and the kernel's signal trampoline; the
-        // interrupted frame is the one whose IP is the PC saved in the ucontext.
+        // interrupted frame is the one whose IP is the PC saved in the ucontext. (Walking from
+        // a return address instead: the frames before it are the walker's caller's own.)
         if (ip == st->target_pc) {
             st->found = true;
-            st->out[st->depth++] = ip;
+            st->out[st->depth++] = st->target_is_return_address ? ip - 1 : ip;
             return _URC_NO_REASON;
         }
         return ++st->skipped > 32 ? _URC_END_OF_STACK : _URC_NO_REASON;
@@ -1185,7 +1187,18 @@ inline _Unwind_Reason_Code libgcc_walk_callback(struct _Unwind_Context* ctx, voi
 /// unwinder was warmed up once outside the handler (warm_up_unwinder).
 inline walk_result walk_libgcc(const interrupted_context& c, std::uint64_t* out,
                                std::size_t max) noexcept {
-    libgcc_walk_state st{c.pc, out, max, 0, 0, false, false};
+    libgcc_walk_state st{c.pc, false, out, max, 0, 0, false, false};
+    if (max == 0) return {};
+    _Unwind_Backtrace(&libgcc_walk_callback, &st);
+    return walk_result{st.depth, st.truncated, st.found};
+}
+
+/// Walks the calling thread's own stack (synchronously, not in a signal handler), keeping the
+/// frames from the one that `return_address` returns into: with the return address of the
+/// current function, the stack of its caller. Used by the heap sampler in operator new.
+inline walk_result walk_libgcc_from(std::uint64_t return_address, std::uint64_t* out,
+                                    std::size_t max) noexcept {
+    libgcc_walk_state st{return_address, true, out, max, 0, 0, false, false};
     if (max == 0) return {};
     _Unwind_Backtrace(&libgcc_walk_callback, &st);
     return walk_result{st.depth, st.truncated, st.found};
@@ -3740,37 +3753,6 @@ allocation_statistics allocation_stats() noexcept {
 // operator new's memory must not be given to free() or malloc_usable_size() directly (which
 // the standard forbids anyway).
 
-// ----- begin cpprof/detail/heap_sampler.hpp -----
-//
-// The heap sampler behind heap_profiler_guard and leak_detector, fed by the global operator
-// new/delete replacement (memory/global_new.hpp).
-//
-// Sampling: a Poisson process over allocated bytes with mean `interval` (Go's MemProfileRate,
-// tcmalloc's sampling). Each thread counts down the bytes to its next sample, so the fast path
-// is a subtraction and a compare; the countdown is drawn from an exponential distribution,
-// which is memoryless, so an allocation of s bytes is sampled with probability
-// p(s) = 1 - exp(-s / interval) whatever came before it. A sampled allocation gets its stack
-// (libgcc's DWARF unwinder: correct without frame pointers) and is recorded with weight 1/p(s)
-// — Go's unsampling formula, applied per allocation rather than to a bucket's average size, so
-// a call site that allocates mixed sizes is estimated without bias. Interval 1 records every
-// allocation with weight 1.
-//
-// Records: one bucket per distinct stack (alloc_objects / alloc_space estimates since the
-// current heap_profiler_guard started) and one live entry per sampled allocation not yet freed
-// (size, weight, bucket, sequence number). In-use values and leak reports are sums over live
-// entries; a sequence number orders them against checkpoints.
-//
-// Sessions: heap_profiler_guard (one at a time) and any number of leak_detectors each hold a
-// session; the sampling interval in force is the smallest any session asked for (weights use
-// the interval each allocation was sampled at, so estimates stay unbiased when it changes).
-// When the last session ends the records are dropped; a block that was sampled and is freed
-// later simply finds no record.
-//
-// Locking: one mutex guards the records. It is taken only for sampled allocations and for the
-// frees of sampled blocks, never on the common path, and never while another cpprof lock is
-// held. Every member marks the thread cpprof-internal before taking it: an allocation made
-// under the lock that was sampled would take it again. Nothing here runs in a signal handler.
-
 // ----- begin cpprof/detail/text.hpp -----
 // Small text helpers for the renderers and reports: UTF-8 character counting (labels are cut
 // by characters, never inside one) and locale-free number formatting.
@@ -3879,13 +3861,45 @@ std::string fixed_number(double v, int decimals) {
 
 }  // namespace cpprof::detail
 // ----- end cpprof/detail/text.hpp -----
+                                   // so that the single header keeps one unconditional copy)
+
+#if CPPROF_ENABLED && CPPROF_PLATFORM_SUPPORTED
+// ----- begin cpprof/detail/heap_sampler.hpp -----
+//
+// The heap sampler behind heap_profiler_guard and leak_detector, fed by the global operator
+// new/delete replacement (memory/global_new.hpp).
+//
+// Sampling: a Poisson process over allocated bytes with mean `interval` (Go's MemProfileRate,
+// tcmalloc's sampling). Each thread counts down the bytes to its next sample, so the fast path
+// is a subtraction and a compare; the countdown is drawn from an exponential distribution,
+// which is memoryless, so an allocation of s bytes is sampled with probability
+// p(s) = 1 - exp(-s / interval) whatever came before it. A sampled allocation gets its stack
+// (libgcc's DWARF unwinder: correct without frame pointers) and is recorded with weight 1/p(s)
+// — Go's unsampling formula, applied per allocation rather than to a bucket's average size, so
+// a call site that allocates mixed sizes is estimated without bias. Interval 1 records every
+// allocation with weight 1.
+//
+// Records: one bucket per distinct stack (alloc_objects / alloc_space estimates since the
+// current heap_profiler_guard started) and one live entry per sampled allocation not yet freed
+// (size, weight, bucket, sequence number). In-use values and leak reports are sums over live
+// entries; a sequence number orders them against checkpoints.
+//
+// Sessions: heap_profiler_guard (one at a time) and any number of leak_detectors each hold a
+// session; the sampling interval in force is the smallest any session asked for (weights use
+// the interval each allocation was sampled at, so estimates stay unbiased when it changes).
+// When the last session ends the records are dropped; a block that was sampled and is freed
+// later simply finds no record.
+//
+// Locking: one mutex guards the records. It is taken only for sampled allocations and for the
+// frees of sampled blocks, never on the common path, and never while another cpprof lock is
+// held. Every member marks the thread cpprof-internal before taking it: an allocation made
+// under the lock that was sampled would take it again. Nothing here runs in a signal handler.
 
 #include <cstring>
 #include <ctime>
 #include <mutex>
 
 #include <pthread.h>
-#include <unwind.h>
 
 namespace cpprof::detail {
 
@@ -3949,51 +3963,20 @@ inline double heap_sample_weight(std::int64_t size, std::int64_t interval) noexc
 
 // ---- stacks ------------------------------------------------------------------------------
 
-struct heap_walk_state {
-    std::uintptr_t start;  // the return address of operator new: the first frame kept
-    std::uint64_t* out;
-    std::size_t max;
-    std::size_t depth;
-    std::size_t skipped;
-    bool found;
-    bool truncated;
-};
-
-inline _Unwind_Reason_Code heap_walk_callback(struct _Unwind_Context* ctx, void* arg) {
-    auto* st = static_cast<heap_walk_state*>(arg);
-    int before_insn = 0;
-    auto ip = static_cast<std::uintptr_t>(_Unwind_GetIPInfo(ctx, &before_insn));
-    if (ip == 0) return _URC_END_OF_STACK;
-    if (!st->found) {
-        // Frames of cpprof's own hook, up to operator new's caller.
-        if (ip != st->start) return ++st->skipped > 16 ? _URC_END_OF_STACK : _URC_NO_REASON;
-        st->found = true;
-    }
-    if (st->depth == st->max) {
-        st->truncated = true;
-        return _URC_END_OF_STACK;
-    }
-    // Return addresses minus one lie inside the call instruction (see unwind.hpp).
-    st->out[st->depth++] = before_insn ? ip : ip - 1;
-    return _URC_NO_REASON;
-}
-
 /// Leaf-first stack of the allocation whose operator new returns to `return_address`. Not in
 /// a signal handler: a plain synchronous libgcc walk.
 inline std::size_t capture_heap_stack(const void* return_address, std::uint64_t* out,
                                       std::size_t max, bool& truncated) noexcept {
-    heap_walk_state st{reinterpret_cast<std::uintptr_t>(return_address), out, max, 0, 0,
-                       false, false};
-    _Unwind_Backtrace(&heap_walk_callback, &st);
-    if (!st.found) {
-        // The caller's frame was not seen (no unwind info for it): keep its address alone
-        // rather than a stack of cpprof's own frames.
-        st.depth = 0;
-        if (max > 0 && return_address != nullptr)
-            out[st.depth++] = reinterpret_cast<std::uintptr_t>(return_address) - 1;
-    }
-    truncated = st.truncated;
-    return st.depth;
+    const auto ra = reinterpret_cast<std::uintptr_t>(return_address);
+    walk_result r = walk_libgcc_from(ra, out, max);
+    truncated = r.truncated;
+    if (r.found) return r.depth;
+    // The caller's frame was not seen (no unwind info for it): keep its address alone rather
+    // than a stack of cpprof's own frames.
+    truncated = false;
+    if (max == 0 || ra == 0) return 0;
+    out[0] = ra - 1;
+    return 1;
 }
 
 // ---- records -----------------------------------------------------------------------------
@@ -4335,6 +4318,7 @@ inline void* global_new_nothrow(std::size_t size, std::size_t align,
 }
 
 }  // namespace cpprof::detail
+#endif  // CPPROF_ENABLED && CPPROF_PLATFORM_SUPPORTED
 
 #if defined(CPPROF_IMPLEMENT_GLOBAL_NEW) && CPPROF_ENABLED && CPPROF_PLATFORM_SUPPORTED
 #ifdef CPPROF_GLOBAL_NEW_IMPLEMENTED
@@ -6908,6 +6892,8 @@ std::uint32_t crc32(const void* data, std::size_t n, std::uint32_t crc = 0) {
 // Everything with a body here is a template (the deflater is basic_deflater<>) and the lookup
 // tables are built on first use rather than by constexpr: see the note on lazy instantiation in
 // config.hpp. Including this header instantiates nothing.
+
+#include <cstring>
 
 namespace cpprof {
 namespace detail {

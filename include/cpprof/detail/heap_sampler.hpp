@@ -32,6 +32,7 @@
 
 #include <cpprof/detail/alloc_state.hpp>
 #include <cpprof/detail/text.hpp>
+#include <cpprof/detail/unwind.hpp>
 
 #include <atomic>
 #include <cstddef>
@@ -47,7 +48,6 @@
 #include <vector>
 
 #include <pthread.h>
-#include <unwind.h>
 
 namespace cpprof::detail {
 
@@ -111,51 +111,20 @@ inline double heap_sample_weight(std::int64_t size, std::int64_t interval) noexc
 
 // ---- stacks ------------------------------------------------------------------------------
 
-struct heap_walk_state {
-    std::uintptr_t start;  // the return address of operator new: the first frame kept
-    std::uint64_t* out;
-    std::size_t max;
-    std::size_t depth;
-    std::size_t skipped;
-    bool found;
-    bool truncated;
-};
-
-inline _Unwind_Reason_Code heap_walk_callback(struct _Unwind_Context* ctx, void* arg) {
-    auto* st = static_cast<heap_walk_state*>(arg);
-    int before_insn = 0;
-    auto ip = static_cast<std::uintptr_t>(_Unwind_GetIPInfo(ctx, &before_insn));
-    if (ip == 0) return _URC_END_OF_STACK;
-    if (!st->found) {
-        // Frames of cpprof's own hook, up to operator new's caller.
-        if (ip != st->start) return ++st->skipped > 16 ? _URC_END_OF_STACK : _URC_NO_REASON;
-        st->found = true;
-    }
-    if (st->depth == st->max) {
-        st->truncated = true;
-        return _URC_END_OF_STACK;
-    }
-    // Return addresses minus one lie inside the call instruction (see unwind.hpp).
-    st->out[st->depth++] = before_insn ? ip : ip - 1;
-    return _URC_NO_REASON;
-}
-
 /// Leaf-first stack of the allocation whose operator new returns to `return_address`. Not in
 /// a signal handler: a plain synchronous libgcc walk.
 inline std::size_t capture_heap_stack(const void* return_address, std::uint64_t* out,
                                       std::size_t max, bool& truncated) noexcept {
-    heap_walk_state st{reinterpret_cast<std::uintptr_t>(return_address), out, max, 0, 0,
-                       false, false};
-    _Unwind_Backtrace(&heap_walk_callback, &st);
-    if (!st.found) {
-        // The caller's frame was not seen (no unwind info for it): keep its address alone
-        // rather than a stack of cpprof's own frames.
-        st.depth = 0;
-        if (max > 0 && return_address != nullptr)
-            out[st.depth++] = reinterpret_cast<std::uintptr_t>(return_address) - 1;
-    }
-    truncated = st.truncated;
-    return st.depth;
+    const auto ra = reinterpret_cast<std::uintptr_t>(return_address);
+    walk_result r = walk_libgcc_from(ra, out, max);
+    truncated = r.truncated;
+    if (r.found) return r.depth;
+    // The caller's frame was not seen (no unwind info for it): keep its address alone rather
+    // than a stack of cpprof's own frames.
+    truncated = false;
+    if (max == 0 || ra == 0) return 0;
+    out[0] = ra - 1;
+    return 1;
 }
 
 // ---- records -----------------------------------------------------------------------------

@@ -52,6 +52,7 @@ struct walk_result {
 
 struct libgcc_walk_state {
     std::uint64_t target_pc;
+    bool target_is_return_address;  // a caller's return address, not an interrupted PC
     std::uint64_t* out;
     std::size_t max;
     std::size_t depth;
@@ -67,10 +68,11 @@ inline _Unwind_Reason_Code libgcc_walk_callback(struct _Unwind_Context* ctx, voi
     auto ip = static_cast<std::uint64_t>(_Unwind_GetIPInfo(ctx, &before_insn));
     if (!st->found) {
         // The first frames are the handler's own and the kernel's signal trampoline; the
-        // interrupted frame is the one whose IP is the PC saved in the ucontext.
+        // interrupted frame is the one whose IP is the PC saved in the ucontext. (Walking from
+        // a return address instead: the frames before it are the walker's caller's own.)
         if (ip == st->target_pc) {
             st->found = true;
-            st->out[st->depth++] = ip;
+            st->out[st->depth++] = st->target_is_return_address ? ip - 1 : ip;
             return _URC_NO_REASON;
         }
         return ++st->skipped > 32 ? _URC_END_OF_STACK : _URC_NO_REASON;
@@ -90,7 +92,18 @@ inline _Unwind_Reason_Code libgcc_walk_callback(struct _Unwind_Context* ctx, voi
 /// unwinder was warmed up once outside the handler (warm_up_unwinder).
 inline walk_result walk_libgcc(const interrupted_context& c, std::uint64_t* out,
                                std::size_t max) noexcept {
-    libgcc_walk_state st{c.pc, out, max, 0, 0, false, false};
+    libgcc_walk_state st{c.pc, false, out, max, 0, 0, false, false};
+    if (max == 0) return {};
+    _Unwind_Backtrace(&libgcc_walk_callback, &st);
+    return walk_result{st.depth, st.truncated, st.found};
+}
+
+/// Walks the calling thread's own stack (synchronously, not in a signal handler), keeping the
+/// frames from the one that `return_address` returns into: with the return address of the
+/// current function, the stack of its caller. Used by the heap sampler in operator new.
+inline walk_result walk_libgcc_from(std::uint64_t return_address, std::uint64_t* out,
+                                    std::size_t max) noexcept {
+    libgcc_walk_state st{return_address, true, out, max, 0, 0, false, false};
     if (max == 0) return {};
     _Unwind_Backtrace(&libgcc_walk_callback, &st);
     return walk_result{st.depth, st.truncated, st.found};

@@ -21,13 +21,17 @@
 
 #include <cpprof/config.hpp>
 #include <cpprof/detail/alloc_state.hpp>
-#include <cpprof/detail/heap_sampler.hpp>
+#include <cpprof/detail/text.hpp>  // (used by heap_sampler.hpp; included here unconditionally
+                                   // so that the single header keeps one unconditional copy)
 #include <cpprof/memory/allocation_stats.hpp>
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <new>
+
+#if CPPROF_ENABLED && CPPROF_PLATFORM_SUPPORTED
+#include <cpprof/detail/heap_sampler.hpp>
 
 namespace cpprof::detail {
 
@@ -142,6 +146,7 @@ inline void* global_new_nothrow(std::size_t size, std::size_t align,
 }
 
 }  // namespace cpprof::detail
+#endif  // CPPROF_ENABLED && CPPROF_PLATFORM_SUPPORTED
 
 #if defined(CPPROF_IMPLEMENT_GLOBAL_NEW) && CPPROF_ENABLED && CPPROF_PLATFORM_SUPPORTED
 #ifdef CPPROF_GLOBAL_NEW_IMPLEMENTED
