@@ -416,6 +416,21 @@ TEST_CASE("flamegraph: thread frames appear when the profile has several threads
     CHECK(render(one.p, flamegraph_options{}.thread_frames(true)).frame("worker").count == 3);
 }
 
+TEST_CASE("flamegraph: memory profiles get the mem palette unless one is asked for") {
+    builder b({{"objects", "count"}, {"space", "bytes"}});
+    b.add({b.fn("main"), b.fn("alloc")}, {3, 4096});
+    auto green = [](const svg_doc& doc) {
+        for (const auto& f : doc.frames)
+            if (std::stoi(f.fill.substr(1, 2), nullptr, 16) != 0) return false;  // mem: no red
+        return !doc.frames.empty();
+    };
+    CHECK(green(render(b.p)));                                         // bytes: mem
+    CHECK_FALSE(green(render(b.p, flamegraph_options{}.sample_index(0))));  // counts: hot
+    CHECK_FALSE(green(render(b.p, flamegraph_options{}.palette("hot"))));   // asked: hot
+    CHECK(flamegraph_options{}.palette_is_set() == false);
+    CHECK(flamegraph_options{}.palette("io").palette_is_set());
+}
+
 TEST_CASE("flamegraph: colours depend on the name only, per palette") {
     builder b1, b2;
     b1.add({b1.fn("main"), b1.fn("compute")}, {3});

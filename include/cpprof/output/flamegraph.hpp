@@ -676,9 +676,9 @@ void render_flamegraph(const profile& p, std::size_t index, const flamegraph_opt
     const stack_set set = collect_stacks(p, index, threads, sanitize_xml_name);
     const name_table& names = set.names;
     // Memory profiles get the memory palette unless a palette was asked for.
+    const bool memory = index < p.sample_types().size() && p.sample_types()[index].unit == "bytes";
     const flamegraph_palette palette =
-        o.palette_is_set() || p.sample_types()[index].unit != "bytes" ? o.palette()
-                                                                       : flamegraph_palette::mem;
+        o.palette_is_set() || !memory ? o.palette() : flamegraph_palette::mem;
 
     // Geometry (pixels). Normal graphs grow up from the bottom; icicles hang from the top.
     const double width = o.width(), fh = o.frame_height(), fs = o.font_size();
