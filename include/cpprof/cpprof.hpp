@@ -37,3 +37,6 @@
 #include <cpprof/output/flamegraph.hpp>
 #include <cpprof/output/folded.hpp>
 #include <cpprof/output/pprof.hpp>
+
+// input
+#include <cpprof/input/folded.hpp>
