@@ -30,6 +30,7 @@
 #include <cpprof/memory/tracking_resource.hpp>
 
 // analysis
+#include <cpprof/analysis/diff.hpp>
 #include <cpprof/analysis/hotspots.hpp>
 #include <cpprof/analysis/query.hpp>
 
