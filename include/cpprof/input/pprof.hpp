@@ -309,6 +309,20 @@ private:
                 throw error("pprof: two locations have id " + std::to_string(id) + ", at byte " + std::to_string(at));
             locations_.push_back(std::move(loc));
         }
+        // Ids are usually 1..N (cpprof, Go): then a table beats hashing a million lookups.
+        std::uint64_t max_id = 0;
+        for (const auto& e : location_index_) max_id = e.first > max_id ? e.first : max_id;
+        if (max_id <= 2 * locations_.size() + 16) {
+            dense_location_.assign(static_cast<std::size_t>(max_id) + 1, no_location);
+            for (const auto& e : location_index_) dense_location_[static_cast<std::size_t>(e.first)] = e.second;
+        }
+    }
+
+    static constexpr std::size_t no_location = static_cast<std::size_t>(-1);
+    std::size_t find_location(std::uint64_t id) const {
+        if (!dense_location_.empty()) return id < dense_location_.size() ? dense_location_[static_cast<std::size_t>(id)] : no_location;
+        const auto it = location_index_.find(id);
+        return it == location_index_.end() ? no_location : it->second;
     }
 
     const std::vector<frame_id>& frames_of(location_rec& loc, profile& p) {
@@ -364,11 +378,11 @@ private:
                             " values but the profile has " + std::to_string(num_types) +
                             " sample types, at byte " + std::to_string(at));
             for (const std::uint64_t id : ids) {
-                const auto it = location_index_.find(id);
-                if (it == location_index_.end())
+                const std::size_t index = find_location(id);
+                if (index == no_location)
                     throw error("pprof: sample " + std::to_string(n) + " names location id " + std::to_string(id) +
                                 ", which does not exist, at byte " + std::to_string(at));
-                const auto& frames = frames_of(locations_[it->second], p);
+                const auto& frames = frames_of(locations_[index], p);
                 total_frames += frames.size();
                 if (total_frames > max_frames)
                     throw error("pprof: the stacks hold more than " + std::to_string(max_frames) +
@@ -458,6 +472,7 @@ private:
     std::unordered_map<std::uint64_t, function_rec> functions_;
     std::vector<location_rec> locations_;
     std::unordered_map<std::uint64_t, std::size_t> location_index_;
+    std::vector<std::size_t> dense_location_;  // by id when ids are dense, else empty
 };
 
 }  // namespace detail
