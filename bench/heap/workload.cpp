@@ -11,7 +11,7 @@
 //     (a few reallocations), moved into a ring of the last 512 strings;
 // and one request in 32 grows a std::vector<std::uint32_t> to a few thousand elements (a few
 // 4..32 KiB blocks), so byte sampling also sees larger allocations.
-// Requests are called through a short recursive chain (4..11 frames) so that stack-recording
+// Requests are called through a short recursive chain (1..8 frames) so that stack-recording
 // profilers unwind a realistic depth, not two frames.
 
 #include "workload.hpp"
