@@ -422,3 +422,21 @@ TEST_CASE("gunzip stops a gzip bomb at max_output") {
     liar[liar.size() - 1] = '\x7f';
     CHECK(error_of([&] { gunzip(liar); }).find("ISIZE mismatch") != std::string::npos);
 }
+
+TEST_CASE("inflate of random bytes throws or returns, never crashes") {
+    cpprof_test::rng r{14};
+    std::size_t returned = 0;
+    for (int i = 0; i < 5000; ++i) {
+        std::string s = random_bytes(1 + r.below(400), r.next());
+        // Half of them start with a dynamic block header, to reach the code-length decoder.
+        if (i % 2 == 0) s[0] = static_cast<char>((s[0] & ~0x06) | 0x04);
+        const auto buf = exact_copy(s);
+        try {
+            (void)inflate(view(buf), 1u << 20);
+            ++returned;
+        } catch (const cpprof::error& e) {
+            CHECK(std::string(e.what()).find("inflate: ") != std::string::npos);
+        }
+    }
+    MESSAGE(returned << " of 5000 random streams decoded without error");
+}

@@ -412,30 +412,112 @@ private:
     }
 
     /// The compressed data of a Huffman block, up to its end-of-block code.
+    ///
+    /// The hot loop. Its state lives in locals, not members: the output is written through a
+    /// char pointer, which may alias anything, so members would be reloaded from memory after
+    /// every byte written. `save()` writes the state back before anything that reads members
+    /// (the slow decode path, growing the output, errors).
     void codes(const huffman_table& litlen, const huffman_table& dist, std::size_t stream_start) {
+        std::uint64_t buf = buf_;
+        unsigned bits = bits_;
+        const unsigned char* pos = pos_;
+        const unsigned char* const end = end_;
+        std::size_t n = n_;
+        std::size_t cap = cap_;
+        char* out = cap == 0 ? nullptr : &out_[0];
+        const auto save = [&] {
+            buf_ = buf;
+            bits_ = bits;
+            pos_ = pos;
+            n_ = n;
+        };
+        const auto grow = [&](std::size_t need) {
+            save();
+            room(need);
+            cap = cap_;
+            out = &out_[0];
+        };
+        const auto take_bits = [&](unsigned k) -> std::uint32_t {
+            if (k > bits) {
+                save();
+                truncated();
+            }
+            const auto v = static_cast<std::uint32_t>(buf & ((std::uint64_t{1} << k) - 1u));
+            buf >>= k;
+            bits -= k;
+            return v;
+        };
+        const auto decode_local = [&](const huffman_table& h) -> std::uint32_t {
+            const std::uint32_t e = h.fast[buf & ((1u << fast_bits) - 1u)];
+            if (e != 0) {
+                const unsigned len = e & 15u;
+                if (len > bits) {
+                    save();
+                    truncated();
+                }
+                buf >>= len;
+                bits -= len;
+                return e >> 4;
+            }
+            save();
+            const std::uint32_t sym = decode_slow(h);
+            buf = buf_;
+            bits = bits_;
+            return sym;
+        };
         for (;;) {
-            refill();
-            std::uint32_t sym = decode(litlen);
+            // A length/distance pair takes at most 15 + 5 + 15 + 13 = 48 bits, so with 48 in
+            // the buffer a whole symbol decodes without a refill, and after a refill (56+) up
+            // to three literals do. Same refill as refill(), on the locals.
+            if (bits < 48) {
+                if (end - pos >= 8) {
+                    buf |= load_le64(pos) << bits;
+                    pos += (63u - bits) >> 3;
+                    bits |= 56u;
+                } else {
+                    while (bits <= 56 && pos < end) {
+                        buf |= static_cast<std::uint64_t>(*pos++) << bits;
+                        bits += 8;
+                    }
+                }
+            }
+            std::uint32_t sym = decode_local(litlen);
             if (sym < 256) {
-                if (n_ == cap_) room(1);
-                out_[n_++] = static_cast<char>(sym);
+                if (n == cap) grow(1);
+                out[n++] = static_cast<char>(sym);
                 continue;
             }
-            if (sym == 256) return;
+            if (sym == 256) {
+                save();
+                return;
+            }
             sym -= 257;
-            if (sym >= 29) fail("invalid literal/length code " + std::to_string(sym + 257), offset());
-            const std::size_t len = length_base[sym] + take(length_extra[sym]);
-            const std::uint32_t dsym = decode(dist);
-            if (dsym >= 30) fail("invalid distance code " + std::to_string(dsym), offset());
-            const std::size_t distance = dist_base[dsym] + take(dist_extra[dsym]);
-            if (distance > n_ - stream_start)
+            if (sym >= 29) {
+                save();
+                fail("invalid literal/length code " + std::to_string(sym + 257), offset());
+            }
+            const std::size_t len = length_base[sym] + take_bits(length_extra[sym]);
+            const std::uint32_t dsym = decode_local(dist);
+            if (dsym >= 30) {
+                save();
+                fail("invalid distance code " + std::to_string(dsym), offset());
+            }
+            const std::size_t distance = dist_base[dsym] + take_bits(dist_extra[dsym]);
+            if (distance > n - stream_start) {
+                save();
                 fail("distance " + std::to_string(distance) + " too far back (only " +
-                         std::to_string(n_ - stream_start) + " bytes of output)",
+                         std::to_string(n - stream_start) + " bytes of output)",
                      offset());
-            if (cap_ - n_ < len) room(len);
-            char* dst = &out_[n_];
+            }
+            if (cap - n < len) grow(len);
+            char* dst = out + n;
             const char* src = dst - distance;
-            if (distance >= len) {
+            if (distance >= 8 && cap - n >= len + 8) {
+                // Eight bytes at a time, possibly writing up to 7 bytes past the match into
+                // spare capacity (later output overwrites them). Each 8-byte load reads bytes
+                // at least 8 behind what it writes, so it never sees its own output half-done.
+                for (std::size_t k = 0; k < len; k += 8) std::memcpy(dst + k, src + k, 8);
+            } else if (distance >= len) {
                 std::memcpy(dst, src, len);
             } else if (distance == 1) {
                 std::memset(dst, *src, len);
@@ -443,7 +525,7 @@ private:
                 // Overlapping: the copy reads bytes it has just written (a repeated pattern).
                 for (std::size_t k = 0; k < len; ++k) dst[k] = src[k];
             }
-            n_ += len;
+            n += len;
         }
     }
 
