@@ -41,3 +41,4 @@
 
 // input
 #include <cpprof/input/folded.hpp>
+#include <cpprof/input/pprof.hpp>

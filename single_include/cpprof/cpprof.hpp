@@ -8604,6 +8604,1387 @@ profile read_folded(const std::string& path) {
 
 }  // namespace cpprof
 // ----- end cpprof/input/folded.hpp -----
+// ----- begin cpprof/input/pprof.hpp -----
+// pprof reader: a pprof `profile.proto` message (perftools.profiles), raw or gzip-compressed,
+// back into a cpprof::profile.
+//
+//   cpprof::profile p = cpprof::read_pprof("cpu.pb.gz");      // a file: gzip or raw protobuf
+//   cpprof::profile q = cpprof::parse_pprof(bytes);           // bytes in memory: the same
+//
+// What it rebuilds: sample types, samples (values, labels with str or num and num_unit),
+// stacks, mappings (with build ids and has_functions), period type and period, time and
+// duration, comments and the default sample type. drop_frames, keep_frames, doc_url,
+// Function.start_line, Line.column, Location.is_folded and the Mapping has_* flags other than
+// has_functions are read and ignored.
+//
+// Stacks: each Location becomes one frame per Line, innermost first; every frame of a Location
+// with several Lines except the last (the caller) is marked `inlined`, and all of them get the
+// Location's address and mapping, which is what output/pprof.hpp folds back into one Location.
+// A Location with no Line gives one frame with its address and no function name. A Function
+// whose system_name equals its name gives a frame with an empty system_name (the writer's
+// convention). The comment lines output/pprof.hpp writes for sample losses ("cpprof: N samples
+// lost (...)", "cpprof: N stacks truncated at the maximum depth") become profile::losses()
+// again, so encode -> parse -> encode gives the same bytes.
+//
+// Checked, each failure a cpprof::error naming the field and the byte offset (of the
+// uncompressed protobuf): the wire format (see detail/protobuf_reader.hpp), string_table[0]
+// being "", every string index, ids being non-zero and unique, every Sample.location_id and
+// Line.function_id naming an existing Location / Function, and each sample having one value
+// per sample type. As in `go tool pprof`, a Location.mapping_id that names no Mapping means
+// "no mapping", and a default_sample_type that names no sample type is ignored (the last one
+// is the default). Empty input is an error ("empty input"), as in pprof.
+//
+// Templates with a dummy parameter, called like plain functions: see the note on lazy
+// instantiation in config.hpp.
+
+// ----- begin cpprof/detail/protobuf_reader.hpp -----
+//
+// Protocol Buffers wire-format decoder (no protobuf library), bounds-checked: every read is
+// checked against the bytes left, and every failure is a cpprof::error that says what is wrong
+// and at which byte of the outermost message, e.g.
+//   "cpprof: pprof: over-long varint at byte 17"
+//   "cpprof: pprof: field 2 (sample) length 4000000 exceeds the 120 bytes left at byte 9"
+//
+//   proto_reader r(bytes, "pprof", profile_field_names);
+//   while (r.next()) {
+//       switch (r.field()) {
+//       case 9: time = r.int64(); break;              // checks the wire type is varint
+//       case 2: parse_sample(r.message(sample_field_names)); break;
+//       case 1: r.repeated_varint([&](std::uint64_t v) { ids.push_back(v); }); break;
+//       default: r.skip();                            // unknown fields of every wire type
+//       }
+//   }
+//
+// Accepted wire types: 0 varint, 1 fixed64, 2 length-delimited, 5 fixed32. Groups (3, 4) and
+// the undefined types 6 and 7 are errors, as is field number 0 or one above 2^29 - 1. A varint
+// is at most 10 bytes and its 10th byte may carry only bit 63. Repeated scalars are accepted
+// packed or one per key, as proto3 requires of readers.
+//
+// Field names: an optional table (index = field number) used only to name fields in errors.
+// The reader never allocates except to build an error message.
+
+namespace cpprof {
+namespace detail {
+
+/// Names of a message's fields for error messages: names[n] is field n ("" or past the end:
+/// unnamed).
+struct proto_field_names {
+    const char* const* names = nullptr;
+    std::size_t count = 0;
+    template <std::size_t N>
+    constexpr proto_field_names(const char* const (&n)[N]) : names(n), count(N) {}
+    constexpr proto_field_names() = default;
+    const char* operator()(std::uint64_t field) const {
+        return field < count && names[field] != nullptr ? names[field] : "";
+    }
+};
+
+/// Use it as `proto_reader` (the template parameter is a dummy: see the note on lazy
+/// instantiation in config.hpp).
+template <class = void>
+class basic_proto_reader {
+public:
+    /// Reads `data`, whose first byte is byte `base` of the outermost message. `what` prefixes
+    /// every error ("pprof"); it must outlive the reader.
+    explicit basic_proto_reader(std::string_view data, std::string_view what = "protobuf",
+                          proto_field_names names = {}, std::size_t base = 0)
+        : data_(data), what_(what), names_(names), base_(base) {}
+
+    /// Reads the next key; false at the end of the message. Throws on a bad key.
+    bool next() {
+        if (pos_ >= data_.size()) return false;
+        key_at_ = pos_;
+        const std::uint64_t key = raw_varint("field key");
+        const std::uint64_t number = key >> 3;
+        const auto type = static_cast<std::uint32_t>(key & 7);
+        if (number == 0) fail_at(key_at_, "field number 0 (a protobuf field number starts at 1)");
+        if (number > 0x1fffffff)
+            fail_at(key_at_, "field number " + std::to_string(number) + " is above the maximum 536870911");
+        field_ = static_cast<std::uint32_t>(number);
+        if (type == 3 || type == 4)
+            fail_at(key_at_, field_label() + " uses wire type " + std::to_string(type) +
+                                 " (groups), which is not supported");
+        if (type == 6 || type == 7)
+            fail_at(key_at_, field_label() + " has the invalid wire type " + std::to_string(type));
+        type_ = static_cast<wire_type>(type);
+        return true;
+    }
+
+    std::uint32_t field() const { return field_; }
+    wire_type type() const { return type_; }
+    /// Offset in the outermost message of the current field's key / of the next byte.
+    std::size_t key_offset() const { return base_ + key_at_; }
+    std::size_t offset() const { return base_ + pos_; }
+    std::size_t remaining() const { return data_.size() - pos_; }
+    std::string_view what() const { return what_; }
+
+    // ---- values of the current field (each checks the wire type) ----------------------------
+    std::uint64_t uint64() {
+        expect(wire_type::varint);
+        return raw_varint(nullptr);
+    }
+    std::int64_t int64() { return static_cast<std::int64_t>(uint64()); }
+    bool boolean() { return uint64() != 0; }
+    std::uint64_t fixed64() {
+        expect(wire_type::i64);
+        return raw_fixed(8);
+    }
+    std::uint32_t fixed32() {
+        expect(wire_type::i32);
+        return static_cast<std::uint32_t>(raw_fixed(4));
+    }
+    /// A length-delimited field (string, bytes, message, packed scalars).
+    std::string_view bytes() {
+        expect(wire_type::len);
+        return raw_len();
+    }
+    /// A nested message: a reader over its bytes, offsets still counted from the outermost one.
+    basic_proto_reader message(proto_field_names names = {}) {
+        expect(wire_type::len);
+        const std::string_view body = raw_len();
+        return basic_proto_reader(body, what_, names, base_ + pos_ - body.size());
+    }
+    /// A repeated varint field, packed (wire type 2) or one value per key (wire type 0): calls
+    /// `f(value)` for each value of this occurrence.
+    template <class F>
+    void repeated_varint(F&& f) {
+        if (type_ == wire_type::varint) {
+            f(raw_varint(nullptr));
+            return;
+        }
+        if (type_ != wire_type::len) wrong_type("0 (varint) or 2 (packed)");
+        const std::string_view packed = raw_len();
+        basic_proto_reader inner(packed, what_, names_, base_ + pos_ - packed.size());
+        inner.field_ = field_;
+        while (inner.pos_ < packed.size()) f(inner.raw_varint("packed value"));
+    }
+    /// Skips the current field, whatever its wire type.
+    void skip() {
+        switch (type_) {
+        case wire_type::varint: raw_varint(nullptr); break;
+        case wire_type::i64: raw_fixed(8); break;
+        case wire_type::i32: raw_fixed(4); break;
+        case wire_type::len: raw_len(); break;
+        }
+    }
+
+    /// Throws cpprof::error "<what>: <message> at byte <key offset of the current field>".
+    [[noreturn]] void fail(const std::string& message) const { fail_at(key_at_, message); }
+    /// "field 2 (sample)", or "field 2" when the field has no name.
+    std::string field_label() const {
+        std::string s = "field " + std::to_string(field_);
+        const char* name = names_(field_);
+        if (*name != '\0') s += std::string(" (") + name + ")";
+        return s;
+    }
+
+private:
+    [[noreturn]] void fail_at(std::size_t pos, const std::string& message) const {
+        throw error(std::string(what_) + ": " + message + " at byte " + std::to_string(base_ + pos));
+    }
+
+    void expect(wire_type t) {
+        if (type_ != t) {
+            switch (t) {
+            case wire_type::varint: wrong_type("0 (varint)"); break;
+            case wire_type::i64: wrong_type("1 (fixed64)"); break;
+            case wire_type::len: wrong_type("2 (length-delimited)"); break;
+            case wire_type::i32: wrong_type("5 (fixed32)"); break;
+            }
+        }
+    }
+    [[noreturn]] void wrong_type(const char* expected) const {
+        fail(field_label() + " has wire type " + std::to_string(static_cast<unsigned>(type_)) +
+             ", expected " + expected);
+    }
+
+    /// A varint at pos_; `context` names it in errors (nullptr: the current field's value).
+    std::uint64_t raw_varint(const char* context) {
+        const std::size_t start = pos_;
+        std::uint64_t v = 0;
+        for (int i = 0; i < 10; ++i) {
+            if (pos_ >= data_.size())
+                fail_at(start, "truncated varint (" + describe(context) + "): the data ends");
+            const auto b = static_cast<unsigned char>(data_[pos_++]);
+            if (i == 9 && b > 1) {
+                if (b & 0x80) fail_at(start, "over-long varint (" + describe(context) + ")");
+                fail_at(start, "varint overflows 64 bits (" + describe(context) + ")");
+            }
+            v |= std::uint64_t{b & 0x7fu} << (7 * i);
+            if ((b & 0x80) == 0) return v;
+        }
+        fail_at(start, "over-long varint");  // unreachable: the 10th byte returns or throws
+    }
+    std::string describe(const char* context) const {
+        if (context != nullptr) {
+            if (std::string_view(context) == "field key") return context;
+            return std::string(context) + " of " + field_label();
+        }
+        return field_label();
+    }
+
+    std::uint64_t raw_fixed(std::size_t n) {
+        if (data_.size() - pos_ < n)
+            fail(field_label() + " needs " + std::to_string(n) + " bytes but only " +
+                 std::to_string(data_.size() - pos_) + " are left");
+        std::uint64_t v = 0;
+        for (std::size_t i = 0; i < n; ++i)
+            v |= std::uint64_t{static_cast<unsigned char>(data_[pos_ + i])} << (8 * i);
+        pos_ += n;
+        return v;
+    }
+
+    std::string_view raw_len() {
+        const std::uint64_t n = raw_varint("length");
+        const std::size_t left = data_.size() - pos_;
+        if (n > left)
+            fail(field_label() + " length " + std::to_string(n) + " exceeds the " +
+                 std::to_string(left) + " bytes left");
+        const std::string_view body = data_.substr(pos_, static_cast<std::size_t>(n));
+        pos_ += static_cast<std::size_t>(n);
+        return body;
+    }
+
+    std::string_view data_;
+    std::string_view what_;
+    proto_field_names names_;
+    std::size_t base_ = 0;
+    std::size_t pos_ = 0;
+    std::size_t key_at_ = 0;
+    std::uint32_t field_ = 0;
+    wire_type type_ = wire_type::varint;
+};
+
+using proto_reader = basic_proto_reader<>;
+
+}  // namespace detail
+}  // namespace cpprof
+// ----- end cpprof/detail/protobuf_reader.hpp -----
+
+#if __has_include(<cpprof/detail/inflate.hpp>)
+// ----- begin cpprof/detail/inflate.hpp -----
+//
+// A DEFLATE decoder (RFC 1951) and a gzip reader (RFC 1952), written from the RFCs. No zlib.
+//
+//   inflate(data, max_output)   one raw DEFLATE stream -> its bytes
+//   gunzip(data, max_output)    one or more gzip members -> their bytes, concatenated
+//   is_gzip(data)               starts with the gzip magic 1f 8b
+//
+// The input is treated as hostile: every read of the input is bounds-checked, every code,
+// length and distance is validated, the output never grows beyond `max_output` bytes (a
+// "gzip bomb" fails as soon as it would pass the limit, not after inflating), and each loop
+// consumes input or output, so none runs forever. Every failure is a cpprof::error whose
+// message says what is wrong and at which byte of the input ("gzip: truncated deflate stream
+// at byte 1234").
+//
+// How it decodes
+//   * Bits come from a 64-bit buffer refilled eight bytes at a time while at least eight input
+//     bytes remain (one unaligned load, no per-byte loop), byte by byte near the end. After a
+//     refill the buffer holds at least 56 bits unless the input is nearly exhausted, which is
+//     enough for a whole length/distance pair (15 + 5 + 15 + 13 bits), so the hot loop refills
+//     once per symbol. Consuming more bits than the input holds is the "truncated" error.
+//   * Huffman codes are canonical (RFC 1951 §3.2.2), so a code is fully described by its
+//     per-length counts and its symbols sorted by code. Decoding looks the next `fast_bits`
+//     bits up in a table giving the symbol and its code length directly; the rare longer codes
+//     fall back to a bit-at-a-time walk over the counts (a handful of steps, at most 15).
+//   * Code lengths are checked when a table is built: an over-subscribed set is always an
+//     error; an incomplete one only passes where zlib (and therefore every encoder in the
+//     wild) allows it: a single distance or literal/length code of length 1, or no distance
+//     codes at all (a block of literals only).
+//   * The output is one std::string grown geometrically but never past max_output; for gzip
+//     the trailer's ISIZE (bounded by what DEFLATE's 1032:1 ratio allows for this input)
+//     sizes it up front so a typical file is inflated without reallocating.
+//
+// Templates with a dummy parameter, tables built at run time: see the note on lazy
+// instantiation in config.hpp. Including this header instantiates nothing.
+
+namespace cpprof {
+namespace detail {
+
+namespace inflate_impl {
+
+inline constexpr int max_bits = 15;   // longest code RFC 1951 allows
+inline constexpr int fast_bits = 10;  // first-level table: 1 Ki entries, 2 KiB
+inline constexpr std::size_t max_litlen = 288;  // the fixed code defines 286 and 287 too
+inline constexpr std::size_t max_dist = 32;     // ... and distance codes 30 and 31
+
+// RFC 1951 §3.2.5: base value and extra bits of each length code (257 + i) and distance code.
+inline constexpr std::array<std::uint16_t, 29> length_base = {
+    3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31,
+    35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
+inline constexpr std::array<std::uint8_t, 29> length_extra = {
+    0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
+inline constexpr std::array<std::uint16_t, 30> dist_base = {
+    1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129,
+    193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
+inline constexpr std::array<std::uint8_t, 30> dist_extra = {
+    0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
+// Order in which the code-length code lengths are sent (RFC 1951 §3.2.7).
+inline constexpr std::array<std::uint8_t, 19> cl_order = {
+    16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15};
+
+/// What a set of code lengths may be besides complete (see the header comment).
+enum class incomplete_ok { never, single, single_or_empty };
+
+/// A canonical prefix code ready to decode.
+struct huffman_table {
+    // fast[next fast_bits bits] = symbol << 4 | code length, or 0 when the code is longer than
+    // fast_bits (or the bits start no code at all): take the slow path.
+    std::array<std::uint16_t, std::size_t{1} << fast_bits> fast;
+    std::array<std::uint16_t, max_bits + 1> count;  // number of codes of each length
+    std::array<std::uint16_t, max_litlen> symbols;  // symbols ordered by code
+};
+
+/// Reverses the low `n` bits of `v`: codes are defined most significant bit first but packed
+/// into the stream starting at the least significant bit.
+inline std::uint32_t reverse_bits(std::uint32_t v, int n) {
+    std::uint32_t r = 0;
+    for (int i = 0; i < n; ++i) {
+        r = (r << 1) | (v & 1u);
+        v >>= 1;
+    }
+    return r;
+}
+
+inline std::uint64_t load_le64(const unsigned char* p) {
+    std::uint64_t v = 0;
+    for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];  // compiles to one mov on x86-64
+    return v;
+}
+
+inline std::string hex32(std::uint32_t v) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "0x%08x", static_cast<unsigned>(v));
+    return buf;
+}
+
+inline std::string hex8(unsigned char v) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "0x%02x", static_cast<unsigned>(v));
+    return buf;
+}
+
+/// The fixed codes of RFC 1951 §3.2.6, built once on first use.
+struct fixed_tables {
+    huffman_table litlen;
+    huffman_table dist;
+};
+
+/// Builds `h` from the code length of each of `n` symbols (0 = unused). Returns nullptr, or
+/// what is wrong with the lengths.
+template <class = void>
+const char* build_table(huffman_table& h, const std::uint8_t* lengths, std::size_t n,
+                        incomplete_ok ok) {
+    h.count.fill(0);
+    for (std::size_t s = 0; s < n; ++s) ++h.count[lengths[s]];
+    const int used = static_cast<int>(n) - h.count[0];
+    h.count[0] = 0;
+    // Kraft: each length halves what is left of the code space.
+    int left = 1;
+    for (int len = 1; len <= max_bits; ++len) {
+        left = (left << 1) - h.count[static_cast<std::size_t>(len)];
+        if (left < 0) return "over-subscribed";
+    }
+    if (left > 0) {
+        const bool single = used == 1 && h.count[1] == 1;
+        const bool allowed = (ok == incomplete_ok::single && single) ||
+                             (ok == incomplete_ok::single_or_empty && (single || used == 0));
+        if (!allowed) return "incomplete";
+    }
+    // Symbols sorted by (length, symbol) = by code; the first code of each length.
+    std::array<std::uint16_t, max_bits + 2> offs{};
+    for (int len = 1; len <= max_bits; ++len)
+        offs[static_cast<std::size_t>(len) + 1] = static_cast<std::uint16_t>(
+            offs[static_cast<std::size_t>(len)] + h.count[static_cast<std::size_t>(len)]);
+    std::array<std::uint32_t, max_bits + 1> next_code{};
+    std::uint32_t code = 0;
+    for (int len = 1; len <= max_bits; ++len) {
+        code = (code + h.count[static_cast<std::size_t>(len) - 1]) << 1;
+        next_code[static_cast<std::size_t>(len)] = code;
+    }
+    h.fast.fill(0);
+    for (std::size_t s = 0; s < n; ++s) {
+        const int len = lengths[s];
+        if (len == 0) continue;
+        h.symbols[offs[static_cast<std::size_t>(len)]++] = static_cast<std::uint16_t>(s);
+        const std::uint32_t c = next_code[static_cast<std::size_t>(len)]++;
+        if (len > fast_bits) continue;
+        // Every table index whose low `len` bits are this code (reversed) decodes to s.
+        const auto entry = static_cast<std::uint16_t>(s << 4 | static_cast<std::size_t>(len));
+        for (std::uint32_t i = reverse_bits(c, len); i < (1u << fast_bits); i += 1u << len)
+            h.fast[i] = entry;
+    }
+    return nullptr;
+}
+
+template <class = void>
+fixed_tables make_fixed_tables() {
+    fixed_tables t{};
+    std::array<std::uint8_t, max_litlen> lit{};
+    for (std::size_t s = 0; s < max_litlen; ++s)
+        lit[s] = s < 144 ? 8 : s < 256 ? 9 : s < 280 ? 7 : 8;
+    std::array<std::uint8_t, max_dist> dist{};
+    dist.fill(5);
+    build_table(t.litlen, lit.data(), lit.size(), incomplete_ok::never);
+    build_table(t.dist, dist.data(), dist.size(), incomplete_ok::never);
+    return t;
+}
+
+/// The decoder state: input cursor and bit buffer, output buffer and its limit.
+template <class = void>
+class basic_inflater {
+public:
+    basic_inflater(std::string_view in, std::size_t max_output, const char* what)
+        : begin_(reinterpret_cast<const unsigned char*>(in.data())),
+          pos_(begin_),
+          end_(begin_ + in.size()),
+          max_output_(max_output),
+          what_(what) {}
+
+    /// Sizes the output buffer for about `n` bytes in total (a hint; never past max_output).
+    void reserve(std::size_t n) {
+        n = std::min(n, max_output_);
+        if (n > cap_) grow_to(n);
+    }
+
+    /// Byte offset of the input byte holding the next unread bit (after the end of a stream:
+    /// of the byte after it).
+    std::size_t offset() const {
+        return (static_cast<std::size_t>(pos_ - begin_) * 8 - bits_) / 8;
+    }
+    std::size_t size() const { return n_; }
+    const char* out_data() const { return out_.data(); }
+
+    /// Moves the byte cursor to `off` (gzip header and trailer are parsed byte-wise outside).
+    void seek(std::size_t off) {
+        pos_ = begin_ + off;
+        buf_ = 0;
+        bits_ = 0;
+    }
+
+    /// Decodes one DEFLATE stream starting at the cursor, up to and including its final block;
+    /// leaves the cursor on the byte after it. Back-references may not reach output written
+    /// before this stream (each gzip member is independent).
+    void inflate_stream() {
+        const std::size_t stream_start = n_;
+        bool final_block = false;
+        while (!final_block) {
+            refill();
+            final_block = take(1) != 0;
+            const std::uint32_t type = take(2);
+            if (type == 0) {
+                stored_block();
+            } else if (type == 1) {
+                const fixed_tables& f = fixed();
+                codes(f.litlen, f.dist, stream_start);
+            } else if (type == 2) {
+                dynamic_block(stream_start);
+            } else {
+                fail("reserved block type 3", offset());
+            }
+        }
+        align();  // the stream ends at a byte boundary
+    }
+
+    /// The output, trimmed to what was written.
+    std::string finish() {
+        out_.resize(n_);
+        return std::move(out_);
+    }
+
+    [[noreturn]] void fail(const std::string& msg, std::size_t at) const {
+        throw error(std::string(what_) + ": " + msg + " at byte " + std::to_string(at));
+    }
+    [[noreturn]] void fail(const std::string& msg) const {
+        throw error(std::string(what_) + ": " + msg);
+    }
+
+private:
+    // ---- bits ---------------------------------------------------------------------------
+    /// Tops the bit buffer up to at least 56 bits, or to everything left of the input.
+    void refill() {
+        if (end_ - pos_ >= 8) {
+            // Bits above bits_ may already hold the next byte's low bits from the previous
+            // load; OR-ing the same bytes in again leaves them unchanged.
+            buf_ |= load_le64(pos_) << bits_;
+            pos_ += (63u - bits_) >> 3;
+            bits_ |= 56u;
+        } else {
+            while (bits_ <= 56 && pos_ < end_) {
+                buf_ |= static_cast<std::uint64_t>(*pos_++) << bits_;
+                bits_ += 8;
+            }
+        }
+    }
+    /// Drops the bits up to the next byte boundary.
+    void align() {
+        const unsigned n = bits_ & 7u;
+        buf_ >>= n;
+        bits_ -= n;
+    }
+    [[noreturn]] void truncated() const { fail("truncated deflate stream", offset()); }
+    /// Consumes `n` (<= 32) bits; the caller refilled.
+    std::uint32_t take(unsigned n) {
+        if (n > bits_) truncated();
+        const auto v = static_cast<std::uint32_t>(buf_ & ((std::uint64_t{1} << n) - 1u));
+        buf_ >>= n;
+        bits_ -= n;
+        return v;
+    }
+    /// Next symbol of code `h`; the caller refilled.
+    std::uint32_t decode(const huffman_table& h) {
+        const std::uint32_t e = h.fast[buf_ & ((1u << fast_bits) - 1u)];
+        if (e != 0) {
+            const unsigned len = e & 15u;
+            if (len > bits_) truncated();
+            buf_ >>= len;
+            bits_ -= len;
+            return e >> 4;
+        }
+        return decode_slow(h);
+    }
+    /// Canonical decoding one bit at a time: at each length, codes [first, first + count)
+    /// are the ones of that length, in symbol order.
+    std::uint32_t decode_slow(const huffman_table& h) {
+        int code = 0;
+        int first = 0;
+        int index = 0;
+        for (unsigned len = 1; len <= static_cast<unsigned>(max_bits); ++len) {
+            code |= static_cast<int>((buf_ >> (len - 1)) & 1u);
+            const int count = h.count[len];
+            if (code - first < count) {
+                if (len > bits_) truncated();
+                buf_ >>= len;
+                bits_ -= len;
+                return h.symbols[static_cast<std::size_t>(index + code - first)];
+            }
+            index += count;
+            first = (first + count) << 1;
+            code <<= 1;
+        }
+        if (bits_ < static_cast<unsigned>(max_bits)) truncated();
+        fail("invalid Huffman code", offset());
+    }
+
+    // ---- output -------------------------------------------------------------------------
+    /// Makes room for `need` more bytes or fails if the output would pass max_output.
+    void room(std::size_t need) {
+        if (need > max_output_ - n_)
+            fail("output would exceed " + std::to_string(max_output_) + " bytes", offset());
+        std::size_t want = std::max<std::size_t>(cap_ * 2, 4096);
+        want = std::max(want, n_ + need);
+        grow_to(std::min(want, max_output_));
+    }
+    /// Reallocates to exactly `cap` bytes. A fresh string of that size rather than resize or
+    /// reserve, which may round the allocation up past max_output.
+    void grow_to(std::size_t cap) {
+        std::string bigger(cap, '\0');
+        if (n_ != 0) std::memcpy(&bigger[0], out_.data(), n_);
+        out_.swap(bigger);
+        cap_ = cap;
+    }
+
+    // ---- blocks -------------------------------------------------------------------------
+    void stored_block() {
+        align();
+        const std::size_t at = offset();
+        const std::uint32_t len = take(16);
+        const std::uint32_t nlen = take(16);
+        if ((len ^ 0xffffu) != nlen)
+            fail("stored block LEN/NLEN mismatch (" + std::to_string(len) + " vs ~" +
+                     std::to_string(nlen ^ 0xffffu) + ")",
+                 at);
+        seek(offset());  // bits_ is a multiple of 8: hand the buffered bytes back
+        if (static_cast<std::size_t>(end_ - pos_) < len) {
+            pos_ = end_;
+            truncated();
+        }
+        if (cap_ - n_ < len) room(len);
+        if (len != 0) std::memcpy(&out_[n_], pos_, len);
+        n_ += len;
+        pos_ += len;
+    }
+
+    void dynamic_block(std::size_t stream_start) {
+        const std::size_t at = offset();
+        const std::uint32_t hlit = take(5) + 257;
+        const std::uint32_t hdist = take(5) + 1;
+        const std::uint32_t hclen = take(4) + 4;
+        if (hlit > 286 || hdist > 30)
+            fail("too many length or distance codes (HLIT " + std::to_string(hlit) + ", HDIST " +
+                     std::to_string(hdist) + ")",
+                 at);
+        std::array<std::uint8_t, 19> cl_lengths{};
+        refill();  // 19 * 3 = 57 bits at most: two refills
+        for (std::uint32_t i = 0; i < hclen; ++i) {
+            if (i == 10) refill();
+            cl_lengths[cl_order[i]] = static_cast<std::uint8_t>(take(3));
+        }
+        build(cl_, cl_lengths.data(), cl_lengths.size(), incomplete_ok::never, "code length", at);
+
+        // Literal/length and distance code lengths, run-length coded as one sequence: a
+        // repeat may run from one into the other (RFC 1951 §3.2.7) but not past the end.
+        std::array<std::uint8_t, 286 + 30> lengths{};
+        const std::uint32_t total = hlit + hdist;
+        std::uint32_t i = 0;
+        while (i < total) {
+            refill();
+            const std::uint32_t sym = decode(cl_);
+            if (sym < 16) {
+                lengths[i++] = static_cast<std::uint8_t>(sym);
+                continue;
+            }
+            std::uint8_t value = 0;
+            std::uint32_t repeat = 0;
+            if (sym == 16) {
+                if (i == 0) fail("code length repeat with no previous length", offset());
+                value = lengths[i - 1];
+                repeat = 3 + take(2);
+            } else if (sym == 17) {
+                repeat = 3 + take(3);
+            } else {
+                repeat = 11 + take(7);
+            }
+            if (repeat > total - i) fail("code length repeat past the end of the code lengths", offset());
+            std::memset(&lengths[i], value, repeat);
+            i += repeat;
+        }
+        if (lengths[256] == 0) fail("no code for end-of-block", at);
+        build(litlen_, lengths.data(), hlit, incomplete_ok::single, "literal/length", at);
+        build(dist_, lengths.data() + hlit, hdist, incomplete_ok::single_or_empty, "distance", at);
+        codes(litlen_, dist_, stream_start);
+    }
+
+    void build(huffman_table& h, const std::uint8_t* lengths, std::size_t n, incomplete_ok ok,
+               const char* name, std::size_t at) {
+        if (const char* problem = build_table(h, lengths, n, ok))
+            fail(std::string("invalid Huffman code lengths (") + name + " code " + problem + ")", at);
+    }
+
+    /// The compressed data of a Huffman block, up to its end-of-block code.
+    ///
+    /// The hot loop. Its state lives in locals, not members: the output is written through a
+    /// char pointer, which may alias anything, so members would be reloaded from memory after
+    /// every byte written. `save()` writes the state back before anything that reads members
+    /// (the slow decode path, growing the output, errors).
+    void codes(const huffman_table& litlen, const huffman_table& dist, std::size_t stream_start) {
+        std::uint64_t buf = buf_;
+        unsigned bits = bits_;
+        const unsigned char* pos = pos_;
+        const unsigned char* const end = end_;
+        std::size_t n = n_;
+        std::size_t cap = cap_;
+        char* out = cap == 0 ? nullptr : &out_[0];
+        const auto save = [&] {
+            buf_ = buf;
+            bits_ = bits;
+            pos_ = pos;
+            n_ = n;
+        };
+        const auto grow = [&](std::size_t need) {
+            save();
+            room(need);
+            cap = cap_;
+            out = &out_[0];
+        };
+        const auto take_bits = [&](unsigned k) -> std::uint32_t {
+            if (k > bits) {
+                save();
+                truncated();
+            }
+            const auto v = static_cast<std::uint32_t>(buf & ((std::uint64_t{1} << k) - 1u));
+            buf >>= k;
+            bits -= k;
+            return v;
+        };
+        const auto decode_local = [&](const huffman_table& h) -> std::uint32_t {
+            const std::uint32_t e = h.fast[buf & ((1u << fast_bits) - 1u)];
+            if (e != 0) {
+                const unsigned len = e & 15u;
+                if (len > bits) {
+                    save();
+                    truncated();
+                }
+                buf >>= len;
+                bits -= len;
+                return e >> 4;
+            }
+            save();
+            const std::uint32_t sym = decode_slow(h);
+            buf = buf_;
+            bits = bits_;
+            return sym;
+        };
+        for (;;) {
+            // A length/distance pair takes at most 15 + 5 + 15 + 13 = 48 bits, so with 48 in
+            // the buffer a whole symbol decodes without a refill, and after a refill (56+) up
+            // to three literals do. Same refill as refill(), on the locals.
+            if (bits < 48) {
+                if (end - pos >= 8) {
+                    buf |= load_le64(pos) << bits;
+                    pos += (63u - bits) >> 3;
+                    bits |= 56u;
+                } else {
+                    while (bits <= 56 && pos < end) {
+                        buf |= static_cast<std::uint64_t>(*pos++) << bits;
+                        bits += 8;
+                    }
+                }
+            }
+            std::uint32_t sym = decode_local(litlen);
+            if (sym < 256) {
+                if (n == cap) grow(1);
+                out[n++] = static_cast<char>(sym);
+                continue;
+            }
+            if (sym == 256) {
+                save();
+                return;
+            }
+            sym -= 257;
+            if (sym >= 29) {
+                save();
+                fail("invalid literal/length code " + std::to_string(sym + 257), offset());
+            }
+            const std::size_t len = length_base[sym] + take_bits(length_extra[sym]);
+            const std::uint32_t dsym = decode_local(dist);
+            if (dsym >= 30) {
+                save();
+                fail("invalid distance code " + std::to_string(dsym), offset());
+            }
+            const std::size_t distance = dist_base[dsym] + take_bits(dist_extra[dsym]);
+            if (distance > n - stream_start) {
+                save();
+                fail("distance " + std::to_string(distance) + " too far back (only " +
+                         std::to_string(n - stream_start) + " bytes of output)",
+                     offset());
+            }
+            if (cap - n < len) grow(len);
+            char* dst = out + n;
+            const char* src = dst - distance;
+            if (distance >= 8 && cap - n >= len + 8) {
+                // Eight bytes at a time, possibly writing up to 7 bytes past the match into
+                // spare capacity (later output overwrites them). Each 8-byte load reads bytes
+                // at least 8 behind what it writes, so it never sees its own output half-done.
+                for (std::size_t k = 0; k < len; k += 8) std::memcpy(dst + k, src + k, 8);
+            } else if (distance >= len) {
+                std::memcpy(dst, src, len);
+            } else if (distance == 1) {
+                std::memset(dst, *src, len);
+            } else {
+                // Overlapping: the copy reads bytes it has just written (a repeated pattern).
+                for (std::size_t k = 0; k < len; ++k) dst[k] = src[k];
+            }
+            n += len;
+        }
+    }
+
+    static const fixed_tables& fixed() {
+        static const fixed_tables t = make_fixed_tables<>();
+        return t;
+    }
+
+    huffman_table cl_;
+    huffman_table litlen_;
+    huffman_table dist_;
+    const unsigned char* begin_;
+    const unsigned char* pos_;
+    const unsigned char* end_;
+    std::uint64_t buf_ = 0;
+    unsigned bits_ = 0;
+    std::string out_;
+    std::size_t n_ = 0;    // bytes written
+    std::size_t cap_ = 0;  // out_.size()
+    std::size_t max_output_;
+    const char* what_;
+};
+
+inline std::uint32_t load_le32(const unsigned char* p) {
+    return static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8 |
+           static_cast<std::uint32_t>(p[2]) << 16 | static_cast<std::uint32_t>(p[3]) << 24;
+}
+
+}  // namespace inflate_impl
+
+/// True if `data` starts with the gzip magic bytes 1f 8b.
+inline bool is_gzip(std::string_view data) noexcept {
+    return data.size() >= 2 && static_cast<unsigned char>(data[0]) == 0x1f &&
+           static_cast<unsigned char>(data[1]) == 0x8b;
+}
+
+/// Decompresses one raw DEFLATE stream (RFC 1951, no zlib or gzip wrapper). Bytes after the
+/// final block are ignored. Throws cpprof::error ("inflate: ... at byte N") on malformed or
+/// truncated input, or when the output would exceed `max_output` bytes.
+template <class T = void>
+std::string inflate(std::string_view data, std::size_t max_output = std::size_t{1} << 30) {
+    inflate_impl::basic_inflater<T> z(data, max_output, "inflate");
+    z.inflate_stream();
+    return z.finish();
+}
+
+/// Decompresses gzip data (RFC 1952): one member or several concatenated ones, as gzip(1)
+/// accepts them, their contents concatenated; zero bytes after the last member are ignored
+/// (padding), anything else there is an error. Each member's CRC-32 and ISIZE are checked, and
+/// so is the header CRC when FHCRC is set. Throws cpprof::error ("gzip: ... at byte N") on
+/// malformed or truncated input, or when the output would exceed `max_output` bytes.
+template <class T = void>
+std::string gunzip(std::string_view data, std::size_t max_output = std::size_t{1} << 30) {
+    using inflate_impl::hex32;
+    using inflate_impl::hex8;
+    using inflate_impl::load_le32;
+    inflate_impl::basic_inflater<T> z(data, max_output, "gzip");
+    const auto* in = reinterpret_cast<const unsigned char*>(data.data());
+    const std::size_t size = data.size();
+    if (size == 0) z.fail("empty input, not gzip data");
+    // The last ISIZE is the whole output when there is one member: size the buffer for it, but
+    // no larger than DEFLATE's best ratio (258 bytes per 2 bits, about 1032:1) allows.
+    if (size >= 18) {
+        const std::size_t hint = load_le32(in + size - 4);
+        z.reserve(std::min(hint, size * 1032 + 1024));
+    }
+    std::size_t off = 0;
+    const auto need = [&](std::size_t n, const char* what) {
+        if (size - off < n) z.fail(std::string("truncated gzip ") + what, size);
+    };
+    for (;;) {
+        const std::size_t member = off;
+        if (size - off < 2 || !is_gzip(data.substr(off)))
+            z.fail("not gzip data (magic " + hex8(in[off]) + " " +
+                       (size - off >= 2 ? hex8(in[off + 1]) : std::string("<end>")) + ")",
+                   off);
+        need(10, "header");
+        if (in[off + 2] != 8)
+            z.fail("unsupported compression method " + std::to_string(in[off + 2]) + " (only 8, deflate)", off + 2);
+        const unsigned flags = in[off + 3];
+        if ((flags & 0xe0u) != 0) z.fail("reserved header flags set (" + hex8(static_cast<unsigned char>(flags)) + ")", off + 3);
+        off += 10;
+        if (flags & 0x04u) {  // FEXTRA: XLEN, then XLEN bytes of subfields
+            need(2, "header (FEXTRA)");
+            const std::size_t xlen = static_cast<std::size_t>(in[off]) | static_cast<std::size_t>(in[off + 1]) << 8;
+            off += 2;
+            need(xlen, "header (FEXTRA)");
+            off += xlen;
+        }
+        for (const unsigned flag : {0x08u, 0x10u}) {  // FNAME, FCOMMENT: zero-terminated
+            if ((flags & flag) == 0) continue;
+            const void* nul = std::memchr(in + off, 0, size - off);
+            if (nul == nullptr) z.fail(flag == 0x08u ? "truncated gzip header (FNAME)" : "truncated gzip header (FCOMMENT)", size);
+            off = static_cast<std::size_t>(static_cast<const unsigned char*>(nul) - in) + 1;
+        }
+        if (flags & 0x02u) {  // FHCRC: low 16 bits of the CRC-32 of the header so far
+            need(2, "header (FHCRC)");
+            const std::uint32_t stored = static_cast<std::uint32_t>(in[off]) | static_cast<std::uint32_t>(in[off + 1]) << 8;
+            const std::uint32_t computed = crc32(in + member, off - member) & 0xffffu;
+            if (stored != computed)
+                z.fail("header CRC mismatch (stored " + hex32(stored) + ", computed " + hex32(computed) + ")", off);
+            off += 2;
+        }
+        const std::size_t out_start = z.size();
+        z.seek(off);
+        z.inflate_stream();
+        off = z.offset();
+        need(8, "trailer");
+        const std::size_t n = z.size() - out_start;
+        const std::uint32_t stored_crc = load_le32(in + off);
+        const std::uint32_t computed_crc = crc32(z.out_data() + out_start, n);
+        if (stored_crc != computed_crc)
+            z.fail("CRC-32 mismatch (stored " + hex32(stored_crc) + ", computed " + hex32(computed_crc) + ")", off);
+        const std::uint32_t stored_size = load_le32(in + off + 4);
+        if (stored_size != static_cast<std::uint32_t>(n))
+            z.fail("ISIZE mismatch (stored " + std::to_string(stored_size) + ", actual " +
+                       std::to_string(static_cast<std::uint32_t>(n)) + ")",
+                   off + 4);
+        off += 8;
+        if (off == size || std::all_of(in + off, in + size, [](unsigned char b) { return b == 0; })) break;
+    }
+    return z.finish();
+}
+
+}  // namespace detail
+}  // namespace cpprof
+// ----- end cpprof/detail/inflate.hpp -----
+#define CPPROF_DETAIL_HAVE_INFLATE 1
+#else
+#define CPPROF_DETAIL_HAVE_INFLATE 0
+#endif
+
+namespace cpprof {
+namespace detail {
+
+/// Largest pprof profile read_pprof/parse_pprof accept, compressed or not (1 GiB).
+inline constexpr std::size_t max_pprof_size = std::size_t{1} << 30;
+
+namespace pprof_names {
+// Field names for error messages, indexed by field number (see pprof_field in output/pprof.hpp).
+inline constexpr const char* profile[] = {
+    "", "sample_type", "sample", "mapping", "location", "function", "string_table",
+    "drop_frames", "keep_frames", "time_nanos", "duration_nanos", "period_type", "period",
+    "comment", "default_sample_type", "doc_url"};
+inline constexpr const char* value_type[] = {"", "type", "unit"};
+inline constexpr const char* sample[] = {"", "location_id", "value", "label"};
+inline constexpr const char* label[] = {"", "key", "str", "num", "num_unit"};
+inline constexpr const char* mapping[] = {"", "id", "memory_start", "memory_limit", "file_offset",
+                                          "filename", "build_id", "has_functions",
+                                          "has_filenames", "has_line_numbers", "has_inline_frames"};
+inline constexpr const char* location[] = {"", "id", "mapping_id", "address", "line", "is_folded"};
+inline constexpr const char* line[] = {"", "function_id", "line", "column"};
+inline constexpr const char* function[] = {"", "id", "name", "system_name", "filename",
+                                           "start_line"};
+}  // namespace pprof_names
+
+/// Parses one profile; one object per parse. Use it through parse_pprof().
+template <class = void>
+class basic_pprof_parser {
+public:
+    explicit basic_pprof_parser(std::string_view bytes) : bytes_(bytes) {}
+
+    profile parse() {
+        if (bytes_.empty()) throw error("pprof: empty input (no profile)");
+        scan_top_level();
+        check_string_table();
+
+        profile p;
+        std::vector<value_type> types;
+        for (const auto& t : sample_types_) types.push_back(value_type{string_at(t.type, t.type_what), string_at(t.unit, t.unit_what)});
+        p.set_sample_types(std::move(types));
+        p.set_period(value_type{string_at(period_type_.type, period_type_.type_what),
+                                string_at(period_type_.unit, period_type_.unit_what)},
+                     period_);
+        p.set_time_nanos(time_nanos_);
+        p.set_duration_nanos(duration_nanos_);
+
+        sample_losses losses;
+        for (const auto& c : comments_) {
+            const std::string& text = string_at(c, "comment");
+            if (!parse_loss_comment(text, losses)) p.add_comment(text);
+        }
+        p.set_losses(losses);
+
+        if (default_sample_type_.set) {
+            const std::string& name = string_at(default_sample_type_, "default_sample_type");
+            const std::size_t i = p.sample_index(name);
+            if (i != static_cast<std::size_t>(-1)) p.set_default_sample_index(i);
+        }
+
+        read_mappings(p);
+        read_functions();
+        read_locations();
+        read_samples(p);
+        return p;
+    }
+
+private:
+    /// A string index as read, with where it was (for the error message).
+    struct str_ref {
+        std::int64_t index = 0;
+        std::size_t at = 0;  // byte offset of its key
+        bool set = false;
+    };
+    struct value_type_refs {
+        str_ref type, unit;
+        const char* type_what = "sample_type.type";
+        const char* unit_what = "sample_type.unit";
+    };
+    struct function_rec {
+        str_ref name, system_name, filename;
+    };
+    struct line_rec {
+        std::uint64_t function_id = 0;
+        std::int64_t line = 0;
+        std::size_t at = 0;
+    };
+    struct location_rec {
+        std::uint64_t mapping_id = 0;
+        std::uint64_t address = 0;
+        std::vector<line_rec> lines;
+        std::vector<frame_id> frames;  // resolved on first use, innermost first
+        bool resolved = false;
+    };
+
+    static str_ref read_str(proto_reader& r) {
+        str_ref s;
+        s.at = r.key_offset();
+        s.index = r.int64();
+        s.set = true;
+        return s;
+    }
+
+    void scan_top_level() {
+        proto_reader r(bytes_, "pprof", pprof_names::profile);
+        bool seen_time = false;
+        while (r.next()) {
+            switch (r.field()) {
+            case 1: sample_types_.push_back(read_value_type(r.message(pprof_names::value_type),
+                                                            "sample_type.type", "sample_type.unit"));
+                break;
+            case 2: samples_.push_back(r.message(pprof_names::sample)); break;
+            case 3: mappings_.push_back(r.message(pprof_names::mapping)); break;
+            case 4: locations_raw_.push_back(r.message(pprof_names::location)); break;
+            case 5: functions_raw_.push_back(r.message(pprof_names::function)); break;
+            case 6: strings_.emplace_back(r.bytes()); break;
+            case 9:
+                // pprof: a second time_nanos means two profiles were concatenated.
+                if (seen_time) r.fail("field 9 (time_nanos) appears twice (concatenated profiles?)");
+                seen_time = true;
+                time_nanos_ = r.int64();
+                break;
+            case 10: duration_nanos_ = r.int64(); break;
+            case 11: period_type_ = read_value_type(r.message(pprof_names::value_type),
+                                                    "period_type.type", "period_type.unit");
+                break;
+            case 12: period_ = r.int64(); break;
+            case 13: {
+                const std::size_t at = r.key_offset();
+                r.repeated_varint([&](std::uint64_t v) {
+                    comments_.push_back(str_ref{static_cast<std::int64_t>(v), at, true});
+                });
+                break;
+            }
+            case 14: default_sample_type_ = read_str(r); break;
+            case 7: case 8: case 15: r.uint64(); break;  // drop_frames, keep_frames, doc_url: ignored
+            default: r.skip();
+            }
+        }
+    }
+
+    static value_type_refs read_value_type(proto_reader m, const char* type_what, const char* unit_what) {
+        value_type_refs v;
+        v.type_what = type_what;
+        v.unit_what = unit_what;
+        while (m.next()) {
+            switch (m.field()) {
+            case 1: v.type = read_str(m); break;
+            case 2: v.unit = read_str(m); break;
+            default: m.skip();
+            }
+        }
+        return v;
+    }
+
+    void check_string_table() {
+        if (strings_.empty()) throw error("pprof: the profile has no string table (field 6)");
+        if (!strings_[0].empty())
+            throw error("pprof: string_table[0] must be \"\" but is \"" +
+                        std::string(strings_[0].substr(0, 40)) + "\"");
+    }
+
+    const std::string& string_at(const str_ref& s, const char* what) {
+        if (s.index < 0 || static_cast<std::uint64_t>(s.index) >= strings_.size())
+            throw error("pprof: " + std::string(what) + " is string index " + std::to_string(s.index) +
+                        " but the string table has " + std::to_string(strings_.size()) +
+                        " strings, at byte " + std::to_string(s.at));
+        return strings_[static_cast<std::size_t>(s.index)];
+    }
+
+    void read_mappings(profile& p) {
+        for (proto_reader m : mappings_) {
+            mapping mp;
+            std::uint64_t id = 0;
+            str_ref filename, build_id;
+            const std::size_t at = m.offset();
+            while (m.next()) {
+                switch (m.field()) {
+                case 1: id = m.uint64(); break;
+                case 2: mp.memory_start = m.uint64(); break;
+                case 3: mp.memory_limit = m.uint64(); break;
+                case 4: mp.file_offset = m.uint64(); break;
+                case 5: filename = read_str(m); break;
+                case 6: build_id = read_str(m); break;
+                case 7: mp.has_functions = m.boolean(); break;
+                default: m.skip();
+                }
+            }
+            if (id == 0) throw error("pprof: a mapping has id 0 (ids start at 1), at byte " + std::to_string(at));
+            mp.filename = string_at(filename, "mapping.filename");
+            mp.build_id = string_at(build_id, "mapping.build_id");
+            const std::size_t index = p.add_mapping(std::move(mp));
+            if (!mapping_index_.emplace(id, index).second)
+                throw error("pprof: two mappings have id " + std::to_string(id) + ", at byte " + std::to_string(at));
+        }
+    }
+
+    void read_functions() {
+        for (proto_reader m : functions_raw_) {
+            function_rec f;
+            std::uint64_t id = 0;
+            const std::size_t at = m.offset();
+            while (m.next()) {
+                switch (m.field()) {
+                case 1: id = m.uint64(); break;
+                case 2: f.name = read_str(m); break;
+                case 3: f.system_name = read_str(m); break;
+                case 4: f.filename = read_str(m); break;
+                default: m.skip();
+                }
+            }
+            if (id == 0) throw error("pprof: a function has id 0 (ids start at 1), at byte " + std::to_string(at));
+            string_at(f.name, "function.name");
+            string_at(f.system_name, "function.system_name");
+            string_at(f.filename, "function.filename");
+            if (!functions_.emplace(id, f).second)
+                throw error("pprof: two functions have id " + std::to_string(id) + ", at byte " + std::to_string(at));
+        }
+    }
+
+    void read_locations() {
+        locations_.reserve(locations_raw_.size());
+        for (proto_reader m : locations_raw_) {
+            location_rec loc;
+            std::uint64_t id = 0;
+            const std::size_t at = m.offset();
+            while (m.next()) {
+                switch (m.field()) {
+                case 1: id = m.uint64(); break;
+                case 2: loc.mapping_id = m.uint64(); break;
+                case 3: loc.address = m.uint64(); break;
+                case 4: {
+                    proto_reader l = m.message(pprof_names::line);
+                    line_rec line;
+                    line.at = m.key_offset();
+                    while (l.next()) {
+                        switch (l.field()) {
+                        case 1: line.function_id = l.uint64(); break;
+                        case 2: line.line = l.int64(); break;
+                        default: l.skip();
+                        }
+                    }
+                    const auto f = functions_.find(line.function_id);
+                    if (f == functions_.end())
+                        throw error("pprof: location " + std::to_string(id) + " has a line naming function id " +
+                                    std::to_string(line.function_id) + ", which does not exist, at byte " +
+                                    std::to_string(line.at));
+                    loc.lines.push_back(line);
+                    break;
+                }
+                default: m.skip();
+                }
+            }
+            if (id == 0) throw error("pprof: a location has id 0 (ids start at 1), at byte " + std::to_string(at));
+            if (!location_index_.emplace(id, locations_.size()).second)
+                throw error("pprof: two locations have id " + std::to_string(id) + ", at byte " + std::to_string(at));
+            locations_.push_back(std::move(loc));
+        }
+        // Ids are usually 1..N (cpprof, Go): then a table beats hashing a million lookups.
+        std::uint64_t max_id = 0;
+        for (const auto& e : location_index_) max_id = e.first > max_id ? e.first : max_id;
+        if (max_id <= 2 * locations_.size() + 16) {
+            dense_location_.assign(static_cast<std::size_t>(max_id) + 1, no_location);
+            for (const auto& e : location_index_) dense_location_[static_cast<std::size_t>(e.first)] = e.second;
+        }
+    }
+
+    static constexpr std::size_t no_location = static_cast<std::size_t>(-1);
+    std::size_t find_location(std::uint64_t id) const {
+        if (!dense_location_.empty()) return id < dense_location_.size() ? dense_location_[static_cast<std::size_t>(id)] : no_location;
+        const auto it = location_index_.find(id);
+        return it == location_index_.end() ? no_location : it->second;
+    }
+
+    const std::vector<frame_id>& frames_of(location_rec& loc, profile& p) {
+        if (loc.resolved) return loc.frames;
+        loc.resolved = true;
+        frame base;
+        base.address = loc.address;
+        const auto m = mapping_index_.find(loc.mapping_id);
+        base.mapping = loc.mapping_id != 0 && m != mapping_index_.end() ? m->second : no_mapping;
+        if (loc.lines.empty()) {
+            loc.frames.push_back(p.intern(base));
+            return loc.frames;
+        }
+        for (std::size_t i = 0; i < loc.lines.size(); ++i) {
+            const function_rec& fn = functions_.find(loc.lines[i].function_id)->second;
+            frame f = base;
+            f.function = strings_[static_cast<std::size_t>(fn.name.index)];
+            const std::string& sys = strings_[static_cast<std::size_t>(fn.system_name.index)];
+            if (sys != f.function) f.system_name = sys;
+            f.file = strings_[static_cast<std::size_t>(fn.filename.index)];
+            f.line = static_cast<int>(loc.lines[i].line);
+            f.inlined = i + 1 < loc.lines.size();
+            loc.frames.push_back(p.intern(f));
+        }
+        return loc.frames;
+    }
+
+    void read_samples(profile& p) {
+        const std::size_t num_types = p.sample_types().size();
+        // A Location with many Lines named by many samples multiplies: cap the frames so a
+        // small hostile input cannot make a huge profile. Real profiles stay far below.
+        const std::size_t max_frames = 64 * bytes_.size() + (std::size_t{1} << 20);
+        std::size_t total_frames = 0;
+        std::vector<std::uint64_t> ids;
+        p.mutable_samples().reserve(samples_.size());
+        for (std::size_t n = 0; n < samples_.size(); ++n) {
+            proto_reader m = samples_[n];
+            const std::size_t at = m.offset();
+            ids.clear();
+            sample s;
+            while (m.next()) {
+                switch (m.field()) {
+                case 1: m.repeated_varint([&](std::uint64_t v) { ids.push_back(v); }); break;
+                case 2:
+                    m.repeated_varint([&](std::uint64_t v) { s.values.push_back(static_cast<std::int64_t>(v)); });
+                    break;
+                case 3: s.labels.push_back(read_label(m.message(pprof_names::label))); break;
+                default: m.skip();
+                }
+            }
+            if (s.values.size() != num_types)
+                throw error("pprof: sample " + std::to_string(n) + " has " + std::to_string(s.values.size()) +
+                            " values but the profile has " + std::to_string(num_types) +
+                            " sample types, at byte " + std::to_string(at));
+            for (const std::uint64_t id : ids) {
+                const std::size_t index = find_location(id);
+                if (index == no_location)
+                    throw error("pprof: sample " + std::to_string(n) + " names location id " + std::to_string(id) +
+                                ", which does not exist, at byte " + std::to_string(at));
+                const auto& frames = frames_of(locations_[index], p);
+                total_frames += frames.size();
+                if (total_frames > max_frames)
+                    throw error("pprof: the stacks hold more than " + std::to_string(max_frames) +
+                                " frames in all, too many for a " + std::to_string(bytes_.size()) +
+                                "-byte profile, at byte " + std::to_string(at));
+                s.stack.insert(s.stack.end(), frames.begin(), frames.end());
+            }
+            p.mutable_samples().push_back(std::move(s));
+        }
+    }
+
+    label read_label(proto_reader m) {
+        label l;
+        str_ref key, str, unit;
+        while (m.next()) {
+            switch (m.field()) {
+            case 1: key = read_str(m); break;
+            case 2: str = read_str(m); break;
+            case 3: l.num = m.int64(); break;
+            case 4: unit = read_str(m); break;
+            default: m.skip();
+            }
+        }
+        l.key = string_at(key, "label.key");
+        l.str = string_at(str, "label.str");
+        l.num_unit = string_at(unit, "label.num_unit");
+        return l;
+    }
+
+    /// Recognizes the loss comments output/pprof.hpp writes; adds them to `l`.
+    static bool parse_loss_comment(std::string_view c, sample_losses& l) {
+        constexpr std::string_view prefix = "cpprof: ";
+        if (c.substr(0, prefix.size()) != prefix) return false;
+        c.remove_prefix(prefix.size());
+        std::uint64_t n = 0;
+        if (!number(c, n)) return false;
+        constexpr std::string_view truncated = " stacks truncated at the maximum depth";
+        if (c == truncated) {
+            l.truncated += n;
+            return true;
+        }
+        constexpr std::string_view lost = " samples lost (";
+        if (c.substr(0, lost.size()) != lost || c.empty() || c.back() != ')') return false;
+        c.remove_prefix(lost.size());
+        c.remove_suffix(1);
+        sample_losses causes;
+        std::uint64_t sum = 0;
+        while (!c.empty()) {
+            std::uint64_t k = 0;
+            if (!number(c, k) || c.empty() || c[0] != ' ') return false;
+            c.remove_prefix(1);
+            const std::size_t end = c.find(", ");
+            const std::string_view what = c.substr(0, end);
+            c = end == std::string_view::npos ? std::string_view{} : c.substr(end + 2);
+            if (what == "sample store full") causes.buffer_full += k;
+            else if (what == "unwind failed") causes.unwind_failed += k;
+            else if (what == "exception in flight") causes.in_exception += k;
+            else return false;
+            sum += k;
+        }
+        if (sum > n) return false;
+        l.buffer_full += causes.buffer_full;
+        l.unwind_failed += causes.unwind_failed;
+        l.in_exception += causes.in_exception;
+        l.blocklisted += n - sum;  // the one cause the writer does not name
+        return true;
+    }
+    static bool number(std::string_view& s, std::uint64_t& v) {
+        std::size_t i = 0;
+        v = 0;
+        while (i < s.size() && s[i] >= '0' && s[i] <= '9' && i < 19) v = v * 10 + static_cast<unsigned>(s[i++] - '0');
+        if (i == 0) return false;
+        s.remove_prefix(i);
+        return true;
+    }
+
+    std::string_view bytes_;
+    std::vector<std::string> strings_;
+    std::vector<value_type_refs> sample_types_;
+    value_type_refs period_type_;
+    std::vector<proto_reader> samples_, mappings_, locations_raw_, functions_raw_;
+    std::vector<str_ref> comments_;
+    str_ref default_sample_type_;
+    std::int64_t time_nanos_ = 0, duration_nanos_ = 0, period_ = 0;
+
+    std::unordered_map<std::uint64_t, std::size_t> mapping_index_;
+    std::unordered_map<std::uint64_t, function_rec> functions_;
+    std::vector<location_rec> locations_;
+    std::unordered_map<std::uint64_t, std::size_t> location_index_;
+    std::vector<std::size_t> dense_location_;  // by id when ids are dense, else empty
+};
+
+}  // namespace detail
+
+/// Parses a pprof profile held in memory: raw protobuf, or gzip when it starts with 1f 8b.
+/// Throws cpprof::error naming what is wrong and where.
+template <class T = void>
+profile parse_pprof(std::string_view bytes) {
+    if (bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0x1f &&
+        static_cast<unsigned char>(bytes[1]) == 0x8b) {
+#if CPPROF_DETAIL_HAVE_INFLATE
+        const std::string raw = detail::gunzip(bytes, detail::max_pprof_size);
+        return detail::basic_pprof_parser<T>(raw).parse();
+#else
+        throw error("pprof: the profile is gzip-compressed, and this build of cpprof cannot "
+                    "decompress (cpprof/detail/inflate.hpp is missing); decompress it first "
+                    "(gzip -dc) and read the raw protobuf");
+#endif
+    }
+    return detail::basic_pprof_parser<T>(bytes).parse();
+}
+
+/// Reads the pprof profile in the file `path` (gzip or raw protobuf). Throws cpprof::error
+/// with the path and the reason when it cannot be read or parsed.
+template <class T = void>
+profile read_pprof(const std::string& path) {
+    std::FILE* file = std::fopen(path.c_str(), "rb");
+    if (file == nullptr) {
+        const int err = errno;
+        throw error("cannot open '" + path + "' to read a pprof profile: " + std::generic_category().message(err));
+    }
+    std::string data;
+    char buf[65536];
+    std::size_t n = 0;
+    int err = 0;
+    while ((n = std::fread(buf, 1, sizeof buf, file)) > 0) {
+        if (data.size() + n > detail::max_pprof_size) {
+            std::fclose(file);
+            throw error("'" + path + "' is larger than " + std::to_string(detail::max_pprof_size) +
+                        " bytes, the most read_pprof accepts");
+        }
+        data.append(buf, n);
+    }
+    if (std::ferror(file)) err = errno != 0 ? errno : EIO;
+    std::fclose(file);
+    if (err != 0)
+        throw error("cannot read '" + path + "': " + std::generic_category().message(err));
+    try {
+        return parse_pprof<T>(data);
+    } catch (const error& e) {
+        constexpr std::size_t prefix = 8;  // "cpprof: ", which error's constructor adds again
+        throw error(std::string(e.what()).substr(prefix) + " (in '" + path + "')");
+    }
+}
+
+}  // namespace cpprof
+// ----- end cpprof/input/pprof.hpp -----
 // ----- end cpprof/cpprof.hpp -----
 
 #endif  // CPPROF_SINGLE_INCLUDE_CPPROF_HPP
