@@ -42,16 +42,11 @@
 #include <utility>
 #include <vector>
 
+#include <cpprof/detail/inflate.hpp>
 #include <cpprof/detail/protobuf_reader.hpp>
 #include <cpprof/error.hpp>
 #include <cpprof/profile.hpp>
 
-#if __has_include(<cpprof/detail/inflate.hpp>)
-#include <cpprof/detail/inflate.hpp>
-#define CPPROF_DETAIL_HAVE_INFLATE 1
-#else
-#define CPPROF_DETAIL_HAVE_INFLATE 0
-#endif
 
 namespace cpprof {
 namespace detail {
@@ -483,14 +478,8 @@ template <class T = void>
 profile parse_pprof(std::string_view bytes) {
     if (bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0x1f &&
         static_cast<unsigned char>(bytes[1]) == 0x8b) {
-#if CPPROF_DETAIL_HAVE_INFLATE
         const std::string raw = detail::gunzip(bytes, detail::max_pprof_size);
         return detail::basic_pprof_parser<T>(raw).parse();
-#else
-        throw error("pprof: the profile is gzip-compressed, and this build of cpprof cannot "
-                    "decompress (cpprof/detail/inflate.hpp is missing); decompress it first "
-                    "(gzip -dc) and read the raw protobuf");
-#endif
     }
     return detail::basic_pprof_parser<T>(bytes).parse();
 }
