@@ -26,6 +26,7 @@ else
     g++ cmake ninja-build python3 pkg-config git  # build (CMake + Ninja), amalgamation, .pc check
     meson                                         # the Meson build (1.0.1 on bookworm)
     clang                                         # the clang -Werror configuration
+    libclang-rt-14-dev                            # libFuzzer (clang 14's; only recommended by clang)
     doctest-dev                                   # unit tests
     libbenchmark-dev                              # benchmarks (Google Benchmark 1.7.1)
     google-perftools libgoogle-perftools-dev      # gperftools: benchmark baseline

@@ -18,6 +18,8 @@
 #                                                                          build/single-header
 #   tsan           g++ -fsanitize=thread: unit tests                      build/gcc-tsan
 #   meson          meson setup (-Dwerror=true) + meson compile + meson test build/meson
+#   fuzz           every tests/fuzz/fuzz_*.cpp built with clang's libFuzzer + ASan/UBSan and
+#                  run for CPPROF_FUZZ_SECONDS (default 30) each                build/fuzz
 #   quickstart     bash tools/quickstart.sh, the README's first command (skipped while
 #                  examples/01_quickstart.cpp does not exist)
 #
@@ -28,7 +30,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 jobs=${CPPROF_JOBS:-2}
-all_stages=(amalgamation committed gcc clang asan single tsan meson quickstart)
+all_stages=(amalgamation committed gcc clang asan single tsan meson fuzz quickstart)
 if [ "$#" -gt 0 ]; then stages=("$@"); else stages=("${all_stages[@]}"); fi
 
 # Sanitizer run-time settings: fail on the first report, with a stack. A suppression file
@@ -169,6 +171,28 @@ stage_meson() {
   meson compile -C "$dir" -j "$jobs" || return 1
   echo "+ meson test -C $dir --print-errorlogs --num-processes $jobs"
   meson test -C "$dir" --print-errorlogs --num-processes "$jobs"
+}
+
+stage_fuzz() {
+  local dir=build/fuzz seconds=${CPPROF_FUZZ_SECONDS:-30} f name rc=0
+  mkdir -p "$dir"
+  for f in tests/fuzz/fuzz_*.cpp; do
+    name=$(basename "$f" .cpp)
+    echo "+ clang++ -fsanitize=fuzzer,address,undefined $f -o $dir/$name"
+    clang++ -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+      -I include "$f" -o "$dir/$name" || return 1
+    mkdir -p "$dir/$name.corpus"
+    echo "+ $dir/$name -max_total_time=$seconds $dir/$name.corpus"
+    # A finding is written as crash-*/leak-*/timeout-* in $dir and fails the stage.
+    if ! "$dir/$name" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
+        -artifact_prefix="$dir/$name-" "$dir/$name.corpus" 2>"$dir/$name.log"; then
+      tail -40 "$dir/$name.log"
+      rc=1
+    else
+      tail -1 "$dir/$name.log"
+    fi
+  done
+  return "$rc"
 }
 
 stage_quickstart() {
