@@ -289,9 +289,15 @@ TEST_CASE("threads created and exiting during profiling are sampled" * CPPROF_NE
     for (const auto& s : p.samples())
         if (std::string(s.label_str("thread")).rfind("short-", 0) == 0)
             names.insert(std::string(s.label_str("thread")));
-    INFO("threads seen: " << names.size() << ", samples " << p.total_samples());
+    INFO("threads seen: " << names.size() << ", samples " << p.total_samples() << ", CPU ns "
+                          << p.total(1));
     CHECK(names.size() >= 10);
-    CHECK(p.total_samples() > 12 * 60 * 0.6);
+    // A new thread is sampled from when the collector finds it (within ~20 ms of a change, later
+    // when the machine is busy), and the CPU it burned before that is added, unsampled, as
+    // "[cpprof: CPU time before the thread was found]". So the CPU total is what must be right;
+    // the sample count of these 60 ms threads is lower by design (and more so under load).
+    CHECK(static_cast<double>(p.total(1)) > 0.8 * 12 * 60e6);
+    CHECK(p.total_samples() > 12 * 60 * 0.3);
 }
 
 TEST_CASE("profiling while 4 threads hammer malloc/free and throw exceptions" * CPPROF_NEEDS_REAL_SIGNALS) {
