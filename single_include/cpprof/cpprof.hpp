@@ -6349,7 +6349,7 @@ std::vector<flame_box> layout_boxes(const stack_set& set, double min_count) {
 inline constexpr std::string_view flamegraph_script = R"JS(
 "use strict";
 var cfg = cpprof_config;
-var frames = [];  // per box: {g, rect, text, label, name, count, x, w, xs, ys, fill, depth, parent, end}
+var frames = [];  // per box: {g, rect, text, label, name, count, x, w, xs, ys, text0, fill, depth, parent, end}
 var group, details, unzoomButton, searchButton, caseButton, matchedText;
 var zoomed = -1;         // index of the zoomed box, -1 when not zoomed
 var searchTerm = null;   // active search, or null
@@ -6400,6 +6400,7 @@ function readFrames() {
       count: parseInt(parts[2].replace(/,/g, ""), 10),
       xs: rect.getAttribute("x"), ys: rect.getAttribute("y"), ws: rect.getAttribute("width"),
       txs: g.getElementsByTagName("text")[0].getAttribute("x"),
+      text0: g.getElementsByTagName("text")[0].textContent,
       x: parseFloat(rect.getAttribute("x")), w: parseFloat(rect.getAttribute("width")),
       fill: rect.getAttribute("fill"), depth: 0, parent: -1, end: 0,
       matched: false, moved: false
@@ -6441,14 +6442,15 @@ function setClass(f, name) {
   if (name) f.g.setAttribute("class", name); else f.g.removeAttribute("class");
 }
 
-// Shows box f at x with width w; back home it gets its original attribute text again.
+// Shows box f at x with width w; back home it gets its original attribute text and label
+// again (the writer cut the label from the exact width, not the rounded one in the file).
 function place(f, x, w, faded) {
   setClass(f, faded ? "parent" : "");
   var home = x === f.x && w === f.w;
   f.rect.setAttribute("x", home ? f.xs : x.toFixed(2));
   f.rect.setAttribute("width", home ? f.ws : w.toFixed(2));
   f.text.setAttribute("x", home ? f.txs : (x + 3).toFixed(2));
-  f.text.textContent = fitLabel(f, w);
+  f.text.textContent = home ? f.text0 : fitLabel(f, w);
   f.moved = !home;
 }
 
