@@ -32,11 +32,17 @@ else
     google-perftools libgoogle-perftools-dev      # gperftools: benchmark baseline
     golang-go                                     # `go tool pprof`: pprof conformance tests
     libxml2-utils                                 # xmllint: flame graph SVG well-formedness
+    chromium fonts-liberation                     # flame graph SVG clicked, zoomed and searched in
+                                                  # headless Chromium (tests/browser, driven by
+                                                  # node over --remote-debugging-pipe); the fonts
+                                                  # are only recommended by chromium and give the
+                                                  # screenshots readable labels
   )
 fi
 
 # npm-based conformance readers (pprof-format, speedscope, protobufjs): only when the tests
-# have a package.json; Node.js from Debian only when there is no node/npm already.
+# have a package.json; Node.js from Debian only when there is no node/npm already. The
+# browser test (tests/browser/*.js, standard library only) needs node even without npm.
 npm_dirs=()
 if [ "$profile" = full ]; then
   while IFS= read -r pj; do
@@ -45,6 +51,8 @@ if [ "$profile" = full ]; then
              \( -path './package.json' -o -path './tests/*' -o -path './tools/*' \) 2>/dev/null | sort)
   if [ "${#npm_dirs[@]}" -gt 0 ] && ! { command -v node >/dev/null && command -v npm >/dev/null; }; then
     packages+=(nodejs npm)
+  elif ! command -v node >/dev/null; then
+    packages+=(nodejs)
   fi
 fi
 
