@@ -32,6 +32,9 @@ else
     google-perftools libgoogle-perftools-dev      # gperftools: benchmark baseline
     golang-go                                     # `go tool pprof`: pprof conformance tests
     libxml2-utils                                 # xmllint: flame graph SVG well-formedness
+    libprotobuf-dev protobuf-compiler             # benchmark baseline: protoc's C++ for profile.proto
+    golang-github-google-pprof-dev                #   (installs pprof's profile.proto under /usr/share/gocode)
+    time                                          # /usr/bin/time: peak RSS in tools/bench_*.sh
   )
 fi
 
