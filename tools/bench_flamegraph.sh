@@ -98,14 +98,14 @@ if [[ -z ${TABULATE:-} ]]; then
       for tool in "${tools[@]}"; do
         if [[ $tool == perl ]]; then
           svg="$OUT/$name.perl.svg"
-          "${pin[@]}" /usr/bin/time -f "wall_s=%e rss_kib=%M" -o "$OUT/time.txt" \
+          "${pin[@]}" /usr/bin/time -f "wall_s=%e cpu_s=%U+%S rss_kib=%M" -o "$OUT/time.txt" \
             perl "$perl_script" "$in" > "$svg" 2> "$OUT/perl.err" || { cat "$OUT/perl.err" >&2; exit 1; }
           boxes=$(grep -c '^<title>' "$svg" || true)
           echo "round=$round input=$name tool=perl run=1 $(cat "$OUT/time.txt") svg_bytes=$(stat -c %s "$svg") boxes=$boxes" >> "$raw"
         else
           for ((run = 1; run <= CPPROF_RUNS; run++)); do
             svg="$OUT/$name.cpprof.svg"
-            line=$("${pin[@]}" /usr/bin/time -f "wall_s=%e rss_kib=%M" -o "$OUT/time.txt" \
+            line=$("${pin[@]}" /usr/bin/time -f "wall_s=%e cpu_s=%U+%S rss_kib=%M" -o "$OUT/time.txt" \
               "$OUT/render" "$in" "$svg")
             echo "round=$round input=$name tool=cpprof run=$run $(cat "$OUT/time.txt" | sed 's/rss_kib=/proc_rss_kib=/') $line" >> "$raw"
           done
@@ -149,8 +149,8 @@ def iqr(xs):
     return "%.3g..%.3g" % (q[0], q[2])
 
 inputs = list(dict.fromkeys(r["input"] for r in rows))
-print("| input | tool | runs | wall s (median) | range / IQR | peak RSS MiB | SVG bytes | boxes | cpprof read_folded ms | cpprof write_flamegraph ms | flamegraph.pl / cpprof, wall (per-round median) | flamegraph.pl / cpprof, peak RSS |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+print("| input | tool | runs | wall s (median) | range / IQR | CPU s | peak RSS MiB | SVG bytes | boxes | cpprof read_folded ms | cpprof write_flamegraph ms | flamegraph.pl / cpprof, wall (per-round median, IQR) | ... CPU | ... peak RSS |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for name in inputs:
     mine = [r for r in rows if r["input"] == name]
     cp = [r for r in mine if r["tool"] == "cpprof"]
@@ -161,21 +161,29 @@ for name in inputs:
         cp_round[r["round"]].append(float(r["total_ms"]) / 1e3)
     pl_round = {r["round"]: float(r["wall_s"]) for r in pl}
     ratios = [pl_round[k] / med(v) for k, v in cp_round.items() if k in pl_round]
+    def cpu(r):
+        return sum(float(x) for x in r["cpu_s"].split("+")) if "cpu_s" in r else float("nan")
+    cp_cpu_round = defaultdict(list)
+    for r in cp:
+        cp_cpu_round[r["round"]].append(cpu(r))
+    pl_cpu_round = {r["round"]: cpu(r) for r in pl}
+    cpu_ratios = [pl_cpu_round[k] / med(v) for k, v in cp_cpu_round.items() if k in pl_cpu_round]
     cp_rss = med([float(r["proc_rss_kib"]) for r in cp]) / 1024
     pl_rss = med([float(r["rss_kib"]) for r in pl]) / 1024 if pl else None
     walls = [float(r["total_ms"]) / 1e3 for r in cp]
     proc_walls = [float(r["wall_s"]) for r in cp]
-    print("| %s | cpprof | %d | %.3f (process %.2f) | %s | %.0f (after read_folded %.0f) | %s | %s | %.0f | %.0f | %s | %s |" % (
-        name, len(cp), med(walls), med(proc_walls), iqr(walls), cp_rss,
+    print("| %s | cpprof | %d | %.3f (process %.2f) | %s | %.2f | %.0f (after read_folded %.0f) | %s | %s | %.0f | %.0f | %s | %s | %s |" % (
+        name, len(cp), med(walls), med(proc_walls), iqr(walls), med([cpu(r) for r in cp]), cp_rss,
         med([float(r["rss_read_kib"]) for r in cp]) / 1024,
         cp[0]["svg_bytes"], cp[0]["boxes"],
         med([float(r["read_ms"]) for r in cp]), med([float(r["render_ms"]) for r in cp]),
         ("**%.1f×** (%s)" % (med(ratios), iqr(ratios))) if ratios else "-",
+        ("%.1f×" % med(cpu_ratios)) if cpu_ratios else "-",
         ("**%.1f×**" % (pl_rss / cp_rss)) if pl else "-"))
     if pl:
         pw = [float(r["wall_s"]) for r in pl]
-        print("| %s | flamegraph.pl | %d | %.2f | %s | %.0f | %s | %s | - | - | | |" % (
-            name, len(pl), med(pw), iqr(pw), pl_rss, pl[0]["svg_bytes"], pl[0]["boxes"]))
+        print("| %s | flamegraph.pl | %d | %.2f | %s | %.2f | %.0f | %s | %s | - | - | | | |" % (
+            name, len(pl), med(pw), iqr(pw), med([cpu(r) for r in pl]), pl_rss, pl[0]["svg_bytes"], pl[0]["boxes"]))
 print()
 for name in inputs:
     if name in desc:
