@@ -12,9 +12,10 @@ What it generates (every number is an option):
 
   names     --names 2000 distinct C++-style function names, e.g.
             "db::Cache::lookup_0421(std::string const&)" or
-            "util::Table<std::string>::visit_1337()", 16-67 characters, 36.4 on average, so a
-            line of 25 frames is ~950 bytes: the anchors' 191 MB for 200 000 stacks. About a
-            tenth carry a template argument ("<...>"), which both renderers must escape.
+            "util::Table<std::string>::visit_1337()", 21-63 characters, 36.9 on average (seed 1),
+            so a line of 25 frames is ~930 bytes: the anchors' ~950 (191 MB for 200 000 stacks).
+            About a fifth contain "<...>" (a template class, or a std::vector<int>& argument),
+            which both renderers must escape.
   depth     every stack's depth is uniform in [--min-depth 10, --max-depth 40].
   stacks    --stacks 200000 distinct stacks (no two lines have the same frames).
   shape     --shape tree (default): a call graph, as real programs have. Every name has a fixed
