@@ -21,15 +21,15 @@ What it generates (every number is an option):
   shape     --shape tree (default): a call graph, as real programs have. Every name has a fixed
             list of 2-8 callees; a stack starts at one of 4 entry points and walks down the
             graph, taking callee k of the list with probability ~2^-(k+1) (the first callee half
-            the time). Stacks therefore share long prefixes: 200 000 stacks merge into a tree
-            of ~2.5 M distinct frames (prefixes), not 5 M, and the top of the flame graph is a
-            few wide boxes, as in a profile of a real program; a walk that repeats a stack
-            already drawn is drawn again.
+            the time). Stacks therefore share prefixes: 200 000 stacks (5.0 M frames) merge
+            into a tree of 3.1 M distinct prefixes, and the top of the flame graph is a few
+            wide boxes, as in a profile of a real program; a walk that repeats a stack already
+            drawn is drawn again.
             --shape uniform: the anchors' literal description and nothing more: every frame of
             every stack is one of the names drawn uniformly and independently. Stacks share
-            almost nothing past the first frame (2 000 roots), so at 1 200 px nothing past the
-            second level is wide enough to draw; the worst case for merging, the best for
-            drawing.
+            almost nothing past the first frame (2 000 roots; 4.8 M distinct prefixes): the
+            worst case for merging. What is wide enough to draw is then the heaviest stacks
+            of the heavy-tailed counts below, whole.
   samples   --samples 1000000 in all (at least one per stack), split between stacks with a
             heavy tail: stack i gets weight (1-u)^(-1/1.2) (a Pareto draw), counts are
             1 + its share of the rest, rounded down, and what rounding leaves goes one each to
