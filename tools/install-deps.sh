@@ -37,6 +37,9 @@ else
                                                   # node over --remote-debugging-pipe); the fonts
                                                   # are only recommended by chromium and give the
                                                   # screenshots readable labels
+    libprotobuf-dev protobuf-compiler             # benchmark baseline: protoc's C++ for profile.proto
+    golang-github-google-pprof-dev                #   (installs pprof's profile.proto under /usr/share/gocode)
+    time                                          # /usr/bin/time: peak RSS in tools/bench_*.sh
   )
 fi
 
