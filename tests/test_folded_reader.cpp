@@ -10,6 +10,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 
 namespace {
 
@@ -124,4 +125,23 @@ TEST_CASE("folded reader: the file overload reads files and names the path in er
     CHECK(message == "cpprof: folded: line 2: has no count (expected \"a;b;c 42\") (in '" + bad + "')");
     CHECK_THROWS_WITH_AS(cpprof::read_folded(dir / "missing.folded"),
                          doctest::Contains("cannot open"), cpprof::error);
+}
+
+TEST_CASE("folded reader: reads a pipe, whose size is unknown, as well as a file") {
+    // Regular files are read into a buffer of their size; a pipe takes the other path.
+    cpprof_test::temp_dir dir;
+    std::string text;
+    for (int i = 0; i < 20000; ++i)  // ~400 KB: several 64 KiB reads
+        text += "main;handler_" + std::to_string(i % 97) + ";leaf " + std::to_string(i + 1) + "\n";
+    const std::string file = dir / "stacks.folded";
+    cpprof_test::write_file(file, text);
+    const std::int64_t expected = std::int64_t{20000} * 20001 / 2;
+    CHECK(cpprof::read_folded(file).total(0) == expected);
+
+    const std::string fifo = dir / "stacks.fifo";
+    REQUIRE(cpprof_test::run("mkfifo " + cpprof_test::shell_quote(fifo)).exit_code == 0);
+    // The writer blocks in open() until read_folded opens the other end.
+    std::thread writer([&] { cpprof_test::write_file(fifo, text); });
+    CHECK(cpprof::read_folded(fifo).total(0) == expected);
+    writer.join();
 }

@@ -9397,7 +9397,55 @@ void write_speedscope(const profile& p, const std::string& path,
 // Functions are templates with a dummy parameter: see the note on lazy instantiation in
 // config.hpp.
 
-#include <fstream>
+// ----- begin cpprof/detail/input_file.hpp -----
+//
+// Reading a whole input file (a profile to parse) into memory, for the readers in input/.
+
+#include <sys/stat.h>
+
+namespace cpprof::detail {
+
+/// The bytes of the file `path`, at most `max_bytes` of them. A regular file is read into a
+/// buffer reserved at its size up front (one allocation, no copy as it grows); pipes and other
+/// files of unknown size are read in 64 KiB steps. `what` names the caller's purpose in
+/// errors: "cannot open 'x' to read <what>: <reason>", "'x' is larger than N bytes, the most
+/// <what> accepts" (before reading that much), "cannot read 'x': <reason>".
+template <class = void>
+std::string read_input_file(const std::string& path, std::size_t max_bytes, const char* what) {
+    std::FILE* file = std::fopen(path.c_str(), "rb");
+    if (file == nullptr) {
+        const int err = errno;
+        throw error("cannot open '" + path + "' to read " + what + ": " +
+                    std::generic_category().message(err));
+    }
+    auto too_large = [&] {
+        std::fclose(file);
+        return error("'" + path + "' is larger than " + std::to_string(max_bytes) +
+                     " bytes, the most " + what + " accepts");
+    };
+    std::string data;
+    struct stat st {};
+    if (::fstat(fileno(file), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+        const auto size = static_cast<unsigned long long>(st.st_size);
+        if (size > max_bytes) throw too_large();
+        data.reserve(static_cast<std::size_t>(size));
+    }
+    char buf[65536];
+    std::size_t n = 0;
+    while ((n = std::fread(buf, 1, sizeof buf, file)) > 0) {
+        if (data.size() + n > max_bytes) throw too_large();
+        data.append(buf, n);
+    }
+    int err = 0;
+    if (std::ferror(file)) err = errno != 0 ? errno : EIO;
+    std::fclose(file);
+    if (err != 0)
+        throw error("cannot read '" + path + "': " + std::generic_category().message(err));
+    return data;
+}
+
+}  // namespace cpprof::detail
+// ----- end cpprof/detail/input_file.hpp -----
 
 namespace cpprof {
 
@@ -9483,16 +9531,8 @@ profile parse_folded(std::string_view text) {
 /// Reads a folded-stacks file. Throws cpprof::error when it cannot be read or is malformed.
 template <class = void>
 profile read_folded(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw error("read_folded: cannot open '" + path + "'");
-    std::string text;
-    char buf[1 << 16];
-    while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-        text.append(buf, static_cast<std::size_t>(in.gcount()));
-        if (text.size() > (std::size_t{4} << 30))
-            throw error("read_folded: '" + path + "' is larger than 4 GiB");
-    }
-    if (in.bad()) throw error("read_folded: error reading '" + path + "'");
+    const std::string text =
+        detail::read_input_file(path, std::size_t{4} << 30, "folded stacks");
     try {
         return parse_folded(text);
     } catch (const error& e) {
@@ -10829,27 +10869,8 @@ profile parse_pprof(std::string_view bytes) {
 /// with the path and the reason when it cannot be read or parsed.
 template <class T = void>
 profile read_pprof(const std::string& path) {
-    std::FILE* file = std::fopen(path.c_str(), "rb");
-    if (file == nullptr) {
-        const int err = errno;
-        throw error("cannot open '" + path + "' to read a pprof profile: " + std::generic_category().message(err));
-    }
-    std::string data;
-    char buf[65536];
-    std::size_t n = 0;
-    int err = 0;
-    while ((n = std::fread(buf, 1, sizeof buf, file)) > 0) {
-        if (data.size() + n > detail::max_pprof_size) {
-            std::fclose(file);
-            throw error("'" + path + "' is larger than " + std::to_string(detail::max_pprof_size) +
-                        " bytes, the most read_pprof accepts");
-        }
-        data.append(buf, n);
-    }
-    if (std::ferror(file)) err = errno != 0 ? errno : EIO;
-    std::fclose(file);
-    if (err != 0)
-        throw error("cannot read '" + path + "': " + std::generic_category().message(err));
+    const std::string data =
+        detail::read_input_file(path, detail::max_pprof_size, "a pprof profile");
     try {
         return parse_pprof<T>(data);
     } catch (const error& e) {

@@ -16,12 +16,12 @@
 // Functions are templates with a dummy parameter: see the note on lazy instantiation in
 // config.hpp.
 
+#include <cpprof/detail/input_file.hpp>
 #include <cpprof/error.hpp>
 #include <cpprof/profile.hpp>
 
 #include <cstddef>
 #include <cstdint>
-#include <fstream>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -112,16 +112,8 @@ profile parse_folded(std::string_view text) {
 /// Reads a folded-stacks file. Throws cpprof::error when it cannot be read or is malformed.
 template <class = void>
 profile read_folded(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw error("read_folded: cannot open '" + path + "'");
-    std::string text;
-    char buf[1 << 16];
-    while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-        text.append(buf, static_cast<std::size_t>(in.gcount()));
-        if (text.size() > (std::size_t{4} << 30))
-            throw error("read_folded: '" + path + "' is larger than 4 GiB");
-    }
-    if (in.bad()) throw error("read_folded: error reading '" + path + "'");
+    const std::string text =
+        detail::read_input_file(path, std::size_t{4} << 30, "folded stacks");
     try {
         return parse_folded(text);
     } catch (const error& e) {

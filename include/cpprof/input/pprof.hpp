@@ -31,18 +31,16 @@
 // Templates with a dummy parameter, called like plain functions: see the note on lazy
 // instantiation in config.hpp.
 
-#include <cerrno>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include <cpprof/detail/inflate.hpp>
+#include <cpprof/detail/input_file.hpp>
 #include <cpprof/detail/protobuf_reader.hpp>
 #include <cpprof/error.hpp>
 #include <cpprof/profile.hpp>
@@ -488,27 +486,8 @@ profile parse_pprof(std::string_view bytes) {
 /// with the path and the reason when it cannot be read or parsed.
 template <class T = void>
 profile read_pprof(const std::string& path) {
-    std::FILE* file = std::fopen(path.c_str(), "rb");
-    if (file == nullptr) {
-        const int err = errno;
-        throw error("cannot open '" + path + "' to read a pprof profile: " + std::generic_category().message(err));
-    }
-    std::string data;
-    char buf[65536];
-    std::size_t n = 0;
-    int err = 0;
-    while ((n = std::fread(buf, 1, sizeof buf, file)) > 0) {
-        if (data.size() + n > detail::max_pprof_size) {
-            std::fclose(file);
-            throw error("'" + path + "' is larger than " + std::to_string(detail::max_pprof_size) +
-                        " bytes, the most read_pprof accepts");
-        }
-        data.append(buf, n);
-    }
-    if (std::ferror(file)) err = errno != 0 ? errno : EIO;
-    std::fclose(file);
-    if (err != 0)
-        throw error("cannot read '" + path + "': " + std::generic_category().message(err));
+    const std::string data =
+        detail::read_input_file(path, detail::max_pprof_size, "a pprof profile");
     try {
         return parse_pprof<T>(data);
     } catch (const error& e) {
