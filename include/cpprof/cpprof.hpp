@@ -38,6 +38,7 @@
 #include <cpprof/output/flamegraph.hpp>
 #include <cpprof/output/folded.hpp>
 #include <cpprof/output/pprof.hpp>
+#include <cpprof/output/speedscope.hpp>
 
 // input
 #include <cpprof/input/folded.hpp>
