@@ -333,7 +333,7 @@ TEST_CASE("cli: flame writes the library's flame graph with the options asked fo
 
 // ---- convert ---------------------------------------------------------------------------------
 
-TEST_CASE("cli: convert writes pprof, folded stacks") {
+TEST_CASE("cli: convert writes pprof, folded stacks, speedscope JSON") {
     REQUIRE_CLI();
     cpprof_test::temp_dir dir;
     const cpprof::profile p = cpu_profile();
@@ -367,6 +367,55 @@ TEST_CASE("cli: convert writes pprof, folded stacks") {
         CHECK(cpprof_cli(dir, "convert cpu.pb.gz -o again.pb.gz").exit_code == 0);
         CHECK(cpprof::encode_pprof(cpprof::read_pprof(dir / "again.pb.gz")) == cpprof::encode_pprof(read_back));
     }
+}
+
+TEST_CASE("cli: convert --to speedscope writes the library's speedscope file, which speedscope reads") {
+    REQUIRE_CLI();
+    cpprof_test::temp_dir dir;
+    cpprof::profile p = cpu_profile();
+    // Two threads, so one profile per thread and --no-threads differ.
+    p.mutable_samples()[0].labels.push_back({"thread", "worker", 0, ""});
+    p.mutable_samples()[2].labels.push_back({"thread", "main", 0, ""});
+    cpprof::write_pprof(p, dir / "cpu.pb.gz");
+    const cpprof::profile read_back = cpprof::read_pprof(dir / "cpu.pb.gz");
+    auto speedscope_of = [](const cpprof::profile& q, const cpprof::speedscope_options& o) {
+        std::ostringstream os;
+        cpprof::write_speedscope(q, os, o);
+        return os.str();
+    };
+
+    CHECK(cpprof_cli(dir, "convert cpu.pb.gz -o cpu.json").exit_code == 0);  // by the name
+    const std::string json = cpprof_test::read_file(dir / "cpu.json");
+    CHECK(json == speedscope_of(read_back, {}));
+    CHECK(contains(json, "\"name\":\"worker\""));
+
+    const cli_result r = cpprof_cli(
+        dir, "convert cpu.pb.gz --to speedscope --sample-index samples --name 'my run' --no-threads --lines -o -");
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == speedscope_of(read_back, cpprof::speedscope_options{}
+                                                .sample_index(0)
+                                                .name("my run")
+                                                .thread_profiles(false)
+                                                .lines(true)));
+    CHECK(contains(r.out, "\"name\":\"my run\""));
+
+    // speedscope-only options are refused for other formats.
+    const cli_result bad = cpprof_cli(dir, "convert cpu.pb.gz --to folded --no-threads -o x.folded");
+    CHECK(bad.exit_code == 2);
+    CHECK(contains(bad.err, "cpprof convert: --no-threads is for --to speedscope\n"));
+
+    // speedscope's own importer (tests/speedscope/import.cjs), when node and the package are there.
+    const std::string importer = std::string(CPPROF_TEST_SOURCE_DIR) + "/tests/speedscope";
+    if (std::string(CPPROF_TEST_NODE).empty() || !file_exists(importer + "/node_modules/speedscope/package.json")) {
+        MESSAGE("speedscope's importer not installed (npm ci in tests/speedscope): not run on the file");
+        return;
+    }
+    const auto imported = cpprof_test::run(shell_quote(CPPROF_TEST_NODE) + " " + shell_quote(importer + "/import.cjs") +
+                                           " " + shell_quote(dir / "cpu.json") + " 2>&1");
+    INFO(imported.out);
+    CHECK(imported.exit_code == 0);
+    CHECK(contains(imported.out, "\"name\":\"worker\""));
+    CHECK(contains(imported.out, "\"name\":\"compute\""));
 }
 
 TEST_CASE("cli: go tool pprof reads what convert writes") {

@@ -132,8 +132,11 @@ const command_spec convert_spec{
                             ".json -> speedscope"},
         {"output", 'o', "FILE", "the file to write (\"-\": standard output); required"},
         {"uncompressed", 0, "", "pprof: write raw protobuf instead of gzip"},
-        {"sample-index", 0, "TYPE", "folded: the value to count: a sample type name or index;\n"
-                                    "default: the profile's default"},
+        {"sample-index", 0, "TYPE", "folded, speedscope: the value to count: a sample type name\n"
+                                    "or index; default: the profile's default"},
+        {"name", 0, "TEXT", "speedscope: the name it shows (default: \"<type> profile\")"},
+        {"no-threads", 0, "", "speedscope: all samples in one profile, not one per thread"},
+        {"lines", 0, "", "speedscope: one frame per function and source line"},
     },
     "  cpprof convert cpu.pb.gz -o cpu.folded\n"
     "  cpprof convert stacks.folded --to pprof -o stacks.pb.gz\n"
@@ -321,14 +324,10 @@ int run_flame(const parsed_args& args, const progress& log) {
     return 0;
 }
 
-// TEMPORARY until wt-diffflame and wt-speedscope are merged.
+// TEMPORARY until wt-diffflame is merged.
 void write_diff_svg(const cpprof::profile&, const cpprof::profile&, std::size_t, const parsed_args&,
                     const std::string&) {
     throw cpprof::error("diff -o: not available yet");
-}
-void write_speedscope_file(const cpprof::profile&, const parsed_args&, const std::string&,
-                           const std::string&) {
-    throw cpprof::error("convert --to speedscope: not available yet");
 }
 
 int run_diff(const parsed_args& args, const progress& log) {
@@ -397,6 +396,9 @@ int run_convert(const parsed_args& args, const progress& log) {
         throw usage_error(cmd, "--uncompressed is for --to pprof");
     if (args.has("sample-index") && format == "pprof")
         throw usage_error(cmd, "--sample-index does not apply to --to pprof (it keeps every sample type)");
+    for (std::string_view flag : {"name", "no-threads", "lines"})
+        if (args.has(flag) && format != "speedscope")
+            throw usage_error(cmd, "--" + std::string(flag) + " is for --to speedscope");
     output_target out(output);
     const std::string& input = args.inputs[0];
     loaded_profile in = load_profile(input, log);
@@ -416,7 +418,12 @@ int run_convert(const parsed_args& args, const progress& log) {
         if (args.has("sample-index")) o.sample_index(sample_index(p, *args.get("sample-index"), input_name(input)));
         out.write([&](const std::string& path) { cpprof::write_folded(p, path, o); });
     } else {
-        out.write([&](const std::string& path) { write_speedscope_file(p, args, input, path); });
+        cpprof::speedscope_options o;
+        if (args.has("sample-index")) o.sample_index(sample_index(p, *args.get("sample-index"), input_name(input)));
+        if (const std::string* name = args.get("name")) o.name(*name);
+        o.thread_profiles(!args.has("no-threads"));
+        o.lines(args.has("lines"));
+        out.write([&](const std::string& path) { cpprof::write_speedscope(p, path, o); });
     }
     report_written(log, out, out.commit());
     return 0;
