@@ -585,6 +585,15 @@ TEST_CASE("cli: bad input exits 1 with the reason and leaves no output behind") 
         CHECK(n.exit_code == 1);
         CHECK(n.err == "cpprof: sample index 2 is out of range in 'cpu.pb.gz'; its sample types are samples [0], cpu [1]\n");
         CHECK_FALSE(file_exists(dir / "x.svg"));
+        // A profile with no sample type at all has nothing to rank or draw.
+        cpprof::write_pprof(cpprof::profile(), dir / "notypes.pb");
+        for (const char* args : {"top notypes.pb", "flame notypes.pb -o x.svg", "diff notypes.pb notypes.pb"}) {
+            const cli_result e = cpprof_cli(dir, args);
+            CHECK(e.exit_code == 1);
+            CHECK(e.err == "cpprof: 'notypes.pb' has no sample types: there is nothing to show\n");
+        }
+        CHECK_FALSE(file_exists(dir / "x.svg"));
+        std::remove((dir / "notypes.pb").c_str());
     }
     SUBCASE("outputs that cannot be written") {
         const cli_result r = cpprof_cli(dir, "flame cpu.pb.gz -o no/such/dir/out.svg");

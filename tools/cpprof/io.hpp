@@ -161,6 +161,7 @@ inline loaded_profile load_profile(const std::string& path, const progress& log)
 /// ("0"). Empty `spec`: the profile's default. Throws cpprof::error listing the types.
 inline std::size_t sample_index(const cpprof::profile& p, const std::string& spec,
                                 const std::string& input) {
+    if (p.sample_types().empty()) throw cpprof::error(input + " has no sample types: there is nothing to show");
     if (spec.empty()) return p.default_sample_index();
     std::size_t index = p.sample_types().size();
     const bool numeric = spec.find_first_not_of("0123456789") == std::string::npos;
