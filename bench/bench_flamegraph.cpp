@@ -103,6 +103,39 @@ void BM_flamegraph(benchmark::State& state) {
 }
 BENCHMARK(BM_flamegraph)->Arg(50000)->Arg(200000)->Unit(benchmark::kMillisecond);
 
+/// The same program, changed: each stack's count scaled by 0.5 to 1.5 at random, and one
+/// stack in ten gone; for the differential flame graph.
+const cpprof::profile& changed_profile(std::size_t stacks) {
+    static std::map<std::size_t, std::unique_ptr<cpprof::profile>> cache;
+    auto& slot = cache[stacks];
+    if (slot) return *slot;
+    const cpprof::profile& p = synthetic_profile(stacks);
+    slot = std::make_unique<cpprof::profile>(p.sample_types());
+    std::vector<cpprof::frame_id> ids;
+    for (const auto& f : p.frames()) ids.push_back(slot->intern(f));
+    random_source rng(7 + stacks);
+    for (const auto& s : p.samples()) {
+        if (rng.below(10) == 0) continue;
+        std::vector<cpprof::frame_id> stack;
+        for (cpprof::frame_id id : s.stack) stack.push_back(ids[id]);
+        const auto v = s.values[0] * static_cast<std::int64_t>(50 + rng.below(101)) / 100;
+        slot->add_sample(std::move(stack), {v});
+    }
+    return *slot;
+}
+
+void BM_diff_flamegraph(benchmark::State& state) {
+    const auto stacks = static_cast<std::size_t>(state.range(0));
+    const cpprof::profile& before = synthetic_profile(stacks);
+    const cpprof::profile& after = changed_profile(stacks);
+    counting_null_buffer buffer;
+    std::ostream out(&buffer);
+    for (auto _ : state) cpprof::write_diff_flamegraph(before, after, out);
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * stacks));
+    state.counters["svg_bytes"] = static_cast<double>(buffer.bytes / state.iterations());
+}
+BENCHMARK(BM_diff_flamegraph)->Arg(50000)->Arg(200000)->Unit(benchmark::kMillisecond);
+
 void BM_folded(benchmark::State& state) {
     const auto stacks = static_cast<std::size_t>(state.range(0));
     const cpprof::profile& p = synthetic_profile(stacks);

@@ -4555,8 +4555,9 @@ struct name_table {
     static constexpr frame_id no_frame = static_cast<frame_id>(-1);
     std::vector<std::string> text;        ///< by name id, sorted
     std::vector<char> is_thread;          ///< by name id
-    std::vector<frame_id> example_frame;  ///< by name id: one frame with this name, or no_frame
-    std::vector<std::uint32_t> of_frame;  ///< by frame id: its name id
+    std::vector<frame_id> example_frame;  ///< by name id: one frame with this name (of the first
+                                          ///< profile read), or no_frame
+    std::vector<std::uint32_t> of_frame;  ///< by frame id (of the first profile read): its name id
 };
 
 /// Samples merged into distinct stacks of name ids, root first.
@@ -4564,7 +4565,7 @@ struct stack_set {
     struct entry {
         std::size_t offset;    ///< into `ids`
         std::uint32_t length;  ///< number of frames (thread root included)
-        std::int64_t value;    ///< merged value, always > 0
+        std::int64_t value;    ///< merged value: > 0, except in a pair (collect_stack_pair)
     };
     name_table names;
     std::vector<std::uint32_t> ids;  ///< every stack's name ids back to back
@@ -4572,38 +4573,50 @@ struct stack_set {
     std::int64_t total = 0;          ///< sum of the stacks' values
 };
 
-/// Builds the stack set of value column `index`. `sanitize(std::string_view in, std::string& out)`
-/// writes the text a name is shown with (each writer has its own forbidden characters); names
-/// that read the same after it merge. Samples whose merged value is zero or negative are left
-/// out, as are samples with no frames (no thread root either); neither can be drawn.
+/// One profile's value column, as read into a stack set.
+struct stack_source {
+    const profile* p;
+    std::size_t index;
+};
+
+/// Builds one stack set from one or two sources (see collect_stacks, collect_stack_pair).
+/// Names are shared: the same text in both profiles gets one id. With two sources,
+/// `first_values` receives each stack's value in the first and `stacks[i].value` holds its
+/// value in the second; per source, a stack whose merged value is zero or negative counts as
+/// 0, and stacks that are 0 in both are left out.
 template <class Sanitize>
-stack_set collect_stacks(const profile& p, std::size_t index, bool thread_frames,
-                         Sanitize&& sanitize) {
+stack_set collect_stacks_from(const stack_source* sources, std::size_t source_count,
+                              bool thread_frames, bool reverse, Sanitize&& sanitize,
+                              std::vector<std::int64_t>* first_values) {
     stack_set out;
-    const auto& frames = p.frames();
-    const auto& samples = p.samples();
 
     // Threads first: their names come from labels, seen only by walking the samples.
     constexpr std::uint32_t no_thread = static_cast<std::uint32_t>(-1);
-    std::vector<std::uint32_t> sample_thread;  // by sample: index into thread_texts
+    std::vector<std::vector<std::uint32_t>> sample_thread(source_count);  // by source, sample
     std::vector<std::string_view> thread_texts;
     std::vector<std::unique_ptr<std::string>> owned;  // texts made up for unnamed samples
     if (thread_frames) {
         std::unordered_map<std::string_view, std::uint32_t> thread_ids;
         std::string scratch;
-        sample_thread.assign(samples.size(), no_thread);
-        for (std::size_t i = 0; i < samples.size(); ++i) {
-            const sample& s = samples[i];
-            if (s.stack.empty() || sample_value(s, index) == 0) continue;
-            std::string_view name = thread_frame_name(s, scratch);
-            auto it = thread_ids.find(name);
-            if (it == thread_ids.end()) {
-                if (name.data() == scratch.data())
-                    name = *owned.emplace_back(std::make_unique<std::string>(scratch));
-                it = thread_ids.emplace(name, static_cast<std::uint32_t>(thread_texts.size())).first;
-                thread_texts.push_back(name);
+        for (std::size_t src = 0; src < source_count; ++src) {
+            const auto& samples = sources[src].p->samples();
+            const std::size_t index = sources[src].index;
+            std::vector<std::uint32_t>& threads = sample_thread[src];
+            threads.assign(samples.size(), no_thread);
+            for (std::size_t i = 0; i < samples.size(); ++i) {
+                const sample& s = samples[i];
+                if (s.stack.empty() || sample_value(s, index) == 0) continue;
+                std::string_view name = thread_frame_name(s, scratch);
+                auto it = thread_ids.find(name);
+                if (it == thread_ids.end()) {
+                    if (name.data() == scratch.data())
+                        name = *owned.emplace_back(std::make_unique<std::string>(scratch));
+                    it = thread_ids.emplace(name, static_cast<std::uint32_t>(thread_texts.size()))
+                             .first;
+                    thread_texts.push_back(name);
+                }
+                threads[i] = it->second;
             }
-            sample_thread[i] = it->second;
         }
     }
 
@@ -4612,30 +4625,40 @@ stack_set collect_stacks(const profile& p, std::size_t index, bool thread_frames
         std::string text;
         char is_thread;
         std::uint32_t source;  // frame id or thread index
+        std::uint32_t src;     // which profile (frames only)
     };
     std::vector<candidate> cands;
-    cands.reserve(frames.size() + thread_texts.size());
-    for (std::size_t f = 0; f < frames.size(); ++f) {
-        candidate c{{}, 0, static_cast<std::uint32_t>(f)};
-        const frame& fr = frames[f];
-        if (fr.function.empty())
-            sanitize(fr.display_name(), c.text);
-        else
-            sanitize(fr.function, c.text);
-        cands.push_back(std::move(c));
+    std::size_t frame_total = 0;
+    for (std::size_t src = 0; src < source_count; ++src)
+        frame_total += sources[src].p->frames().size();
+    cands.reserve(frame_total + thread_texts.size());
+    for (std::size_t src = 0; src < source_count; ++src) {
+        const auto& frames = sources[src].p->frames();
+        for (std::size_t f = 0; f < frames.size(); ++f) {
+            candidate c{{}, 0, static_cast<std::uint32_t>(f), static_cast<std::uint32_t>(src)};
+            const frame& fr = frames[f];
+            if (fr.function.empty())
+                sanitize(fr.display_name(), c.text);
+            else
+                sanitize(fr.function, c.text);
+            cands.push_back(std::move(c));
+        }
     }
     for (std::size_t t = 0; t < thread_texts.size(); ++t) {
-        candidate c{{}, 1, static_cast<std::uint32_t>(t)};
+        candidate c{{}, 1, static_cast<std::uint32_t>(t), 0};
         sanitize(thread_texts[t], c.text);
         cands.push_back(std::move(c));
     }
     std::sort(cands.begin(), cands.end(), [](const candidate& a, const candidate& b) {
         int c = a.text.compare(b.text);
-        return c != 0 ? c < 0 : a.is_thread < b.is_thread;
+        if (c != 0) return c < 0;
+        return a.is_thread != b.is_thread ? a.is_thread < b.is_thread : a.src < b.src;
     });
 
     name_table& names = out.names;
-    names.of_frame.assign(frames.size(), 0);
+    std::vector<std::vector<std::uint32_t>> of_frame(source_count);  // by source, frame
+    for (std::size_t src = 0; src < source_count; ++src)
+        of_frame[src].assign(sources[src].p->frames().size(), 0);
     std::vector<std::uint32_t> thread_name(thread_texts.size(), 0);
     for (std::size_t i = 0; i < cands.size(); ++i) {
         candidate& c = cands[i];
@@ -4643,33 +4666,57 @@ stack_set collect_stacks(const profile& p, std::size_t index, bool thread_frames
             c.text != names.text.back()) {
             names.text.push_back(std::move(c.text));
             names.is_thread.push_back(c.is_thread);
-            names.example_frame.push_back(c.is_thread ? name_table::no_frame : c.source);
+            // Profile 0's frame when it has the name: it sorts first.
+            names.example_frame.push_back(c.is_thread || c.src != 0 ? name_table::no_frame
+                                                                    : c.source);
         }
         auto id = static_cast<std::uint32_t>(names.text.size() - 1);
-        (c.is_thread ? thread_name[c.source] : names.of_frame[c.source]) = id;
+        (c.is_thread ? thread_name[c.source] : of_frame[c.src][c.source]) = id;
     }
+    names.of_frame = std::move(of_frame[0]);
 
-    // Stacks, root first.
-    std::size_t frame_count = 0;
-    for (const auto& s : samples) frame_count += s.stack.size() + (thread_frames ? 1 : 0);
+    // Stacks, root first (leaf first when reversed).
+    struct raw_entry {
+        std::size_t offset;
+        std::uint32_t length;
+        std::uint32_t src;
+        std::int64_t value;
+    };
+    std::size_t frame_count = 0, sample_count = 0;
+    for (std::size_t src = 0; src < source_count; ++src) {
+        for (const auto& s : sources[src].p->samples())
+            frame_count += s.stack.size() + (thread_frames ? 1 : 0);
+        sample_count += sources[src].p->samples().size();
+    }
     out.ids.reserve(frame_count);
-    std::vector<stack_set::entry> raw;
-    raw.reserve(samples.size());
-    for (std::size_t i = 0; i < samples.size(); ++i) {
-        const sample& s = samples[i];
-        std::int64_t v = sample_value(s, index);
-        if (s.stack.empty() || v == 0) continue;
-        std::size_t offset = out.ids.size();
-        if (thread_frames) out.ids.push_back(thread_name[sample_thread[i]]);
-        for (auto it = s.stack.rbegin(); it != s.stack.rend(); ++it)
-            out.ids.push_back(names.of_frame[*it]);
-        raw.push_back({offset, static_cast<std::uint32_t>(out.ids.size() - offset), v});
+    std::vector<raw_entry> raw;
+    raw.reserve(sample_count);
+    for (std::size_t src = 0; src < source_count; ++src) {
+        const auto& samples = sources[src].p->samples();
+        const std::size_t index = sources[src].index;
+        const std::uint32_t* name_of = src == 0 ? names.of_frame.data() : of_frame[src].data();
+        for (std::size_t i = 0; i < samples.size(); ++i) {
+            const sample& s = samples[i];
+            std::int64_t v = sample_value(s, index);
+            if (s.stack.empty() || v == 0) continue;
+            std::size_t offset = out.ids.size();
+            if (!reverse) {
+                if (thread_frames) out.ids.push_back(thread_name[sample_thread[src][i]]);
+                for (auto it = s.stack.rbegin(); it != s.stack.rend(); ++it)
+                    out.ids.push_back(name_of[*it]);
+            } else {
+                for (frame_id f : s.stack) out.ids.push_back(name_of[f]);
+                if (thread_frames) out.ids.push_back(thread_name[sample_thread[src][i]]);
+            }
+            raw.push_back({offset, static_cast<std::uint32_t>(out.ids.size() - offset),
+                           static_cast<std::uint32_t>(src), v});
+        }
     }
 
     // Frame by frame; a stack comes after the longer stacks it is a prefix of, so a node's
     // children start at its left edge and its own (self) value is the gap at its right.
     const std::uint32_t* ids = out.ids.data();
-    auto less = [ids](const stack_set::entry& a, const stack_set::entry& b) {
+    auto less = [ids](const raw_entry& a, const raw_entry& b) {
         const std::uint32_t n = std::min(a.length, b.length);
         const std::uint32_t* x = ids + a.offset;
         const std::uint32_t* y = ids + b.offset;
@@ -4677,24 +4724,67 @@ stack_set collect_stacks(const profile& p, std::size_t index, bool thread_frames
             if (x[i] != y[i]) return x[i] < y[i];
         return a.length > b.length;
     };
-    auto same = [ids](const stack_set::entry& a, const stack_set::entry& b) {
+    auto same = [ids](const raw_entry& a, const raw_entry& b) {
         return a.length == b.length && std::equal(ids + a.offset, ids + a.offset + a.length,
                                                   ids + b.offset);
     };
     std::sort(raw.begin(), raw.end(), less);
 
     out.stacks.reserve(raw.size());
+    if (first_values == nullptr) {
+        for (std::size_t i = 0; i < raw.size();) {
+            stack_set::entry merged{raw[i].offset, raw[i].length, raw[i].value};
+            std::size_t j = i + 1;
+            for (; j < raw.size() && same(raw[j], raw[i]); ++j) merged.value += raw[j].value;
+            if (merged.value > 0) {
+                out.stacks.push_back(merged);
+                out.total += merged.value;
+            }
+            i = j;
+        }
+        return out;
+    }
+    first_values->clear();
     for (std::size_t i = 0; i < raw.size();) {
-        stack_set::entry merged = raw[i];
-        std::size_t j = i + 1;
-        for (; j < raw.size() && same(raw[j], merged); ++j) merged.value += raw[j].value;
-        if (merged.value > 0) {
-            out.stacks.push_back(merged);
-            out.total += merged.value;
+        std::int64_t sums[2] = {0, 0};
+        std::size_t j = i;
+        for (; j < raw.size() && same(raw[j], raw[i]); ++j) sums[raw[j].src != 0] += raw[j].value;
+        const std::int64_t first = std::max<std::int64_t>(sums[0], 0);
+        const std::int64_t second = std::max<std::int64_t>(sums[1], 0);
+        if (first > 0 || second > 0) {
+            out.stacks.push_back({raw[i].offset, raw[i].length, second});
+            first_values->push_back(first);
+            out.total += second;
         }
         i = j;
     }
     return out;
+}
+
+/// Builds the stack set of value column `index`. `sanitize(std::string_view in, std::string& out)`
+/// writes the text a name is shown with (each writer has its own forbidden characters); names
+/// that read the same after it merge. Samples whose merged value is zero or negative are left
+/// out, as are samples with no frames (no thread root either); neither can be drawn. With
+/// `reverse`, each stack is turned around before merging (leaf first, the thread frame last),
+/// as flamegraph.pl --reverse does to folded lines.
+template <class Sanitize>
+stack_set collect_stacks(const profile& p, std::size_t index, bool thread_frames,
+                         Sanitize&& sanitize, bool reverse = false) {
+    const stack_source source{&p, index};
+    return collect_stacks_from(&source, 1, thread_frames, reverse, sanitize, nullptr);
+}
+
+/// The stacks of two profiles in one set, matched by name (the union of both): each stack's
+/// value in `second` is `stacks[i].value` (`total` is their sum), its value in `first` is
+/// `first_values[i]`. Either can be 0 (a stack only the other profile has); stacks whose
+/// merged value is zero or negative count as 0, as they would in folded text.
+template <class Sanitize>
+stack_set collect_stack_pair(const profile& first, std::size_t first_index,
+                             const profile& second, std::size_t second_index,
+                             bool thread_frames, bool reverse, Sanitize&& sanitize,
+                             std::vector<std::int64_t>& first_values) {
+    const stack_source sources[2] = {{&first, first_index}, {&second, second_index}};
+    return collect_stacks_from(sources, 2, thread_frames, reverse, sanitize, &first_values);
 }
 
 }  // namespace cpprof::detail
@@ -5843,7 +5933,14 @@ double fraction(const profile& p, std::string_view substring) {
 //   keeps zoom and search in the URL (?x=&y=&s=&i=) so a reload shows the same view.
 // - colours come from a hash of the name, so a function has the same colour in every graph;
 // - samples with no frames and stacks whose values sum to zero or less cannot be drawn and are
-//   left out; percentages are of what is drawn (the root is always 100%).
+//   left out; percentages are of what is drawn (the root is always 100%);
+// - reverse() turns each stack around before merging, as flamegraph.pl --reverse does.
+//
+// write_diff_flamegraph draws two profiles as one differential flame graph, by the rules of
+// difffolded.pl and flamegraph.pl: widths from one profile (the "shape"), each box coloured
+// by the change of its own count, red for growth and blue for shrinkage, and "; +D%" in the
+// tooltip. The same renderer draws both kinds: a box carries its change, and the writer
+// passes a colour for each box.
 //
 // Names are made safe for XML once per distinct name: invalid UTF-8, U+FFFE/U+FFFF and C1
 // controls become U+FFFD, C0 controls and DEL become spaces, and & < > are escaped.
@@ -5993,41 +6090,140 @@ enum class flamegraph_palette {
     by_module,  ///< one hue per executable or library ("module"), so ownership stands out
 };
 
-class flamegraph_options {
+namespace detail {
+
+/// The options every flame graph writer takes: flamegraph_options and diff_flamegraph_options
+/// derive from it (CRTP), so each setter returns the derived type and calls chain. `Derived`
+/// supplies `static std::string default_title(bool inverted)`.
+template <class Derived>
+class basic_flamegraph_options {
 public:
-    /// The heading. Default "Flame Graph", or "Icicle Graph" when inverted.
-    flamegraph_options& title(std::string text) {
+    /// The heading. Default: the writer's ("Flame Graph", or "Icicle Graph" when inverted).
+    Derived& title(std::string text) {
         title_ = std::move(text);
-        return *this;
+        return self();
     }
     std::string title() const {
         if (title_) return *title_;
-        return inverted_ ? "Icicle Graph" : "Flame Graph";
+        return Derived::default_title(inverted_);
     }
 
     /// A second, smaller heading line; none by default.
-    flamegraph_options& subtitle(std::string text) {
+    Derived& subtitle(std::string text) {
         subtitle_ = std::move(text);
-        return *this;
+        return self();
     }
     const std::string& subtitle() const { return subtitle_; }
 
     /// The word after counts in tooltips. Empty (the default): from the sample type's unit,
     /// "samples" for "count", otherwise the unit itself ("nanoseconds", "bytes").
-    flamegraph_options& count_name(std::string name) {
+    Derived& count_name(std::string name) {
         count_name_ = std::move(name);
-        return *this;
+        return self();
     }
     const std::string& count_name() const { return count_name_; }
 
     /// The value column that sets widths (an index into profile::sample_types()). Unset: the
     /// profile's default_sample_index().
-    flamegraph_options& sample_index(std::size_t index) {
+    Derived& sample_index(std::size_t index) {
         sample_index_ = index;
-        return *this;
+        return self();
     }
     std::optional<std::size_t> sample_index() const { return sample_index_; }
 
+    /// Icicle graph: root at the top, stacks growing down. Default off.
+    Derived& inverted(bool on) {
+        inverted_ = on;
+        return self();
+    }
+    bool inverted() const { return inverted_; }
+
+    /// Turn each stack around before merging, as flamegraph.pl --reverse does: leaf functions
+    /// sit on the root and their callers grow above them, so the graph shows who calls what is
+    /// hot. The thread frame, when there is one, is the far end of the stack and so ends up on
+    /// top (thread_frames(false) leaves it out). Default off.
+    Derived& reverse(bool on) {
+        reverse_ = on;
+        return self();
+    }
+    bool reverse() const { return reverse_; }
+
+    /// Boxes narrower than this many pixels are left out (with their subtrees). Default 0.1.
+    Derived& min_width(double pixels) {
+        min_width_ = pixels;
+        return self();
+    }
+    double min_width() const { return min_width_; }
+
+    /// Image width in pixels. Default 1200.
+    Derived& width(int pixels) {
+        width_ = pixels;
+        return self();
+    }
+    int width() const { return width_; }
+
+    /// Height of one box row in pixels. Default 16.
+    Derived& frame_height(int pixels) {
+        frame_height_ = pixels;
+        return self();
+    }
+    int frame_height() const { return frame_height_; }
+
+    /// Font size in pixels. Default 12.
+    Derived& font_size(double pixels) {
+        font_size_ = pixels;
+        return self();
+    }
+    double font_size() const { return font_size_; }
+
+    /// Average character width as a fraction of the font size, used to cut labels. Default
+    /// 0.59 (Verdana).
+    Derived& font_width(double fraction) {
+        font_width_ = fraction;
+        return self();
+    }
+    double font_width() const { return font_width_; }
+
+    /// Put each sample's thread name (label "thread") under the root as a frame of its own.
+    /// Unset (the default): on when the profile has more than one thread name.
+    Derived& thread_frames(bool on) {
+        thread_frames_ = on;
+        return self();
+    }
+    std::optional<bool> thread_frames() const { return thread_frames_; }
+
+protected:
+    basic_flamegraph_options() = default;
+    ~basic_flamegraph_options() = default;
+    basic_flamegraph_options(const basic_flamegraph_options&) = default;
+    basic_flamegraph_options(basic_flamegraph_options&&) = default;
+    basic_flamegraph_options& operator=(const basic_flamegraph_options&) = default;
+    basic_flamegraph_options& operator=(basic_flamegraph_options&&) = default;
+
+private:
+    Derived& self() { return static_cast<Derived&>(*this); }
+
+    std::optional<std::string> title_;
+    std::string subtitle_;
+    std::string count_name_;
+    std::optional<std::size_t> sample_index_;
+    bool inverted_ = false;
+    bool reverse_ = false;
+    double min_width_ = 0.1;
+    int width_ = 1200;
+    int frame_height_ = 16;
+    double font_size_ = 12;
+    double font_width_ = 0.59;
+    std::optional<bool> thread_frames_;
+};
+
+}  // namespace detail
+
+/// Options of write_flamegraph: those of every flame graph (title, subtitle, count_name,
+/// sample_index, inverted, reverse, min_width, width, frame_height, font_size, font_width,
+/// thread_frames; see detail::basic_flamegraph_options) and the palette.
+class flamegraph_options : public detail::basic_flamegraph_options<flamegraph_options> {
+public:
     flamegraph_options& palette(flamegraph_palette p) {
         palette_ = p;
         return *this;
@@ -6052,70 +6248,68 @@ public:
     flamegraph_palette palette() const { return palette_.value_or(flamegraph_palette::hot); }
     bool palette_is_set() const { return palette_.has_value(); }
 
-    /// Icicle graph: root at the top, stacks growing down. Default off.
-    flamegraph_options& inverted(bool on) {
-        inverted_ = on;
-        return *this;
+private:
+    friend class detail::basic_flamegraph_options<flamegraph_options>;
+    static std::string default_title(bool inverted) {
+        return inverted ? "Icicle Graph" : "Flame Graph";
     }
-    bool inverted() const { return inverted_; }
 
-    /// Boxes narrower than this many pixels are left out (with their subtrees). Default 0.1.
-    flamegraph_options& min_width(double pixels) {
-        min_width_ = pixels;
-        return *this;
-    }
-    double min_width() const { return min_width_; }
+    std::optional<flamegraph_palette> palette_;
+};
 
-    /// Image width in pixels. Default 1200.
-    flamegraph_options& width(int pixels) {
-        width_ = pixels;
-        return *this;
-    }
-    int width() const { return width_; }
+/// Which profile's counts give a differential flame graph its widths.
+enum class diff_shape {
+    after,   ///< what happened: the new profile's shape, coloured by change (the default)
+    before,  ///< what will happen: the old profile's shape, coloured by change
+};
 
-    /// Height of one box row in pixels. Default 16.
-    flamegraph_options& frame_height(int pixels) {
-        frame_height_ = pixels;
+/// Options of write_diff_flamegraph: those of every flame graph (see
+/// detail::basic_flamegraph_options; sample_index indexes the "after" profile's types) and
+/// how the two profiles are compared. There is no palette: colours show change.
+class diff_flamegraph_options : public detail::basic_flamegraph_options<diff_flamegraph_options> {
+public:
+    /// Scale the other profile's counts to the shape's total before subtracting, as
+    /// difffolded.pl -n does: each stack's count becomes int(count * shape_total / other_total),
+    /// so two profiles of different lengths compare by share. Default on.
+    diff_flamegraph_options& normalize(bool on) {
+        normalize_ = on;
         return *this;
     }
-    int frame_height() const { return frame_height_; }
+    bool normalize() const { return normalize_; }
 
-    /// Font size in pixels. Default 12.
-    flamegraph_options& font_size(double pixels) {
-        font_size_ = pixels;
+    /// Which profile sets the widths. Default diff_shape::after.
+    diff_flamegraph_options& shape(diff_shape s) {
+        shape_ = s;
         return *this;
     }
-    double font_size() const { return font_size_; }
+    diff_shape shape() const { return shape_; }
 
-    /// Average character width as a fraction of the font size, used to cut labels. Default
-    /// 0.59 (Verdana).
-    flamegraph_options& font_width(double fraction) {
-        font_width_ = fraction;
+    /// shape(diff_shape::before) when on, shape(diff_shape::after) when off. The before shape
+    /// is `difffolded.pl after before | flamegraph.pl --negate`: it also shows the stacks that
+    /// are gone in "after" (which have no width, so no box, in the after shape).
+    diff_flamegraph_options& before_shape(bool on) {
+        shape_ = on ? diff_shape::before : diff_shape::after;
         return *this;
     }
-    double font_width() const { return font_width_; }
+    bool before_shape() const { return shape_ == diff_shape::before; }
 
-    /// Put each sample's thread name (label "thread") under the root as a frame of its own.
-    /// Unset (the default): on when the profile has more than one thread name.
-    flamegraph_options& thread_frames(bool on) {
-        thread_frames_ = on;
+    /// Swap the hues, as flamegraph.pl --negate does on top of the chosen shape: blue for
+    /// growth, red for shrinkage, and the tooltip's change with its sign flipped. Default off.
+    diff_flamegraph_options& negate(bool on) {
+        negate_ = on;
         return *this;
     }
-    std::optional<bool> thread_frames() const { return thread_frames_; }
+    bool negate() const { return negate_; }
 
 private:
-    std::optional<std::string> title_;
-    std::string subtitle_;
-    std::string count_name_;
-    std::optional<std::size_t> sample_index_;
-    std::optional<flamegraph_palette> palette_;
-    bool inverted_ = false;
-    double min_width_ = 0.1;
-    int width_ = 1200;
-    int frame_height_ = 16;
-    double font_size_ = 12;
-    double font_width_ = 0.59;
-    std::optional<bool> thread_frames_;
+    friend class detail::basic_flamegraph_options<diff_flamegraph_options>;
+    static std::string default_title(bool inverted) {
+        return inverted ? "Differential Icicle Graph" : "Differential Flame Graph";
+    }
+
+    bool normalize_ = true;
+    bool negate_ = false;
+    diff_shape shape_ = diff_shape::after;
 };
 
 namespace detail {
@@ -6289,29 +6483,35 @@ struct flame_box {
     std::int64_t count;   ///< width in counts
     std::uint32_t name;   ///< name id; all_name for the root
     std::uint32_t depth;  ///< 0 for the root
+    std::int64_t delta;   ///< differential graphs: the change of the box's own count; else 0
 };
 
 inline constexpr std::uint32_t all_name = static_cast<std::uint32_t>(-1);
 
-/// The boxes at least `min_count` wide, root first, then depth-first with siblings in
-/// alphabetical order (parents before children: the viewer script relies on it).
+/// The boxes at least `min_count` wide (and never 0 wide), root first, then depth-first with
+/// siblings in alphabetical order (parents before children: the viewer script relies on it).
+/// `deltas`, when given, holds a change per stack of `set`; it goes to the stack's last box
+/// only (flamegraph.pl's rule: a box's colour shows its own change, not its children's).
 template <class = void>
-std::vector<flame_box> layout_boxes(const stack_set& set, double min_count) {
+std::vector<flame_box> layout_boxes(const stack_set& set, double min_count,
+                                    const std::int64_t* deltas = nullptr) {
     std::vector<flame_box> boxes;
-    boxes.push_back({0, set.total, all_name, 0});
+    boxes.push_back({0, set.total, all_name, 0, 0});
     if (set.total <= 0) return boxes;
 
     struct open_box {
         std::uint32_t name;
         std::int64_t start;
+        std::int64_t delta;
     };
     std::vector<open_box> open;  // open[d] is the box at depth d+1 on the current path
     auto close_to = [&](std::size_t depth, std::int64_t x) {
         while (open.size() > depth) {
             const open_box& o = open.back();
             const std::int64_t count = x - o.start;
-            if (static_cast<double>(count) >= min_count)
-                boxes.push_back({o.start, count, o.name, static_cast<std::uint32_t>(open.size())});
+            if (count > 0 && static_cast<double>(count) >= min_count)
+                boxes.push_back(
+                    {o.start, count, o.name, static_cast<std::uint32_t>(open.size()), o.delta});
             open.pop_back();
         }
     };
@@ -6319,7 +6519,8 @@ std::vector<flame_box> layout_boxes(const stack_set& set, double min_count) {
     const std::uint32_t* ids = set.ids.data();
     const stack_set::entry* prev = nullptr;
     std::int64_t x = 0;
-    for (const auto& e : set.stacks) {
+    for (std::size_t si = 0; si < set.stacks.size(); ++si) {
+        const stack_set::entry& e = set.stacks[si];
         std::size_t common = 0;
         if (prev != nullptr) {
             const std::size_t n = std::min(prev->length, e.length);
@@ -6328,7 +6529,8 @@ std::vector<flame_box> layout_boxes(const stack_set& set, double min_count) {
             while (common < n && a[common] == b[common]) ++common;
         }
         close_to(common, x);  // common == e.length when e is a node's own samples
-        for (std::size_t i = common; i < e.length; ++i) open.push_back({ids[e.offset + i], x});
+        for (std::size_t i = common; i < e.length; ++i) open.push_back({ids[e.offset + i], x, 0});
+        if (deltas != nullptr) open[e.length - 1].delta += deltas[si];
         x += e.value;
         prev = &e;
     }
@@ -6383,8 +6585,9 @@ function init(evt) {
   restoreState();
 }
 
-// "NAME (1,234 samples, 5.67%)": the greedy name takes all but the last " (count ...%)".
-var tooltip = /^([\s\S]*) \((-?[0-9,]+) [\s\S]*, [0-9.]+%\)$/;
+// "NAME (1,234 samples, 5.67%)", or "NAME (1,234 samples, 5.67%; +1.23%)" in a differential
+// graph: the greedy name takes all but the last " (count ...%)".
+var tooltip = /^([\s\S]*) \((-?[0-9,]+) [\s\S]*, [0-9.]+%(?:; [+-]?[0-9.]+%)?\)$/;
 
 function readFrames() {
   var gs = group.getElementsByTagName("g");
@@ -6578,15 +6781,33 @@ function restoreState() {
 static_assert(flamegraph_script.find("]]>") == std::string_view::npos,
               "the script sits in a CDATA section");
 
-template <class = void>
+template <class Options>
 std::string flamegraph_count_name(const profile& p, std::size_t index,
-                                  const flamegraph_options& options) {
+                                  const basic_flamegraph_options<Options>& options) {
     if (!options.count_name().empty()) return options.count_name();
     if (index < p.sample_types().size()) {
         const std::string& unit = p.sample_types()[index].unit;
         if (!unit.empty() && unit != "count") return unit;
     }
     return "samples";
+}
+
+/// Checks the options every flame graph has; `who` starts the error message.
+template <class Options>
+void check_flamegraph_geometry(const basic_flamegraph_options<Options>& o, const char* who) {
+    const std::string w(who);
+    if (o.width() < 100 || o.width() > 1000000)
+        throw error(w + ": width must be between 100 and 1000000 pixels, not " +
+                    std::to_string(o.width()));
+    if (o.frame_height() < 2 || o.frame_height() > 1000)
+        throw error(w + ": frame_height must be between 2 and 1000 pixels, not " +
+                    std::to_string(o.frame_height()));
+    if (!(o.font_size() > 0 && o.font_size() <= 200))
+        throw error(w + ": font_size must be above 0 and at most 200 pixels");
+    if (!(o.font_width() > 0 && o.font_width() <= 10))
+        throw error(w + ": font_width must be above 0 and at most 10");
+    if (!(o.min_width() >= 0 && math::isfinite(o.min_width())))
+        throw error(w + ": min_width must be a finite number of pixels >= 0");
 }
 
 /// Checks the options against `p`; returns the value column to draw.
@@ -6596,31 +6817,20 @@ std::size_t check_flamegraph_options(const profile& p, const flamegraph_options&
     const std::size_t index = resolve_sample_index(p, requested);
     if (index == default_sample)
         throw error(bad_sample_index_message(p, requested, "write_flamegraph"));
-    if (o.width() < 100 || o.width() > 1000000)
-        throw error("write_flamegraph: width must be between 100 and 1000000 pixels, not " +
-                    std::to_string(o.width()));
-    if (o.frame_height() < 2 || o.frame_height() > 1000)
-        throw error("write_flamegraph: frame_height must be between 2 and 1000 pixels, not " +
-                    std::to_string(o.frame_height()));
-    if (!(o.font_size() > 0 && o.font_size() <= 200))
-        throw error("write_flamegraph: font_size must be above 0 and at most 200 pixels");
-    if (!(o.font_width() > 0 && o.font_width() <= 10))
-        throw error("write_flamegraph: font_width must be above 0 and at most 10");
-    if (!(o.min_width() >= 0 && math::isfinite(o.min_width())))
-        throw error("write_flamegraph: min_width must be a finite number of pixels >= 0");
+    check_flamegraph_geometry(o, "write_flamegraph");
     return index;
 }
 
-template <class = void>
-void render_flamegraph(const profile& p, std::size_t index, const flamegraph_options& o,
-                       std::ostream& os) {
-    const bool threads = o.thread_frames().value_or(count_thread_names(p, 2) > 1);
-    const stack_set set = collect_stacks(p, index, threads, sanitize_xml_name);
+/// Writes the SVG document of `set`. `deltas` is null for an ordinary graph; for a
+/// differential one (`differential`) it holds a change per stack, which tooltips show after
+/// the share.
+/// `color_of(const flame_box&)` gives each box's fill; `bg_bottom` is the background
+/// gradient's lower colour.
+template <class Options, class ColorOf>
+void render_flame_svg(const stack_set& set, bool differential, const std::int64_t* deltas,
+                      const basic_flamegraph_options<Options>& o, const std::string& count_unit,
+                      const char* bg_bottom, const ColorOf& color_of, std::ostream& os) {
     const name_table& names = set.names;
-    // Memory profiles get the memory palette unless a palette was asked for.
-    const bool memory = index < p.sample_types().size() && p.sample_types()[index].unit == "bytes";
-    const flamegraph_palette palette =
-        o.palette_is_set() || !memory ? o.palette() : flamegraph_palette::mem;
 
     // Geometry (pixels). Normal graphs grow up from the bottom; icicles hang from the top.
     const double width = o.width(), fh = o.frame_height(), fs = o.font_size();
@@ -6632,23 +6842,17 @@ void render_flamegraph(const profile& p, std::size_t index, const flamegraph_opt
     const double scale = set.total > 0 ? plot_width / static_cast<double>(set.total) : 0;
     const double min_count = scale > 0 ? o.min_width() / scale : 0;
 
-    const std::vector<flame_box> boxes = layout_boxes(set, min_count);
+    const std::vector<flame_box> boxes = layout_boxes(set, min_count, deltas);
     std::uint32_t max_depth = 0;
     for (const auto& b : boxes) max_depth = std::max(max_depth, b.depth);
     const bool empty = set.total <= 0;
     const double rows = empty ? 2 : max_depth + 1;
     const double height = rows * fh + ypad1 + ypad2 + ypad3;
 
-    // Once per distinct name: its colour and its length in characters.
-    std::vector<rgb> colors(names.text.size());
+    // Once per distinct name: its length in characters.
     std::vector<std::uint32_t> lengths(names.text.size());
-    for (std::uint32_t i = 0; i < names.text.size(); ++i) {
-        colors[i] = names.is_thread[i]
-                        ? thread_frame_color
-                        : palette_color(palette, names.text[i], module_basename(p, names, i));
+    for (std::uint32_t i = 0; i < names.text.size(); ++i)
         lengths[i] = static_cast<std::uint32_t>(utf8_length(names.text[i]));
-    }
-    const rgb all_color = palette_color(palette, "all", {});
 
     chunked_writer w(os);
     auto num = [&](double v) { w.put_fixed(v, 2, true); };
@@ -6672,13 +6876,6 @@ void render_flamegraph(const profile& p, std::size_t index, const flamegraph_opt
           "<!-- Flame graph written by cpprof. Click a box to zoom; Ctrl-F or F3 searches "
           "(JavaScript regular expression); Ctrl-I toggles case. -->\n");
 
-    const char* bg_bottom = "#eeeeb0";  // hot: yellow
-    switch (palette) {
-        case flamegraph_palette::mem: bg_bottom = "#e0f0e0"; break;
-        case flamegraph_palette::io: bg_bottom = "#e0e4f4"; break;
-        case flamegraph_palette::by_module: bg_bottom = "#e4e4e4"; break;
-        case flamegraph_palette::hot: break;
-    }
     w.put("<defs>\n<linearGradient id=\"background\" y1=\"0\" y2=\"1\" x1=\"0\" x2=\"0\">"
           "<stop stop-color=\"#f4f4f4\" offset=\"5%\"/><stop stop-color=\"");
     w.put(bg_bottom);
@@ -6740,7 +6937,7 @@ void render_flamegraph(const profile& p, std::size_t index, const flamegraph_opt
 
     // Boxes.
     std::string count_name;
-    sanitize_xml_name(flamegraph_count_name(p, index, o), count_name);
+    sanitize_xml_name(count_unit, count_name);
     const double total = static_cast<double>(set.total);
     const double label_dy = (fh - framepad) / 2 + fs * 0.35;
     static constexpr char hex[] = "0123456789abcdef";
@@ -6766,13 +6963,20 @@ void render_flamegraph(const profile& p, std::size_t index, const flamegraph_opt
             w.put("100");
         else
             w.put_fixed(100.0 * static_cast<double>(b.count) / total, 2, false);
+        if (differential && !root) {
+            // flamegraph.pl: "; +D%" with D = 100 * delta / total to two places, "+" when the
+            // delta is positive; the sign is kept for changes too small to show ("-0.00").
+            w.put(b.delta > 0 ? "%; +" : b.delta < 0 ? "%; -" : "%; ");
+            const double d = static_cast<double>(b.delta);
+            w.put_fixed(100.0 * (b.delta < 0 ? -d : d) / total, 2, false);
+        }
         w.put("%)</title><rect");
         // Three decimals: zooming multiplies the rounding error by up to width / min_width.
         attr("x", x, 3);
         attr("y", y);
         attr("width", bw, 3);
         attr("height", fh - framepad);
-        const rgb c = root ? all_color : colors[b.name];
+        const rgb c = color_of(b);
         const char fill[] = {'#',           hex[c.r >> 4], hex[c.r & 15], hex[c.g >> 4],
                              hex[c.g & 15], hex[c.b >> 4], hex[c.b & 15]};
         w.put(" fill=\"");
@@ -6799,6 +7003,149 @@ void render_flamegraph(const profile& p, std::size_t index, const flamegraph_opt
     w.flush();
 }
 
+template <class = void>
+void render_flamegraph(const profile& p, std::size_t index, const flamegraph_options& o,
+                       std::ostream& os) {
+    const bool threads = o.thread_frames().value_or(count_thread_names(p, 2) > 1);
+    const stack_set set = collect_stacks(p, index, threads, sanitize_xml_name, o.reverse());
+    const name_table& names = set.names;
+    // Memory profiles get the memory palette unless a palette was asked for.
+    const bool memory = index < p.sample_types().size() && p.sample_types()[index].unit == "bytes";
+    const flamegraph_palette palette =
+        o.palette_is_set() || !memory ? o.palette() : flamegraph_palette::mem;
+
+    // Colours are by name: computed once per distinct name.
+    std::vector<rgb> colors(names.text.size());
+    for (std::uint32_t i = 0; i < names.text.size(); ++i)
+        colors[i] = names.is_thread[i]
+                        ? thread_frame_color
+                        : palette_color(palette, names.text[i], module_basename(p, names, i));
+    const rgb all_color = palette_color(palette, "all", {});
+
+    const char* bg_bottom = "#eeeeb0";  // hot: yellow
+    switch (palette) {
+        case flamegraph_palette::mem: bg_bottom = "#e0f0e0"; break;
+        case flamegraph_palette::io: bg_bottom = "#e0e4f4"; break;
+        case flamegraph_palette::by_module: bg_bottom = "#e4e4e4"; break;
+        case flamegraph_palette::hot: break;
+    }
+    render_flame_svg(
+        set, false, nullptr, o, flamegraph_count_name(p, index, o), bg_bottom,
+        [&](const flame_box& b) { return b.name == all_name ? all_color : colors[b.name]; }, os);
+}
+
+// ---- differential flame graphs ----------------------------------------------------------------
+
+/// flamegraph.pl's colour for a change `delta` when the largest is `max` (>= 1): red for
+/// growth, blue for shrinkage, the deeper the larger; white for none. int() truncates.
+inline rgb diff_color(std::int64_t delta, std::int64_t max) {
+    const double m = static_cast<double>(max), d = static_cast<double>(delta);
+    if (delta > 0) {
+        const std::uint8_t g = to_channel(210 * (m - d) / m);
+        return {255, g, g};
+    }
+    if (delta < 0) {
+        const std::uint8_t c = to_channel(210 * (m + d) / m);
+        return {c, c, 255};
+    }
+    return {255, 255, 255};
+}
+
+/// difffolded.pl -n: int(count * to_total / from_total), in floating point as Perl does it.
+inline std::int64_t normalized_count(std::int64_t count, std::int64_t to_total,
+                                     std::int64_t from_total) {
+    const double v = static_cast<double>(count) * static_cast<double>(to_total) /
+                     static_cast<double>(from_total);
+    return v >= 9.2e18 ? static_cast<std::int64_t>(9.2e18) : static_cast<std::int64_t>(v);
+}
+
+/// The value columns a differential graph reads.
+struct diff_columns {
+    std::size_t before;
+    std::size_t after;
+};
+
+/// Checks the options against both profiles: sample_index picks `after`'s column, and
+/// `before`'s is the first of the same type name, which must have the same unit. A profile
+/// with no sample types at all has no values to match and is read as empty.
+template <class = void>
+diff_columns check_diff_flamegraph_options(const profile& before, const profile& after,
+                                           const diff_flamegraph_options& o) {
+    const std::size_t requested = o.sample_index().value_or(default_sample);
+    diff_columns c{before.default_sample_index(), resolve_sample_index(after, requested)};
+    if (c.after == default_sample)
+        throw error(bad_sample_index_message(after, requested,
+                                             "write_diff_flamegraph, 'after' profile"));
+    if (c.after < after.sample_types().size() && !before.sample_types().empty()) {
+        const value_type& type = after.sample_types()[c.after];
+        const auto& types = before.sample_types();
+        auto it = std::find_if(types.begin(), types.end(),
+                               [&](const value_type& t) { return t.type == type.type; });
+        if (it == types.end()) {
+            std::string m = "write_diff_flamegraph: the 'before' profile has no sample type '" +
+                            type.type + "' (it has";
+            for (std::size_t i = 0; i < types.size(); ++i)
+                m += (i == 0 ? " " : ", ") + types[i].type;
+            throw error(m + "); the 'after' profile's sample_index " + std::to_string(c.after) +
+                        " names that type");
+        }
+        if (it->unit != type.unit)
+            throw error("write_diff_flamegraph: sample type '" + type.type + "' is in '" +
+                        it->unit + "' in the 'before' profile but in '" + type.unit +
+                        "' in the 'after' profile; the counts cannot be compared");
+        c.before = static_cast<std::size_t>(it - types.begin());
+    }
+    check_flamegraph_geometry(o, "write_diff_flamegraph");
+    return c;
+}
+
+template <class = void>
+void render_diff_flamegraph(const profile& before, const profile& after, diff_columns columns,
+                            const diff_flamegraph_options& o, std::ostream& os) {
+    const bool threads = o.thread_frames().value_or(count_thread_names(before, 2) > 1 ||
+                                                    count_thread_names(after, 2) > 1);
+    std::vector<std::int64_t> before_values;
+    stack_set set = collect_stack_pair(before, columns.before, after, columns.after, threads,
+                                       o.reverse(), sanitize_xml_name, before_values);
+
+    // As `difffolded.pl [-n] other shape | flamegraph.pl`: the shape's counts are the widths;
+    // delta = shape - other (normalised), on the stack's last box; maxdelta over all stacks.
+    const bool before_shape = o.before_shape();
+    std::int64_t total_before = 0;
+    for (std::int64_t v : before_values) total_before += v;
+    const std::int64_t total_after = set.total;
+    const std::int64_t shape_total = before_shape ? total_before : total_after;
+    const std::int64_t other_total = before_shape ? total_after : total_before;
+    const bool scale = o.normalize() && other_total != shape_total && other_total > 0;
+    // The before shape is drawn with --negate, so both shapes show after - before; negate()
+    // flips that once more.
+    const bool flip = before_shape != o.negate();
+
+    std::vector<std::int64_t> deltas;
+    deltas.reserve(set.stacks.size());
+    std::int64_t max_delta = 1;
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < set.stacks.size(); ++i) {
+        const std::int64_t after_value = set.stacks[i].value, before_value = before_values[i];
+        const std::int64_t shape = before_shape ? before_value : after_value;
+        std::int64_t other = before_shape ? after_value : before_value;
+        if (scale) other = normalized_count(other, shape_total, other_total);
+        std::int64_t delta = shape - other;
+        max_delta = std::max(max_delta, delta < 0 ? -delta : delta);
+        if (shape == 0 && delta == 0) continue;  // neither a width nor a change to show
+        set.stacks[kept] = set.stacks[i];
+        set.stacks[kept].value = shape;
+        deltas.push_back(flip ? -delta : delta);
+        ++kept;
+    }
+    set.stacks.resize(kept);
+    set.total = shape_total;
+
+    render_flame_svg(set, true, deltas.data(), o, flamegraph_count_name(after, columns.after, o),
+                     "#eeeeb0", [&](const flame_box& b) { return diff_color(b.delta, max_delta); },
+                     os);
+}
+
 }  // namespace detail
 
 /// Writes `p` as an interactive flame graph (a standalone SVG document) to `os`. Throws
@@ -6820,6 +7167,40 @@ void write_flamegraph(const profile& p, const std::string& path,
     std::string failure = detail::write_file(
         path, [&](std::ostream& os) { detail::render_flamegraph(p, index, options, os); });
     if (!failure.empty()) throw error("write_flamegraph: " + failure);
+}
+
+/// Writes a differential flame graph of two profiles of one program to `os`, as
+/// `difffolded.pl -n before after | flamegraph.pl` draws it: boxes as wide as in `after`,
+/// each coloured by the change of its own (self) count, red where it grew and blue where it
+/// shrank, deeper the larger the change (the largest is the deepest), white where it did not
+/// change; tooltips add the change as a share of the graph ("; +1.25%"). Stacks are matched
+/// by function name, so two builds or two runs compare. `before` is read at the sample type
+/// of the same name as `after`'s chosen one. Stacks that only `before` has are not drawn
+/// (they have no width in `after`) but do count towards the deepest colour; the before shape
+/// (options.before_shape(true)) draws them. Unless thread_frames() says otherwise, thread
+/// frames are drawn when either profile has more than one thread name. With reverse(), each
+/// change goes to the last frame of the reversed stack, as with flamegraph.pl --reverse.
+/// Throws cpprof::error when an option is out of range, sample_index names no sample type of
+/// `after`, or `before` has no sample type of that name or has it in another unit.
+template <class = void>
+void write_diff_flamegraph(const profile& before, const profile& after, std::ostream& os,
+                           const diff_flamegraph_options& options = {}) {
+    detail::render_diff_flamegraph(
+        before, after, detail::check_diff_flamegraph_options(before, after, options), options,
+        os);
+}
+
+/// Writes the differential flame graph to the file `path` (created or truncated); errors as
+/// write_flamegraph's.
+template <class = void>
+void write_diff_flamegraph(const profile& before, const profile& after, const std::string& path,
+                           const diff_flamegraph_options& options = {}) {
+    const detail::diff_columns columns =
+        detail::check_diff_flamegraph_options(before, after, options);
+    std::string failure = detail::write_file(path, [&](std::ostream& os) {
+        detail::render_diff_flamegraph(before, after, columns, options, os);
+    });
+    if (!failure.empty()) throw error("write_diff_flamegraph: " + failure);
 }
 
 }  // namespace cpprof

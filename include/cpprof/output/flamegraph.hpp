@@ -14,7 +14,14 @@
 //   keeps zoom and search in the URL (?x=&y=&s=&i=) so a reload shows the same view.
 // - colours come from a hash of the name, so a function has the same colour in every graph;
 // - samples with no frames and stacks whose values sum to zero or less cannot be drawn and are
-//   left out; percentages are of what is drawn (the root is always 100%).
+//   left out; percentages are of what is drawn (the root is always 100%);
+// - reverse() turns each stack around before merging, as flamegraph.pl --reverse does.
+//
+// write_diff_flamegraph draws two profiles as one differential flame graph, by the rules of
+// difffolded.pl and flamegraph.pl: widths from one profile (the "shape"), each box coloured
+// by the change of its own count, red for growth and blue for shrinkage, and "; +D%" in the
+// tooltip. The same renderer draws both kinds: a box carries its change, and the writer
+// passes a colour for each box.
 //
 // Names are made safe for XML once per distinct name: invalid UTF-8, U+FFFE/U+FFFF and C1
 // controls become U+FFFD, C0 controls and DEL become spaces, and & < > are escaped.
@@ -51,41 +58,140 @@ enum class flamegraph_palette {
     by_module,  ///< one hue per executable or library ("module"), so ownership stands out
 };
 
-class flamegraph_options {
+namespace detail {
+
+/// The options every flame graph writer takes: flamegraph_options and diff_flamegraph_options
+/// derive from it (CRTP), so each setter returns the derived type and calls chain. `Derived`
+/// supplies `static std::string default_title(bool inverted)`.
+template <class Derived>
+class basic_flamegraph_options {
 public:
-    /// The heading. Default "Flame Graph", or "Icicle Graph" when inverted.
-    flamegraph_options& title(std::string text) {
+    /// The heading. Default: the writer's ("Flame Graph", or "Icicle Graph" when inverted).
+    Derived& title(std::string text) {
         title_ = std::move(text);
-        return *this;
+        return self();
     }
     std::string title() const {
         if (title_) return *title_;
-        return inverted_ ? "Icicle Graph" : "Flame Graph";
+        return Derived::default_title(inverted_);
     }
 
     /// A second, smaller heading line; none by default.
-    flamegraph_options& subtitle(std::string text) {
+    Derived& subtitle(std::string text) {
         subtitle_ = std::move(text);
-        return *this;
+        return self();
     }
     const std::string& subtitle() const { return subtitle_; }
 
     /// The word after counts in tooltips. Empty (the default): from the sample type's unit,
     /// "samples" for "count", otherwise the unit itself ("nanoseconds", "bytes").
-    flamegraph_options& count_name(std::string name) {
+    Derived& count_name(std::string name) {
         count_name_ = std::move(name);
-        return *this;
+        return self();
     }
     const std::string& count_name() const { return count_name_; }
 
     /// The value column that sets widths (an index into profile::sample_types()). Unset: the
     /// profile's default_sample_index().
-    flamegraph_options& sample_index(std::size_t index) {
+    Derived& sample_index(std::size_t index) {
         sample_index_ = index;
-        return *this;
+        return self();
     }
     std::optional<std::size_t> sample_index() const { return sample_index_; }
 
+    /// Icicle graph: root at the top, stacks growing down. Default off.
+    Derived& inverted(bool on) {
+        inverted_ = on;
+        return self();
+    }
+    bool inverted() const { return inverted_; }
+
+    /// Turn each stack around before merging, as flamegraph.pl --reverse does: leaf functions
+    /// sit on the root and their callers grow above them, so the graph shows who calls what is
+    /// hot. The thread frame, when there is one, is the far end of the stack and so ends up on
+    /// top (thread_frames(false) leaves it out). Default off.
+    Derived& reverse(bool on) {
+        reverse_ = on;
+        return self();
+    }
+    bool reverse() const { return reverse_; }
+
+    /// Boxes narrower than this many pixels are left out (with their subtrees). Default 0.1.
+    Derived& min_width(double pixels) {
+        min_width_ = pixels;
+        return self();
+    }
+    double min_width() const { return min_width_; }
+
+    /// Image width in pixels. Default 1200.
+    Derived& width(int pixels) {
+        width_ = pixels;
+        return self();
+    }
+    int width() const { return width_; }
+
+    /// Height of one box row in pixels. Default 16.
+    Derived& frame_height(int pixels) {
+        frame_height_ = pixels;
+        return self();
+    }
+    int frame_height() const { return frame_height_; }
+
+    /// Font size in pixels. Default 12.
+    Derived& font_size(double pixels) {
+        font_size_ = pixels;
+        return self();
+    }
+    double font_size() const { return font_size_; }
+
+    /// Average character width as a fraction of the font size, used to cut labels. Default
+    /// 0.59 (Verdana).
+    Derived& font_width(double fraction) {
+        font_width_ = fraction;
+        return self();
+    }
+    double font_width() const { return font_width_; }
+
+    /// Put each sample's thread name (label "thread") under the root as a frame of its own.
+    /// Unset (the default): on when the profile has more than one thread name.
+    Derived& thread_frames(bool on) {
+        thread_frames_ = on;
+        return self();
+    }
+    std::optional<bool> thread_frames() const { return thread_frames_; }
+
+protected:
+    basic_flamegraph_options() = default;
+    ~basic_flamegraph_options() = default;
+    basic_flamegraph_options(const basic_flamegraph_options&) = default;
+    basic_flamegraph_options(basic_flamegraph_options&&) = default;
+    basic_flamegraph_options& operator=(const basic_flamegraph_options&) = default;
+    basic_flamegraph_options& operator=(basic_flamegraph_options&&) = default;
+
+private:
+    Derived& self() { return static_cast<Derived&>(*this); }
+
+    std::optional<std::string> title_;
+    std::string subtitle_;
+    std::string count_name_;
+    std::optional<std::size_t> sample_index_;
+    bool inverted_ = false;
+    bool reverse_ = false;
+    double min_width_ = 0.1;
+    int width_ = 1200;
+    int frame_height_ = 16;
+    double font_size_ = 12;
+    double font_width_ = 0.59;
+    std::optional<bool> thread_frames_;
+};
+
+}  // namespace detail
+
+/// Options of write_flamegraph: those of every flame graph (title, subtitle, count_name,
+/// sample_index, inverted, reverse, min_width, width, frame_height, font_size, font_width,
+/// thread_frames; see detail::basic_flamegraph_options) and the palette.
+class flamegraph_options : public detail::basic_flamegraph_options<flamegraph_options> {
+public:
     flamegraph_options& palette(flamegraph_palette p) {
         palette_ = p;
         return *this;
@@ -110,70 +216,68 @@ public:
     flamegraph_palette palette() const { return palette_.value_or(flamegraph_palette::hot); }
     bool palette_is_set() const { return palette_.has_value(); }
 
-    /// Icicle graph: root at the top, stacks growing down. Default off.
-    flamegraph_options& inverted(bool on) {
-        inverted_ = on;
-        return *this;
+private:
+    friend class detail::basic_flamegraph_options<flamegraph_options>;
+    static std::string default_title(bool inverted) {
+        return inverted ? "Icicle Graph" : "Flame Graph";
     }
-    bool inverted() const { return inverted_; }
 
-    /// Boxes narrower than this many pixels are left out (with their subtrees). Default 0.1.
-    flamegraph_options& min_width(double pixels) {
-        min_width_ = pixels;
-        return *this;
-    }
-    double min_width() const { return min_width_; }
+    std::optional<flamegraph_palette> palette_;
+};
 
-    /// Image width in pixels. Default 1200.
-    flamegraph_options& width(int pixels) {
-        width_ = pixels;
-        return *this;
-    }
-    int width() const { return width_; }
+/// Which profile's counts give a differential flame graph its widths.
+enum class diff_shape {
+    after,   ///< what happened: the new profile's shape, coloured by change (the default)
+    before,  ///< what will happen: the old profile's shape, coloured by change
+};
 
-    /// Height of one box row in pixels. Default 16.
-    flamegraph_options& frame_height(int pixels) {
-        frame_height_ = pixels;
+/// Options of write_diff_flamegraph: those of every flame graph (see
+/// detail::basic_flamegraph_options; sample_index indexes the "after" profile's types) and
+/// how the two profiles are compared. There is no palette: colours show change.
+class diff_flamegraph_options : public detail::basic_flamegraph_options<diff_flamegraph_options> {
+public:
+    /// Scale the other profile's counts to the shape's total before subtracting, as
+    /// difffolded.pl -n does: each stack's count becomes int(count * shape_total / other_total),
+    /// so two profiles of different lengths compare by share. Default on.
+    diff_flamegraph_options& normalize(bool on) {
+        normalize_ = on;
         return *this;
     }
-    int frame_height() const { return frame_height_; }
+    bool normalize() const { return normalize_; }
 
-    /// Font size in pixels. Default 12.
-    flamegraph_options& font_size(double pixels) {
-        font_size_ = pixels;
+    /// Which profile sets the widths. Default diff_shape::after.
+    diff_flamegraph_options& shape(diff_shape s) {
+        shape_ = s;
         return *this;
     }
-    double font_size() const { return font_size_; }
+    diff_shape shape() const { return shape_; }
 
-    /// Average character width as a fraction of the font size, used to cut labels. Default
-    /// 0.59 (Verdana).
-    flamegraph_options& font_width(double fraction) {
-        font_width_ = fraction;
+    /// shape(diff_shape::before) when on, shape(diff_shape::after) when off. The before shape
+    /// is `difffolded.pl after before | flamegraph.pl --negate`: it also shows the stacks that
+    /// are gone in "after" (which have no width, so no box, in the after shape).
+    diff_flamegraph_options& before_shape(bool on) {
+        shape_ = on ? diff_shape::before : diff_shape::after;
         return *this;
     }
-    double font_width() const { return font_width_; }
+    bool before_shape() const { return shape_ == diff_shape::before; }
 
-    /// Put each sample's thread name (label "thread") under the root as a frame of its own.
-    /// Unset (the default): on when the profile has more than one thread name.
-    flamegraph_options& thread_frames(bool on) {
-        thread_frames_ = on;
+    /// Swap the hues, as flamegraph.pl --negate does on top of the chosen shape: blue for
+    /// growth, red for shrinkage, and the tooltip's change with its sign flipped. Default off.
+    diff_flamegraph_options& negate(bool on) {
+        negate_ = on;
         return *this;
     }
-    std::optional<bool> thread_frames() const { return thread_frames_; }
+    bool negate() const { return negate_; }
 
 private:
-    std::optional<std::string> title_;
-    std::string subtitle_;
-    std::string count_name_;
-    std::optional<std::size_t> sample_index_;
-    std::optional<flamegraph_palette> palette_;
-    bool inverted_ = false;
-    double min_width_ = 0.1;
-    int width_ = 1200;
-    int frame_height_ = 16;
-    double font_size_ = 12;
-    double font_width_ = 0.59;
-    std::optional<bool> thread_frames_;
+    friend class detail::basic_flamegraph_options<diff_flamegraph_options>;
+    static std::string default_title(bool inverted) {
+        return inverted ? "Differential Icicle Graph" : "Differential Flame Graph";
+    }
+
+    bool normalize_ = true;
+    bool negate_ = false;
+    diff_shape shape_ = diff_shape::after;
 };
 
 namespace detail {
@@ -347,29 +451,35 @@ struct flame_box {
     std::int64_t count;   ///< width in counts
     std::uint32_t name;   ///< name id; all_name for the root
     std::uint32_t depth;  ///< 0 for the root
+    std::int64_t delta;   ///< differential graphs: the change of the box's own count; else 0
 };
 
 inline constexpr std::uint32_t all_name = static_cast<std::uint32_t>(-1);
 
-/// The boxes at least `min_count` wide, root first, then depth-first with siblings in
-/// alphabetical order (parents before children: the viewer script relies on it).
+/// The boxes at least `min_count` wide (and never 0 wide), root first, then depth-first with
+/// siblings in alphabetical order (parents before children: the viewer script relies on it).
+/// `deltas`, when given, holds a change per stack of `set`; it goes to the stack's last box
+/// only (flamegraph.pl's rule: a box's colour shows its own change, not its children's).
 template <class = void>
-std::vector<flame_box> layout_boxes(const stack_set& set, double min_count) {
+std::vector<flame_box> layout_boxes(const stack_set& set, double min_count,
+                                    const std::int64_t* deltas = nullptr) {
     std::vector<flame_box> boxes;
-    boxes.push_back({0, set.total, all_name, 0});
+    boxes.push_back({0, set.total, all_name, 0, 0});
     if (set.total <= 0) return boxes;
 
     struct open_box {
         std::uint32_t name;
         std::int64_t start;
+        std::int64_t delta;
     };
     std::vector<open_box> open;  // open[d] is the box at depth d+1 on the current path
     auto close_to = [&](std::size_t depth, std::int64_t x) {
         while (open.size() > depth) {
             const open_box& o = open.back();
             const std::int64_t count = x - o.start;
-            if (static_cast<double>(count) >= min_count)
-                boxes.push_back({o.start, count, o.name, static_cast<std::uint32_t>(open.size())});
+            if (count > 0 && static_cast<double>(count) >= min_count)
+                boxes.push_back(
+                    {o.start, count, o.name, static_cast<std::uint32_t>(open.size()), o.delta});
             open.pop_back();
         }
     };
@@ -377,7 +487,8 @@ std::vector<flame_box> layout_boxes(const stack_set& set, double min_count) {
     const std::uint32_t* ids = set.ids.data();
     const stack_set::entry* prev = nullptr;
     std::int64_t x = 0;
-    for (const auto& e : set.stacks) {
+    for (std::size_t si = 0; si < set.stacks.size(); ++si) {
+        const stack_set::entry& e = set.stacks[si];
         std::size_t common = 0;
         if (prev != nullptr) {
             const std::size_t n = std::min(prev->length, e.length);
@@ -386,7 +497,8 @@ std::vector<flame_box> layout_boxes(const stack_set& set, double min_count) {
             while (common < n && a[common] == b[common]) ++common;
         }
         close_to(common, x);  // common == e.length when e is a node's own samples
-        for (std::size_t i = common; i < e.length; ++i) open.push_back({ids[e.offset + i], x});
+        for (std::size_t i = common; i < e.length; ++i) open.push_back({ids[e.offset + i], x, 0});
+        if (deltas != nullptr) open[e.length - 1].delta += deltas[si];
         x += e.value;
         prev = &e;
     }
@@ -441,8 +553,9 @@ function init(evt) {
   restoreState();
 }
 
-// "NAME (1,234 samples, 5.67%)": the greedy name takes all but the last " (count ...%)".
-var tooltip = /^([\s\S]*) \((-?[0-9,]+) [\s\S]*, [0-9.]+%\)$/;
+// "NAME (1,234 samples, 5.67%)", or "NAME (1,234 samples, 5.67%; +1.23%)" in a differential
+// graph: the greedy name takes all but the last " (count ...%)".
+var tooltip = /^([\s\S]*) \((-?[0-9,]+) [\s\S]*, [0-9.]+%(?:; [+-]?[0-9.]+%)?\)$/;
 
 function readFrames() {
   var gs = group.getElementsByTagName("g");
@@ -636,15 +749,33 @@ function restoreState() {
 static_assert(flamegraph_script.find("]]>") == std::string_view::npos,
               "the script sits in a CDATA section");
 
-template <class = void>
+template <class Options>
 std::string flamegraph_count_name(const profile& p, std::size_t index,
-                                  const flamegraph_options& options) {
+                                  const basic_flamegraph_options<Options>& options) {
     if (!options.count_name().empty()) return options.count_name();
     if (index < p.sample_types().size()) {
         const std::string& unit = p.sample_types()[index].unit;
         if (!unit.empty() && unit != "count") return unit;
     }
     return "samples";
+}
+
+/// Checks the options every flame graph has; `who` starts the error message.
+template <class Options>
+void check_flamegraph_geometry(const basic_flamegraph_options<Options>& o, const char* who) {
+    const std::string w(who);
+    if (o.width() < 100 || o.width() > 1000000)
+        throw error(w + ": width must be between 100 and 1000000 pixels, not " +
+                    std::to_string(o.width()));
+    if (o.frame_height() < 2 || o.frame_height() > 1000)
+        throw error(w + ": frame_height must be between 2 and 1000 pixels, not " +
+                    std::to_string(o.frame_height()));
+    if (!(o.font_size() > 0 && o.font_size() <= 200))
+        throw error(w + ": font_size must be above 0 and at most 200 pixels");
+    if (!(o.font_width() > 0 && o.font_width() <= 10))
+        throw error(w + ": font_width must be above 0 and at most 10");
+    if (!(o.min_width() >= 0 && math::isfinite(o.min_width())))
+        throw error(w + ": min_width must be a finite number of pixels >= 0");
 }
 
 /// Checks the options against `p`; returns the value column to draw.
@@ -654,31 +785,20 @@ std::size_t check_flamegraph_options(const profile& p, const flamegraph_options&
     const std::size_t index = resolve_sample_index(p, requested);
     if (index == default_sample)
         throw error(bad_sample_index_message(p, requested, "write_flamegraph"));
-    if (o.width() < 100 || o.width() > 1000000)
-        throw error("write_flamegraph: width must be between 100 and 1000000 pixels, not " +
-                    std::to_string(o.width()));
-    if (o.frame_height() < 2 || o.frame_height() > 1000)
-        throw error("write_flamegraph: frame_height must be between 2 and 1000 pixels, not " +
-                    std::to_string(o.frame_height()));
-    if (!(o.font_size() > 0 && o.font_size() <= 200))
-        throw error("write_flamegraph: font_size must be above 0 and at most 200 pixels");
-    if (!(o.font_width() > 0 && o.font_width() <= 10))
-        throw error("write_flamegraph: font_width must be above 0 and at most 10");
-    if (!(o.min_width() >= 0 && math::isfinite(o.min_width())))
-        throw error("write_flamegraph: min_width must be a finite number of pixels >= 0");
+    check_flamegraph_geometry(o, "write_flamegraph");
     return index;
 }
 
-template <class = void>
-void render_flamegraph(const profile& p, std::size_t index, const flamegraph_options& o,
-                       std::ostream& os) {
-    const bool threads = o.thread_frames().value_or(count_thread_names(p, 2) > 1);
-    const stack_set set = collect_stacks(p, index, threads, sanitize_xml_name);
+/// Writes the SVG document of `set`. `deltas` is null for an ordinary graph; for a
+/// differential one (`differential`) it holds a change per stack, which tooltips show after
+/// the share.
+/// `color_of(const flame_box&)` gives each box's fill; `bg_bottom` is the background
+/// gradient's lower colour.
+template <class Options, class ColorOf>
+void render_flame_svg(const stack_set& set, bool differential, const std::int64_t* deltas,
+                      const basic_flamegraph_options<Options>& o, const std::string& count_unit,
+                      const char* bg_bottom, const ColorOf& color_of, std::ostream& os) {
     const name_table& names = set.names;
-    // Memory profiles get the memory palette unless a palette was asked for.
-    const bool memory = index < p.sample_types().size() && p.sample_types()[index].unit == "bytes";
-    const flamegraph_palette palette =
-        o.palette_is_set() || !memory ? o.palette() : flamegraph_palette::mem;
 
     // Geometry (pixels). Normal graphs grow up from the bottom; icicles hang from the top.
     const double width = o.width(), fh = o.frame_height(), fs = o.font_size();
@@ -690,23 +810,17 @@ void render_flamegraph(const profile& p, std::size_t index, const flamegraph_opt
     const double scale = set.total > 0 ? plot_width / static_cast<double>(set.total) : 0;
     const double min_count = scale > 0 ? o.min_width() / scale : 0;
 
-    const std::vector<flame_box> boxes = layout_boxes(set, min_count);
+    const std::vector<flame_box> boxes = layout_boxes(set, min_count, deltas);
     std::uint32_t max_depth = 0;
     for (const auto& b : boxes) max_depth = std::max(max_depth, b.depth);
     const bool empty = set.total <= 0;
     const double rows = empty ? 2 : max_depth + 1;
     const double height = rows * fh + ypad1 + ypad2 + ypad3;
 
-    // Once per distinct name: its colour and its length in characters.
-    std::vector<rgb> colors(names.text.size());
+    // Once per distinct name: its length in characters.
     std::vector<std::uint32_t> lengths(names.text.size());
-    for (std::uint32_t i = 0; i < names.text.size(); ++i) {
-        colors[i] = names.is_thread[i]
-                        ? thread_frame_color
-                        : palette_color(palette, names.text[i], module_basename(p, names, i));
+    for (std::uint32_t i = 0; i < names.text.size(); ++i)
         lengths[i] = static_cast<std::uint32_t>(utf8_length(names.text[i]));
-    }
-    const rgb all_color = palette_color(palette, "all", {});
 
     chunked_writer w(os);
     auto num = [&](double v) { w.put_fixed(v, 2, true); };
@@ -730,13 +844,6 @@ void render_flamegraph(const profile& p, std::size_t index, const flamegraph_opt
           "<!-- Flame graph written by cpprof. Click a box to zoom; Ctrl-F or F3 searches "
           "(JavaScript regular expression); Ctrl-I toggles case. -->\n");
 
-    const char* bg_bottom = "#eeeeb0";  // hot: yellow
-    switch (palette) {
-        case flamegraph_palette::mem: bg_bottom = "#e0f0e0"; break;
-        case flamegraph_palette::io: bg_bottom = "#e0e4f4"; break;
-        case flamegraph_palette::by_module: bg_bottom = "#e4e4e4"; break;
-        case flamegraph_palette::hot: break;
-    }
     w.put("<defs>\n<linearGradient id=\"background\" y1=\"0\" y2=\"1\" x1=\"0\" x2=\"0\">"
           "<stop stop-color=\"#f4f4f4\" offset=\"5%\"/><stop stop-color=\"");
     w.put(bg_bottom);
@@ -798,7 +905,7 @@ void render_flamegraph(const profile& p, std::size_t index, const flamegraph_opt
 
     // Boxes.
     std::string count_name;
-    sanitize_xml_name(flamegraph_count_name(p, index, o), count_name);
+    sanitize_xml_name(count_unit, count_name);
     const double total = static_cast<double>(set.total);
     const double label_dy = (fh - framepad) / 2 + fs * 0.35;
     static constexpr char hex[] = "0123456789abcdef";
@@ -824,13 +931,20 @@ void render_flamegraph(const profile& p, std::size_t index, const flamegraph_opt
             w.put("100");
         else
             w.put_fixed(100.0 * static_cast<double>(b.count) / total, 2, false);
+        if (differential && !root) {
+            // flamegraph.pl: "; +D%" with D = 100 * delta / total to two places, "+" when the
+            // delta is positive; the sign is kept for changes too small to show ("-0.00").
+            w.put(b.delta > 0 ? "%; +" : b.delta < 0 ? "%; -" : "%; ");
+            const double d = static_cast<double>(b.delta);
+            w.put_fixed(100.0 * (b.delta < 0 ? -d : d) / total, 2, false);
+        }
         w.put("%)</title><rect");
         // Three decimals: zooming multiplies the rounding error by up to width / min_width.
         attr("x", x, 3);
         attr("y", y);
         attr("width", bw, 3);
         attr("height", fh - framepad);
-        const rgb c = root ? all_color : colors[b.name];
+        const rgb c = color_of(b);
         const char fill[] = {'#',           hex[c.r >> 4], hex[c.r & 15], hex[c.g >> 4],
                              hex[c.g & 15], hex[c.b >> 4], hex[c.b & 15]};
         w.put(" fill=\"");
@@ -857,6 +971,149 @@ void render_flamegraph(const profile& p, std::size_t index, const flamegraph_opt
     w.flush();
 }
 
+template <class = void>
+void render_flamegraph(const profile& p, std::size_t index, const flamegraph_options& o,
+                       std::ostream& os) {
+    const bool threads = o.thread_frames().value_or(count_thread_names(p, 2) > 1);
+    const stack_set set = collect_stacks(p, index, threads, sanitize_xml_name, o.reverse());
+    const name_table& names = set.names;
+    // Memory profiles get the memory palette unless a palette was asked for.
+    const bool memory = index < p.sample_types().size() && p.sample_types()[index].unit == "bytes";
+    const flamegraph_palette palette =
+        o.palette_is_set() || !memory ? o.palette() : flamegraph_palette::mem;
+
+    // Colours are by name: computed once per distinct name.
+    std::vector<rgb> colors(names.text.size());
+    for (std::uint32_t i = 0; i < names.text.size(); ++i)
+        colors[i] = names.is_thread[i]
+                        ? thread_frame_color
+                        : palette_color(palette, names.text[i], module_basename(p, names, i));
+    const rgb all_color = palette_color(palette, "all", {});
+
+    const char* bg_bottom = "#eeeeb0";  // hot: yellow
+    switch (palette) {
+        case flamegraph_palette::mem: bg_bottom = "#e0f0e0"; break;
+        case flamegraph_palette::io: bg_bottom = "#e0e4f4"; break;
+        case flamegraph_palette::by_module: bg_bottom = "#e4e4e4"; break;
+        case flamegraph_palette::hot: break;
+    }
+    render_flame_svg(
+        set, false, nullptr, o, flamegraph_count_name(p, index, o), bg_bottom,
+        [&](const flame_box& b) { return b.name == all_name ? all_color : colors[b.name]; }, os);
+}
+
+// ---- differential flame graphs ----------------------------------------------------------------
+
+/// flamegraph.pl's colour for a change `delta` when the largest is `max` (>= 1): red for
+/// growth, blue for shrinkage, the deeper the larger; white for none. int() truncates.
+inline rgb diff_color(std::int64_t delta, std::int64_t max) {
+    const double m = static_cast<double>(max), d = static_cast<double>(delta);
+    if (delta > 0) {
+        const std::uint8_t g = to_channel(210 * (m - d) / m);
+        return {255, g, g};
+    }
+    if (delta < 0) {
+        const std::uint8_t c = to_channel(210 * (m + d) / m);
+        return {c, c, 255};
+    }
+    return {255, 255, 255};
+}
+
+/// difffolded.pl -n: int(count * to_total / from_total), in floating point as Perl does it.
+inline std::int64_t normalized_count(std::int64_t count, std::int64_t to_total,
+                                     std::int64_t from_total) {
+    const double v = static_cast<double>(count) * static_cast<double>(to_total) /
+                     static_cast<double>(from_total);
+    return v >= 9.2e18 ? static_cast<std::int64_t>(9.2e18) : static_cast<std::int64_t>(v);
+}
+
+/// The value columns a differential graph reads.
+struct diff_columns {
+    std::size_t before;
+    std::size_t after;
+};
+
+/// Checks the options against both profiles: sample_index picks `after`'s column, and
+/// `before`'s is the first of the same type name, which must have the same unit. A profile
+/// with no sample types at all has no values to match and is read as empty.
+template <class = void>
+diff_columns check_diff_flamegraph_options(const profile& before, const profile& after,
+                                           const diff_flamegraph_options& o) {
+    const std::size_t requested = o.sample_index().value_or(default_sample);
+    diff_columns c{before.default_sample_index(), resolve_sample_index(after, requested)};
+    if (c.after == default_sample)
+        throw error(bad_sample_index_message(after, requested,
+                                             "write_diff_flamegraph, 'after' profile"));
+    if (c.after < after.sample_types().size() && !before.sample_types().empty()) {
+        const value_type& type = after.sample_types()[c.after];
+        const auto& types = before.sample_types();
+        auto it = std::find_if(types.begin(), types.end(),
+                               [&](const value_type& t) { return t.type == type.type; });
+        if (it == types.end()) {
+            std::string m = "write_diff_flamegraph: the 'before' profile has no sample type '" +
+                            type.type + "' (it has";
+            for (std::size_t i = 0; i < types.size(); ++i)
+                m += (i == 0 ? " " : ", ") + types[i].type;
+            throw error(m + "); the 'after' profile's sample_index " + std::to_string(c.after) +
+                        " names that type");
+        }
+        if (it->unit != type.unit)
+            throw error("write_diff_flamegraph: sample type '" + type.type + "' is in '" +
+                        it->unit + "' in the 'before' profile but in '" + type.unit +
+                        "' in the 'after' profile; the counts cannot be compared");
+        c.before = static_cast<std::size_t>(it - types.begin());
+    }
+    check_flamegraph_geometry(o, "write_diff_flamegraph");
+    return c;
+}
+
+template <class = void>
+void render_diff_flamegraph(const profile& before, const profile& after, diff_columns columns,
+                            const diff_flamegraph_options& o, std::ostream& os) {
+    const bool threads = o.thread_frames().value_or(count_thread_names(before, 2) > 1 ||
+                                                    count_thread_names(after, 2) > 1);
+    std::vector<std::int64_t> before_values;
+    stack_set set = collect_stack_pair(before, columns.before, after, columns.after, threads,
+                                       o.reverse(), sanitize_xml_name, before_values);
+
+    // As `difffolded.pl [-n] other shape | flamegraph.pl`: the shape's counts are the widths;
+    // delta = shape - other (normalised), on the stack's last box; maxdelta over all stacks.
+    const bool before_shape = o.before_shape();
+    std::int64_t total_before = 0;
+    for (std::int64_t v : before_values) total_before += v;
+    const std::int64_t total_after = set.total;
+    const std::int64_t shape_total = before_shape ? total_before : total_after;
+    const std::int64_t other_total = before_shape ? total_after : total_before;
+    const bool scale = o.normalize() && other_total != shape_total && other_total > 0;
+    // The before shape is drawn with --negate, so both shapes show after - before; negate()
+    // flips that once more.
+    const bool flip = before_shape != o.negate();
+
+    std::vector<std::int64_t> deltas;
+    deltas.reserve(set.stacks.size());
+    std::int64_t max_delta = 1;
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < set.stacks.size(); ++i) {
+        const std::int64_t after_value = set.stacks[i].value, before_value = before_values[i];
+        const std::int64_t shape = before_shape ? before_value : after_value;
+        std::int64_t other = before_shape ? after_value : before_value;
+        if (scale) other = normalized_count(other, shape_total, other_total);
+        std::int64_t delta = shape - other;
+        max_delta = std::max(max_delta, delta < 0 ? -delta : delta);
+        if (shape == 0 && delta == 0) continue;  // neither a width nor a change to show
+        set.stacks[kept] = set.stacks[i];
+        set.stacks[kept].value = shape;
+        deltas.push_back(flip ? -delta : delta);
+        ++kept;
+    }
+    set.stacks.resize(kept);
+    set.total = shape_total;
+
+    render_flame_svg(set, true, deltas.data(), o, flamegraph_count_name(after, columns.after, o),
+                     "#eeeeb0", [&](const flame_box& b) { return diff_color(b.delta, max_delta); },
+                     os);
+}
+
 }  // namespace detail
 
 /// Writes `p` as an interactive flame graph (a standalone SVG document) to `os`. Throws
@@ -878,6 +1135,40 @@ void write_flamegraph(const profile& p, const std::string& path,
     std::string failure = detail::write_file(
         path, [&](std::ostream& os) { detail::render_flamegraph(p, index, options, os); });
     if (!failure.empty()) throw error("write_flamegraph: " + failure);
+}
+
+/// Writes a differential flame graph of two profiles of one program to `os`, as
+/// `difffolded.pl -n before after | flamegraph.pl` draws it: boxes as wide as in `after`,
+/// each coloured by the change of its own (self) count, red where it grew and blue where it
+/// shrank, deeper the larger the change (the largest is the deepest), white where it did not
+/// change; tooltips add the change as a share of the graph ("; +1.25%"). Stacks are matched
+/// by function name, so two builds or two runs compare. `before` is read at the sample type
+/// of the same name as `after`'s chosen one. Stacks that only `before` has are not drawn
+/// (they have no width in `after`) but do count towards the deepest colour; the before shape
+/// (options.before_shape(true)) draws them. Unless thread_frames() says otherwise, thread
+/// frames are drawn when either profile has more than one thread name. With reverse(), each
+/// change goes to the last frame of the reversed stack, as with flamegraph.pl --reverse.
+/// Throws cpprof::error when an option is out of range, sample_index names no sample type of
+/// `after`, or `before` has no sample type of that name or has it in another unit.
+template <class = void>
+void write_diff_flamegraph(const profile& before, const profile& after, std::ostream& os,
+                           const diff_flamegraph_options& options = {}) {
+    detail::render_diff_flamegraph(
+        before, after, detail::check_diff_flamegraph_options(before, after, options), options,
+        os);
+}
+
+/// Writes the differential flame graph to the file `path` (created or truncated); errors as
+/// write_flamegraph's.
+template <class = void>
+void write_diff_flamegraph(const profile& before, const profile& after, const std::string& path,
+                           const diff_flamegraph_options& options = {}) {
+    const detail::diff_columns columns =
+        detail::check_diff_flamegraph_options(before, after, options);
+    std::string failure = detail::write_file(path, [&](std::ostream& os) {
+        detail::render_diff_flamegraph(before, after, columns, options, os);
+    });
+    if (!failure.empty()) throw error("write_diff_flamegraph: " + failure);
 }
 
 }  // namespace cpprof
