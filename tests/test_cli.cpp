@@ -184,7 +184,8 @@ TEST_CASE("cli: --help, global and per command") {
         {"flame", {"Usage: cpprof flame [options] INPUT -o OUT.svg", "-o, --output FILE", "--title TEXT",
                    "--inverted", "--reverse", "--palette NAME", "--width PIXELS", "--min-width PIXELS",
                    "--count-name WORD", "--sample-index TYPE"}},
-        {"diff", {"Usage: cpprof diff [options] BEFORE AFTER [-o OUT.svg]", "--no-normalize", "--before-shape"}},
+        {"diff", {"Usage: cpprof diff [options] BEFORE AFTER [-o OUT.svg]", "--no-normalize", "--before-shape",
+                  "--negate", "-n, --limit N"}},
         {"convert", {"Usage: cpprof convert [options] INPUT [--to FORMAT] -o OUT", "--to FORMAT", "speedscope",
                      "--uncompressed"}},
     };
@@ -314,11 +315,10 @@ TEST_CASE("cli: flame writes the library's flame graph with the options asked fo
     }
     SUBCASE("--reverse: the innermost functions at the root") {
         CHECK(cpprof_cli(dir, "flame cpu.pb.gz --reverse -o rev.svg").exit_code == 0);
-        cpprof::profile reversed = read_back;
-        for (cpprof::sample& s : reversed.mutable_samples()) std::reverse(s.stack.begin(), s.stack.end());
         const std::string svg = cpprof_test::read_file(dir / "rev.svg");
-        CHECK(svg == svg_of(reversed));
+        CHECK(svg == svg_of(read_back, cpprof::flamegraph_options{}.reverse(true)));
         CHECK(svg != svg_of(read_back));
+        check_xml(dir / "rev.svg");
     }
     SUBCASE("folded stacks in, from standard input") {
         const std::string text = "main;run;compute 42\nmain;run 3\nmain;io;read 10\n";
@@ -464,6 +464,54 @@ TEST_CASE("cli: diff prints the hotspot diff table") {
     CHECK(contains(mixed.out, "    1        50.00%  80.00%  +30.00 pp         50.00%   80.00%  compute\n"));
 }
 
+TEST_CASE("cli: diff -o writes the library's differential flame graph") {
+    REQUIRE_CLI();
+    cpprof_test::temp_dir dir;
+    cpprof::write_pprof(cpu_profile(), dir / "before.pb.gz");
+    cpprof::write_pprof(cpu_profile_after(), dir / "after.pb.gz");
+    const cpprof::profile before = cpprof::read_pprof(dir / "before.pb.gz");
+    const cpprof::profile after = cpprof::read_pprof(dir / "after.pb.gz");
+    auto diff_svg = [&](const cpprof::diff_flamegraph_options& o) {
+        std::ostringstream os;
+        cpprof::write_diff_flamegraph(before, after, os, o);
+        return os.str();
+    };
+
+    const cli_result r = cpprof_cli(dir, "diff before.pb.gz after.pb.gz -o diff.svg");
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.empty());  // no table with -o
+    const std::string svg = cpprof_test::read_file(dir / "diff.svg");
+    CHECK(svg == diff_svg({}));
+    CHECK(contains(svg, "Differential Flame Graph"));
+    check_xml(dir / "diff.svg");
+
+    const cli_result all = cpprof_cli(dir, "diff before.pb.gz after.pb.gz --no-normalize --before-shape --negate "
+                                           "--title 'Before/after' --subtitle 'build 7' --inverted --reverse "
+                                           "--width 900 --min-width 1 --sample-index samples -o -");
+    CHECK(all.exit_code == 0);
+    CHECK(all.out == diff_svg(cpprof::diff_flamegraph_options{}
+                                  .normalize(false)
+                                  .before_shape(true)
+                                  .negate(true)
+                                  .title("Before/after")
+                                  .subtitle("build 7")
+                                  .inverted(true)
+                                  .reverse(true)
+                                  .width(900)
+                                  .min_width(1)
+                                  .sample_index(0)));
+    CHECK(all.out != svg);
+    CHECK(list_dir(dir.path()) == std::vector<std::string>{"after.pb.gz", "before.pb.gz", "diff.svg"});
+
+    // A sample type only one of them has.
+    cpprof::write_pprof(heap_profile(), dir / "heap.pb.gz");
+    const cli_result bad = cpprof_cli(dir, "diff heap.pb.gz after.pb.gz -o bad.svg");
+    CHECK(bad.exit_code == 1);
+    CHECK(bad.err == "cpprof: cannot compare sample type 'cpu': 'heap.pb.gz' does not have it (its sample types are "
+                     "alloc_space, inuse_space)\n");
+    CHECK_FALSE(file_exists(dir / "bad.svg"));
+}
+
 // ---- progress --------------------------------------------------------------------------------
 
 TEST_CASE("cli: progress on standard error with --verbose, none with -q") {
@@ -513,6 +561,8 @@ TEST_CASE("cli: usage errors exit 2 with a hint") {
         {"diff cpu.pb.gz", "cpprof diff: expected 2 input files, got 1\n"},
         {"diff - -", "cpprof diff: only one input can be standard input\n"},
         {"diff cpu.pb.gz cpu.pb.gz --before-shape", "cpprof diff: --before-shape is for the flame graph: add -o FILE\n"},
+        {"diff cpu.pb.gz cpu.pb.gz -n 3 -o d.svg", "cpprof diff: '-n/--limit' is for the table, which -o replaces\n"},
+        {"diff cpu.pb.gz cpu.pb.gz --width 50 -o d.svg", "cpprof diff: width must be between 100 and 1000000 pixels, not 50\n"},
         {"convert cpu.pb.gz -o out.bin", "cpprof convert: say which format to write with --to pprof, --to folded or --to speedscope"},
         {"convert cpu.pb.gz --to svg -o out", "cpprof convert: unknown format 'svg' for --to (expected pprof, folded or speedscope)"},
         {"convert cpu.pb.gz --to folded --uncompressed -o out", "cpprof convert: --uncompressed is for --to pprof\n"},

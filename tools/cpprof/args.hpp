@@ -221,13 +221,17 @@ inline std::string format_options(const std::vector<option_spec>& options) {
     return out;
 }
 
-inline std::string command_help(const command_spec& spec) {
+/// The help of one command; `notes` (about inputs, shared by every command) follows the
+/// description.
+inline std::string command_help(const command_spec& spec, std::string_view notes) {
     std::string out = "Usage: cpprof ";
     out += spec.name;
     out += ' ';
     out += spec.usage;
     out += "\n\n";
     out += spec.description;
+    out += "\n\n";
+    out += notes;
     out += "\n\nOptions:\n";
     out += format_options(spec.options);
     out += "\nGeneral options:\n";

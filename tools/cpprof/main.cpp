@@ -47,8 +47,7 @@ const command_spec top_spec{
     "[options] PROFILE",
     "Prints the functions with the largest values, largest first: self is the value of the\n"
     "samples whose innermost frame is the function (time in its own code), total the value of\n"
-    "the samples with the function anywhere on the stack (itself and what it calls).\n" +
-        std::string(inputs_note),
+    "the samples with the function anywhere on the stack (itself and what it calls).",
     {
         {"limit", 'n', "N", "show the first N functions (default 20; 0 shows all)"},
         {"sample-index", 0, "TYPE", "the value to rank by: a sample type name (cpu, alloc_space,\n"
@@ -66,7 +65,7 @@ const command_spec flame_spec{
     "an interactive flame graph (SVG) of a profile or of folded stacks",
     "[options] INPUT -o OUT.svg",
     "Draws INPUT as a flame graph: one standalone SVG file to open in a browser, with\n"
-    "hover details, click to zoom and search (Ctrl-F).\n" + std::string(inputs_note),
+    "hover details, click to zoom and search (Ctrl-F).",
     {
         {"output", 'o', "FILE", "the SVG file to write (\"-\": standard output); required"},
         {"title", 0, "TEXT", "the heading (default \"Flame Graph\", or \"Icicle Graph\")"},
@@ -94,25 +93,33 @@ const command_spec diff_spec{
     "[options] BEFORE AFTER [-o OUT.svg]",
     "Without -o, prints the functions whose self share of the profile moved most between\n"
     "BEFORE and AFTER (in percentage points, so profiles of different lengths compare), with\n"
-    "their total shares. With -o, writes a differential flame graph instead. Functions are\n"
-    "matched by name, so two builds or two runs of a program compare.\n" +
-        std::string(inputs_note),
+    "their total shares. With -o, writes a differential flame graph instead: AFTER's stacks,\n"
+    "each box coloured by the change of its own count, red where it grew and blue where it\n"
+    "shrank. Functions are matched by name, so two builds or two runs of a program compare.",
     {
         {"output", 'o', "FILE", "write a differential flame graph (SVG) to FILE (\"-\": standard\n"
                                 "output) instead of printing the table"},
-        {"limit", 'n', "N", "table: show the first N functions (default 20; 0 shows all)"},
         {"sample-index", 0, "TYPE", "the value to compare: a sample type name or an index into\n"
                                     "AFTER's types; BEFORE is read at the type of the same name"},
-        {"no-normalize", 0, "", "flame graph: compare raw values instead of shares of each\n"
-                                "profile's total"},
-        {"before-shape", 0, "", "flame graph: draw BEFORE's stacks (what shrank or vanished)\n"
-                                "instead of AFTER's"},
-        {"title", 0, "TEXT", "flame graph: the heading"},
+        {"limit", 'n', "N", "table: show the first N functions (default 20; 0 shows all)"},
         {"name-width", 0, "N", "table: shorten function names to N characters (default 100;\n"
                                "0: never)"},
+        {"no-normalize", 0, "", "graph: compare raw counts; by default the other profile is first\n"
+                                "scaled to the drawn one's total, so runs of different lengths\n"
+                                "compare by share"},
+        {"before-shape", 0, "", "graph: widths from BEFORE, so what shrank or vanished shows\n"
+                                "(default: widths from AFTER)"},
+        {"negate", 0, "", "graph: swap the colours: blue for growth, red for shrinkage"},
+        {"title", 0, "TEXT", "graph: the heading (default \"Differential Flame Graph\")"},
+        {"subtitle", 0, "TEXT", "graph: a second, smaller heading line"},
+        {"inverted", 0, "", "graph: icicle graph, the root at the top"},
+        {"reverse", 0, "", "graph: reverse every stack (innermost functions at the root)"},
+        {"width", 0, "PIXELS", "graph: image width (default 1200)"},
+        {"min-width", 0, "PIXELS", "graph: leave out boxes narrower than this (default 0.1)"},
     },
     "  cpprof diff before.pb.gz after.pb.gz\n"
-    "  cpprof diff before.pb.gz after.pb.gz -o diff.svg\n",
+    "  cpprof diff before.pb.gz after.pb.gz -o diff.svg\n"
+    "  cpprof diff before.pb.gz after.pb.gz --before-shape -o shrank.svg\n",
     2,
     2,
 };
@@ -124,8 +131,7 @@ const command_spec convert_spec{
     "Converts INPUT to another format:\n"
     "  pprof       pprof protobuf, gzip-compressed (go tool pprof, Pyroscope, speedscope)\n"
     "  folded      folded stacks, one \"a;b;c count\" line per stack (flamegraph.pl, inferno)\n"
-    "  speedscope  speedscope's JSON file format (https://www.speedscope.app)\n" +
-        std::string(inputs_note),
+    "  speedscope  speedscope's JSON file format (https://www.speedscope.app)",
     {
         {"to", 0, "FORMAT", "pprof, folded or speedscope; default from the output name:\n"
                             ".pb.gz .pb .pprof -> pprof, .folded .collapsed .txt -> folded,\n"
@@ -226,9 +232,9 @@ std::string option_or(const parsed_args& args, std::string_view name, std::strin
     return v != nullptr ? *v : fallback;
 }
 
-/// The error messages of the library's option checks, without "cpprof: write_flamegraph: ".
+/// The error messages of the library's option checks, without "cpprof: options: ".
 std::string strip_prefixes(std::string what) {
-    for (std::string_view p : {"cpprof: ", "write_flamegraph: ", "flamegraph_options: "})
+    for (std::string_view p : {"cpprof: ", "options: ", "flamegraph_options: "})
         if (what.compare(0, p.size(), p) == 0) what.erase(0, p.size());
     return what;
 }
@@ -268,31 +274,35 @@ int run_top(const parsed_args& args, const progress& log) {
     return 0;
 }
 
-/// flamegraph_options from the command line, checked before any input is read.
-cpprof::flamegraph_options flame_options(const parsed_args& args) {
-    const std::string cmd(flame_spec.name);
-    cpprof::flamegraph_options o;
+/// The options every flame graph takes (flame and diff -o), checked before any input is read.
+template <class Options>
+void common_flame_options(const command_spec& spec, const parsed_args& args, Options& o) {
     if (const std::string* v = args.get("title")) o.title(*v);
     if (const std::string* v = args.get("subtitle")) o.subtitle(*v);
     if (const std::string* v = args.get("count-name")) o.count_name(*v);
     o.inverted(args.has("inverted"));
+    o.reverse(args.has("reverse"));
+    if (args.has("width")) {
+        const std::size_t w = whole_number(spec, args, "width", 0);
+        o.width(static_cast<int>(std::min<std::size_t>(w, std::numeric_limits<int>::max())));
+    }
+    o.min_width(decimal_number(spec, args, "min-width", o.min_width()));
+    // The library's own range checks (the sample index is checked once the input is read).
+    try {
+        cpprof::detail::check_flamegraph_geometry(o, "options");
+    } catch (const cpprof::error& e) {
+        throw usage_error(std::string(spec.name), strip_prefixes(e.what()));
+    }
+}
+
+cpprof::flamegraph_options flame_options(const parsed_args& args) {
+    cpprof::flamegraph_options o;
     try {
         if (const std::string* v = args.get("palette")) o.palette(*v);
     } catch (const cpprof::error& e) {
-        throw usage_error(cmd, strip_prefixes(e.what()));
+        throw usage_error(std::string(flame_spec.name), strip_prefixes(e.what()));
     }
-    if (args.has("width")) {
-        const std::size_t w = whole_number(flame_spec, args, "width", 0);
-        o.width(static_cast<int>(std::min<std::size_t>(w, std::numeric_limits<int>::max())));
-    }
-    o.min_width(decimal_number(flame_spec, args, "min-width", o.min_width()));
-    // The library's own range checks, on a stand-in profile (the sample index is checked
-    // against the real one once it is read).
-    try {
-        cpprof::detail::check_flamegraph_options(cpprof::profile({{"samples", "count"}}), o);
-    } catch (const cpprof::error& e) {
-        throw usage_error(cmd, strip_prefixes(e.what()));
-    }
+    common_flame_options(flame_spec, args, o);
     return o;
 }
 
@@ -315,8 +325,6 @@ int run_flame(const parsed_args& args, const progress& log) {
     loaded_profile in = load_profile(input, log);
     cpprof::profile& p = in.profile;
     options.sample_index(sample_index(p, option_or(args, "sample-index"), input_name(input)));
-    if (args.has("reverse"))
-        for (cpprof::sample& s : p.mutable_samples()) std::reverse(s.stack.begin(), s.stack.end());
     log.say("rendering the flame graph of " + cpprof::detail::grouped_number(static_cast<std::int64_t>(p.samples().size())) +
             " samples...");
     out.write([&](const std::string& path) { cpprof::write_flamegraph(p, path, options); });
@@ -324,24 +332,27 @@ int run_flame(const parsed_args& args, const progress& log) {
     return 0;
 }
 
-// TEMPORARY until wt-diffflame is merged.
-void write_diff_svg(const cpprof::profile&, const cpprof::profile&, std::size_t, const parsed_args&,
-                    const std::string&) {
-    throw cpprof::error("diff -o: not available yet");
-}
-
 int run_diff(const parsed_args& args, const progress& log) {
+    const std::string cmd(diff_spec.name);
     const std::size_t limit = whole_number(diff_spec, args, "limit", 20);
     const std::size_t name_width = whole_number(diff_spec, args, "name-width", 100);
     if (args.inputs[0] == "-" && args.inputs[1] == "-")
-        throw usage_error(std::string(diff_spec.name), "only one input can be standard input");
+        throw usage_error(cmd, "only one input can be standard input");
     const std::string* output = args.get("output");
+    // Options of one form refused in the other, rather than silently ignored.
     if (output == nullptr) {
-        for (std::string_view flag : {"no-normalize", "before-shape", "title"})
+        for (std::string_view flag : {"no-normalize", "before-shape", "negate", "title", "subtitle",
+                                      "inverted", "reverse", "width", "min-width"})
             if (args.has(flag))
-                throw usage_error(std::string(diff_spec.name),
-                                  "--" + std::string(flag) + " is for the flame graph: add -o FILE");
+                throw usage_error(cmd, "--" + std::string(flag) + " is for the flame graph: add -o FILE");
+    } else {
+        for (std::string_view flag : {"limit", "name-width"})
+            if (args.has(flag))
+                throw usage_error(cmd, option_label(diff_spec, flag) + " is for the table, which -o replaces");
     }
+    cpprof::diff_flamegraph_options options;
+    common_flame_options(diff_spec, args, options);
+    options.normalize(!args.has("no-normalize")).before_shape(args.has("before-shape")).negate(args.has("negate"));
     std::unique_ptr<output_target> out;
     if (output != nullptr) out = std::make_unique<output_target>(*output);
 
@@ -350,9 +361,12 @@ int run_diff(const parsed_args& args, const progress& log) {
     const std::size_t index =
         sample_index(after.profile, option_or(args, "sample-index"), input_name(args.inputs[1]));
     const std::string& type = after.profile.sample_types()[index].type;
-    if (before.profile.sample_index(type) == static_cast<std::size_t>(-1))
-        throw cpprof::error(input_name(args.inputs[0]) + " has no sample type '" + type + "' to compare with " +
-                            input_name(args.inputs[1]) + "'s");
+    if (before.profile.sample_index(type) == static_cast<std::size_t>(-1)) {
+        std::string types;
+        for (const cpprof::value_type& t : before.profile.sample_types()) types += (types.empty() ? "" : ", ") + t.type;
+        throw cpprof::error("cannot compare sample type '" + type + "': " + input_name(args.inputs[0]) +
+                            " does not have it (its sample types are " + types + ")");
+    }
 
     if (out == nullptr) {
         after.profile.set_default_sample_index(index);
@@ -361,8 +375,11 @@ int run_diff(const parsed_args& args, const progress& log) {
         finish_stdout();
         return 0;
     }
+    options.sample_index(index);
     log.say("rendering the differential flame graph...");
-    out->write([&](const std::string& path) { write_diff_svg(before.profile, after.profile, index, args, path); });
+    out->write([&](const std::string& path) {
+        cpprof::write_diff_flamegraph(before.profile, after.profile, path, options);
+    });
     report_written(log, *out, out->commit());
     return 0;
 }
@@ -471,7 +488,7 @@ int run(const std::vector<std::string>& argv) {
         if (i == argv.size()) {
             print_stdout(global_help());
         } else if (const command_spec* c = find_command(argv[i])) {
-            print_stdout(command_help(*c));
+            print_stdout(command_help(*c, inputs_note));
         } else {
             throw usage_error("", "no help for '" + argv[i] + "': it is not a command (commands: top, flame, diff, convert)");
         }
@@ -486,7 +503,7 @@ int run(const std::vector<std::string>& argv) {
 
     const parsed_args args = parse_args(*spec, std::vector<std::string>(argv.begin() + static_cast<std::ptrdiff_t>(i), argv.end()));
     if (args.has("help")) {
-        print_stdout(command_help(*spec));
+        print_stdout(command_help(*spec, inputs_note));
         finish_stdout();
         return 0;
     }
