@@ -15,6 +15,8 @@
 #include <algorithm>
 #include <cstdint>
 #include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -626,6 +628,15 @@ TEST_CASE("cli: bad input exits 1 with the reason and leaves no output behind") 
         // ... and replaced whole when the run succeeds.
         CHECK(cpprof_cli(dir, "flame cpu.pb.gz -o keep.svg").exit_code == 0);
         CHECK(contains(cpprof_test::read_file(dir / "keep.svg"), "</svg>"));
+        // A read-only file is not replaced (the rename could; root may write it anyway).
+        if (::geteuid() != 0) {
+            cpprof_test::write_file(dir / "ro.svg", "read-only");
+            ::chmod((dir / "ro.svg").c_str(), 0444);
+            const cli_result ro = cpprof_cli(dir, "flame cpu.pb.gz -o ro.svg");
+            CHECK(ro.exit_code == 1);
+            CHECK(ro.err == "cpprof: cannot write 'ro.svg': Permission denied\n");
+            CHECK(cpprof_test::read_file(dir / "ro.svg") == "read-only");
+        }
     }
     SUBCASE("a sample type the profile does not have") {
         const cli_result r = cpprof_cli(dir, "top cpu.pb.gz --sample-index inuse_space");

@@ -235,6 +235,11 @@ public:
                 direct_ = true;
                 return;
             }
+            // A file we may not write stays so, although the rename could replace it.
+            if (::access(path_.c_str(), W_OK) != 0) {
+                const int err = errno;
+                throw cpprof::error("cannot write '" + path_ + "': " + errno_text(err));
+            }
         }
         std::string dir, base;
         if (path_ == "-") {
