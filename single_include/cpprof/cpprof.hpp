@@ -4565,6 +4565,7 @@ struct stack_set {
     struct entry {
         std::size_t offset;    ///< into `ids`
         std::uint32_t length;  ///< number of frames (thread root included)
+        std::uint32_t source;  ///< while collecting: which profile the stack came from
         std::int64_t value;    ///< merged value: > 0, except in a pair (collect_stack_pair)
     };
     name_table names;
@@ -4676,12 +4677,6 @@ stack_set collect_stacks_from(const stack_source* sources, std::size_t source_co
     names.of_frame = std::move(of_frame[0]);
 
     // Stacks, root first (leaf first when reversed).
-    struct raw_entry {
-        std::size_t offset;
-        std::uint32_t length;
-        std::uint32_t src;
-        std::int64_t value;
-    };
     std::size_t frame_count = 0, sample_count = 0;
     for (std::size_t src = 0; src < source_count; ++src) {
         for (const auto& s : sources[src].p->samples())
@@ -4689,7 +4684,7 @@ stack_set collect_stacks_from(const stack_source* sources, std::size_t source_co
         sample_count += sources[src].p->samples().size();
     }
     out.ids.reserve(frame_count);
-    std::vector<raw_entry> raw;
+    std::vector<stack_set::entry> raw;
     raw.reserve(sample_count);
     for (std::size_t src = 0; src < source_count; ++src) {
         const auto& samples = sources[src].p->samples();
@@ -4716,7 +4711,7 @@ stack_set collect_stacks_from(const stack_source* sources, std::size_t source_co
     // Frame by frame; a stack comes after the longer stacks it is a prefix of, so a node's
     // children start at its left edge and its own (self) value is the gap at its right.
     const std::uint32_t* ids = out.ids.data();
-    auto less = [ids](const raw_entry& a, const raw_entry& b) {
+    auto less = [ids](const stack_set::entry& a, const stack_set::entry& b) {
         const std::uint32_t n = std::min(a.length, b.length);
         const std::uint32_t* x = ids + a.offset;
         const std::uint32_t* y = ids + b.offset;
@@ -4724,7 +4719,7 @@ stack_set collect_stacks_from(const stack_source* sources, std::size_t source_co
             if (x[i] != y[i]) return x[i] < y[i];
         return a.length > b.length;
     };
-    auto same = [ids](const raw_entry& a, const raw_entry& b) {
+    auto same = [ids](const stack_set::entry& a, const stack_set::entry& b) {
         return a.length == b.length && std::equal(ids + a.offset, ids + a.offset + a.length,
                                                   ids + b.offset);
     };
@@ -4733,9 +4728,9 @@ stack_set collect_stacks_from(const stack_source* sources, std::size_t source_co
     out.stacks.reserve(raw.size());
     if (first_values == nullptr) {
         for (std::size_t i = 0; i < raw.size();) {
-            stack_set::entry merged{raw[i].offset, raw[i].length, raw[i].value};
+            stack_set::entry merged = raw[i];
             std::size_t j = i + 1;
-            for (; j < raw.size() && same(raw[j], raw[i]); ++j) merged.value += raw[j].value;
+            for (; j < raw.size() && same(raw[j], merged); ++j) merged.value += raw[j].value;
             if (merged.value > 0) {
                 out.stacks.push_back(merged);
                 out.total += merged.value;
@@ -4748,11 +4743,11 @@ stack_set collect_stacks_from(const stack_source* sources, std::size_t source_co
     for (std::size_t i = 0; i < raw.size();) {
         std::int64_t sums[2] = {0, 0};
         std::size_t j = i;
-        for (; j < raw.size() && same(raw[j], raw[i]); ++j) sums[raw[j].src != 0] += raw[j].value;
+        for (; j < raw.size() && same(raw[j], raw[i]); ++j) sums[raw[j].source != 0] += raw[j].value;
         const std::int64_t first = std::max<std::int64_t>(sums[0], 0);
         const std::int64_t second = std::max<std::int64_t>(sums[1], 0);
         if (first > 0 || second > 0) {
-            out.stacks.push_back({raw[i].offset, raw[i].length, second});
+            out.stacks.push_back({raw[i].offset, raw[i].length, 0, second});
             first_values->push_back(first);
             out.total += second;
         }
@@ -6490,11 +6485,12 @@ inline constexpr std::uint32_t all_name = static_cast<std::uint32_t>(-1);
 
 /// The boxes at least `min_count` wide (and never 0 wide), root first, then depth-first with
 /// siblings in alphabetical order (parents before children: the viewer script relies on it).
-/// `deltas`, when given, holds a change per stack of `set`; it goes to the stack's last box
-/// only (flamegraph.pl's rule: a box's colour shows its own change, not its children's).
-template <class = void>
-std::vector<flame_box> layout_boxes(const stack_set& set, double min_count,
-                                    const std::int64_t* deltas = nullptr) {
+/// With `Differential`, `deltas` holds a change per stack of `set`; it goes to the stack's
+/// last box only (flamegraph.pl's rule: a box's colour shows its own change, not its
+/// children's). Without, every box's delta is 0 and the loop does nothing more.
+template <bool Differential>
+std::vector<flame_box> layout_boxes_of(const stack_set& set, double min_count,
+                                       const std::int64_t* deltas) {
     std::vector<flame_box> boxes;
     boxes.push_back({0, set.total, all_name, 0, 0});
     if (set.total <= 0) return boxes;
@@ -6502,25 +6498,26 @@ std::vector<flame_box> layout_boxes(const stack_set& set, double min_count,
     struct open_box {
         std::uint32_t name;
         std::int64_t start;
-        std::int64_t delta;
     };
-    std::vector<open_box> open;  // open[d] is the box at depth d+1 on the current path
+    std::vector<open_box> open;            // open[d] is the box at depth d+1 on the current path
+    std::vector<std::int64_t> open_delta;  // Differential only: the change of open[d]
     auto close_to = [&](std::size_t depth, std::int64_t x) {
         while (open.size() > depth) {
             const open_box& o = open.back();
             const std::int64_t count = x - o.start;
-            if (count > 0 && static_cast<double>(count) >= min_count)
-                boxes.push_back(
-                    {o.start, count, o.name, static_cast<std::uint32_t>(open.size()), o.delta});
+            // Most boxes fail the first test; the second matters only when min_count is 0.
+            if (static_cast<double>(count) >= min_count && count > 0)
+                boxes.push_back({o.start, count, o.name, static_cast<std::uint32_t>(open.size()),
+                                 Differential ? open_delta[open.size() - 1] : 0});
             open.pop_back();
         }
+        if constexpr (Differential) open_delta.resize(open.size());
     };
 
     const std::uint32_t* ids = set.ids.data();
     const stack_set::entry* prev = nullptr;
     std::int64_t x = 0;
-    for (std::size_t si = 0; si < set.stacks.size(); ++si) {
-        const stack_set::entry& e = set.stacks[si];
+    for (const auto& e : set.stacks) {
         std::size_t common = 0;
         if (prev != nullptr) {
             const std::size_t n = std::min(prev->length, e.length);
@@ -6529,8 +6526,11 @@ std::vector<flame_box> layout_boxes(const stack_set& set, double min_count,
             while (common < n && a[common] == b[common]) ++common;
         }
         close_to(common, x);  // common == e.length when e is a node's own samples
-        for (std::size_t i = common; i < e.length; ++i) open.push_back({ids[e.offset + i], x, 0});
-        if (deltas != nullptr) open[e.length - 1].delta += deltas[si];
+        for (std::size_t i = common; i < e.length; ++i) open.push_back({ids[e.offset + i], x});
+        if constexpr (Differential) {
+            open_delta.resize(open.size());
+            open_delta[e.length - 1] += deltas[&e - set.stacks.data()];
+        }
         x += e.value;
         prev = &e;
     }
@@ -6541,6 +6541,14 @@ std::vector<flame_box> layout_boxes(const stack_set& set, double min_count,
         return a.start != b.start ? a.start < b.start : a.depth < b.depth;
     });
     return boxes;
+}
+
+/// layout_boxes_of<false> or, given `deltas`, layout_boxes_of<true>.
+template <class = void>
+std::vector<flame_box> layout_boxes(const stack_set& set, double min_count,
+                                    const std::int64_t* deltas = nullptr) {
+    return deltas != nullptr ? layout_boxes_of<true>(set, min_count, deltas)
+                             : layout_boxes_of<false>(set, min_count, nullptr);
 }
 
 // ---- the document -----------------------------------------------------------------------------
@@ -6842,7 +6850,9 @@ void render_flame_svg(const stack_set& set, bool differential, const std::int64_
     const double scale = set.total > 0 ? plot_width / static_cast<double>(set.total) : 0;
     const double min_count = scale > 0 ? o.min_width() / scale : 0;
 
-    const std::vector<flame_box> boxes = layout_boxes(set, min_count, deltas);
+    const std::vector<flame_box> boxes = differential
+                                             ? layout_boxes_of<true>(set, min_count, deltas)
+                                             : layout_boxes_of<false>(set, min_count, nullptr);
     std::uint32_t max_depth = 0;
     for (const auto& b : boxes) max_depth = std::max(max_depth, b.depth);
     const bool empty = set.total <= 0;

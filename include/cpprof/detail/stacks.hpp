@@ -101,6 +101,7 @@ struct stack_set {
     struct entry {
         std::size_t offset;    ///< into `ids`
         std::uint32_t length;  ///< number of frames (thread root included)
+        std::uint32_t source;  ///< while collecting: which profile the stack came from
         std::int64_t value;    ///< merged value: > 0, except in a pair (collect_stack_pair)
     };
     name_table names;
@@ -212,12 +213,6 @@ stack_set collect_stacks_from(const stack_source* sources, std::size_t source_co
     names.of_frame = std::move(of_frame[0]);
 
     // Stacks, root first (leaf first when reversed).
-    struct raw_entry {
-        std::size_t offset;
-        std::uint32_t length;
-        std::uint32_t src;
-        std::int64_t value;
-    };
     std::size_t frame_count = 0, sample_count = 0;
     for (std::size_t src = 0; src < source_count; ++src) {
         for (const auto& s : sources[src].p->samples())
@@ -225,7 +220,7 @@ stack_set collect_stacks_from(const stack_source* sources, std::size_t source_co
         sample_count += sources[src].p->samples().size();
     }
     out.ids.reserve(frame_count);
-    std::vector<raw_entry> raw;
+    std::vector<stack_set::entry> raw;
     raw.reserve(sample_count);
     for (std::size_t src = 0; src < source_count; ++src) {
         const auto& samples = sources[src].p->samples();
@@ -252,7 +247,7 @@ stack_set collect_stacks_from(const stack_source* sources, std::size_t source_co
     // Frame by frame; a stack comes after the longer stacks it is a prefix of, so a node's
     // children start at its left edge and its own (self) value is the gap at its right.
     const std::uint32_t* ids = out.ids.data();
-    auto less = [ids](const raw_entry& a, const raw_entry& b) {
+    auto less = [ids](const stack_set::entry& a, const stack_set::entry& b) {
         const std::uint32_t n = std::min(a.length, b.length);
         const std::uint32_t* x = ids + a.offset;
         const std::uint32_t* y = ids + b.offset;
@@ -260,7 +255,7 @@ stack_set collect_stacks_from(const stack_source* sources, std::size_t source_co
             if (x[i] != y[i]) return x[i] < y[i];
         return a.length > b.length;
     };
-    auto same = [ids](const raw_entry& a, const raw_entry& b) {
+    auto same = [ids](const stack_set::entry& a, const stack_set::entry& b) {
         return a.length == b.length && std::equal(ids + a.offset, ids + a.offset + a.length,
                                                   ids + b.offset);
     };
@@ -269,9 +264,9 @@ stack_set collect_stacks_from(const stack_source* sources, std::size_t source_co
     out.stacks.reserve(raw.size());
     if (first_values == nullptr) {
         for (std::size_t i = 0; i < raw.size();) {
-            stack_set::entry merged{raw[i].offset, raw[i].length, raw[i].value};
+            stack_set::entry merged = raw[i];
             std::size_t j = i + 1;
-            for (; j < raw.size() && same(raw[j], raw[i]); ++j) merged.value += raw[j].value;
+            for (; j < raw.size() && same(raw[j], merged); ++j) merged.value += raw[j].value;
             if (merged.value > 0) {
                 out.stacks.push_back(merged);
                 out.total += merged.value;
@@ -284,11 +279,11 @@ stack_set collect_stacks_from(const stack_source* sources, std::size_t source_co
     for (std::size_t i = 0; i < raw.size();) {
         std::int64_t sums[2] = {0, 0};
         std::size_t j = i;
-        for (; j < raw.size() && same(raw[j], raw[i]); ++j) sums[raw[j].src != 0] += raw[j].value;
+        for (; j < raw.size() && same(raw[j], raw[i]); ++j) sums[raw[j].source != 0] += raw[j].value;
         const std::int64_t first = std::max<std::int64_t>(sums[0], 0);
         const std::int64_t second = std::max<std::int64_t>(sums[1], 0);
         if (first > 0 || second > 0) {
-            out.stacks.push_back({raw[i].offset, raw[i].length, second});
+            out.stacks.push_back({raw[i].offset, raw[i].length, 0, second});
             first_values->push_back(first);
             out.total += second;
         }

@@ -458,11 +458,12 @@ inline constexpr std::uint32_t all_name = static_cast<std::uint32_t>(-1);
 
 /// The boxes at least `min_count` wide (and never 0 wide), root first, then depth-first with
 /// siblings in alphabetical order (parents before children: the viewer script relies on it).
-/// `deltas`, when given, holds a change per stack of `set`; it goes to the stack's last box
-/// only (flamegraph.pl's rule: a box's colour shows its own change, not its children's).
-template <class = void>
-std::vector<flame_box> layout_boxes(const stack_set& set, double min_count,
-                                    const std::int64_t* deltas = nullptr) {
+/// With `Differential`, `deltas` holds a change per stack of `set`; it goes to the stack's
+/// last box only (flamegraph.pl's rule: a box's colour shows its own change, not its
+/// children's). Without, every box's delta is 0 and the loop does nothing more.
+template <bool Differential>
+std::vector<flame_box> layout_boxes_of(const stack_set& set, double min_count,
+                                       const std::int64_t* deltas) {
     std::vector<flame_box> boxes;
     boxes.push_back({0, set.total, all_name, 0, 0});
     if (set.total <= 0) return boxes;
@@ -470,25 +471,26 @@ std::vector<flame_box> layout_boxes(const stack_set& set, double min_count,
     struct open_box {
         std::uint32_t name;
         std::int64_t start;
-        std::int64_t delta;
     };
-    std::vector<open_box> open;  // open[d] is the box at depth d+1 on the current path
+    std::vector<open_box> open;            // open[d] is the box at depth d+1 on the current path
+    std::vector<std::int64_t> open_delta;  // Differential only: the change of open[d]
     auto close_to = [&](std::size_t depth, std::int64_t x) {
         while (open.size() > depth) {
             const open_box& o = open.back();
             const std::int64_t count = x - o.start;
-            if (count > 0 && static_cast<double>(count) >= min_count)
-                boxes.push_back(
-                    {o.start, count, o.name, static_cast<std::uint32_t>(open.size()), o.delta});
+            // Most boxes fail the first test; the second matters only when min_count is 0.
+            if (static_cast<double>(count) >= min_count && count > 0)
+                boxes.push_back({o.start, count, o.name, static_cast<std::uint32_t>(open.size()),
+                                 Differential ? open_delta[open.size() - 1] : 0});
             open.pop_back();
         }
+        if constexpr (Differential) open_delta.resize(open.size());
     };
 
     const std::uint32_t* ids = set.ids.data();
     const stack_set::entry* prev = nullptr;
     std::int64_t x = 0;
-    for (std::size_t si = 0; si < set.stacks.size(); ++si) {
-        const stack_set::entry& e = set.stacks[si];
+    for (const auto& e : set.stacks) {
         std::size_t common = 0;
         if (prev != nullptr) {
             const std::size_t n = std::min(prev->length, e.length);
@@ -497,8 +499,11 @@ std::vector<flame_box> layout_boxes(const stack_set& set, double min_count,
             while (common < n && a[common] == b[common]) ++common;
         }
         close_to(common, x);  // common == e.length when e is a node's own samples
-        for (std::size_t i = common; i < e.length; ++i) open.push_back({ids[e.offset + i], x, 0});
-        if (deltas != nullptr) open[e.length - 1].delta += deltas[si];
+        for (std::size_t i = common; i < e.length; ++i) open.push_back({ids[e.offset + i], x});
+        if constexpr (Differential) {
+            open_delta.resize(open.size());
+            open_delta[e.length - 1] += deltas[&e - set.stacks.data()];
+        }
         x += e.value;
         prev = &e;
     }
@@ -509,6 +514,14 @@ std::vector<flame_box> layout_boxes(const stack_set& set, double min_count,
         return a.start != b.start ? a.start < b.start : a.depth < b.depth;
     });
     return boxes;
+}
+
+/// layout_boxes_of<false> or, given `deltas`, layout_boxes_of<true>.
+template <class = void>
+std::vector<flame_box> layout_boxes(const stack_set& set, double min_count,
+                                    const std::int64_t* deltas = nullptr) {
+    return deltas != nullptr ? layout_boxes_of<true>(set, min_count, deltas)
+                             : layout_boxes_of<false>(set, min_count, nullptr);
 }
 
 // ---- the document -----------------------------------------------------------------------------
@@ -810,7 +823,9 @@ void render_flame_svg(const stack_set& set, bool differential, const std::int64_
     const double scale = set.total > 0 ? plot_width / static_cast<double>(set.total) : 0;
     const double min_count = scale > 0 ? o.min_width() / scale : 0;
 
-    const std::vector<flame_box> boxes = layout_boxes(set, min_count, deltas);
+    const std::vector<flame_box> boxes = differential
+                                             ? layout_boxes_of<true>(set, min_count, deltas)
+                                             : layout_boxes_of<false>(set, min_count, nullptr);
     std::uint32_t max_depth = 0;
     for (const auto& b : boxes) max_depth = std::max(max_depth, b.depth);
     const bool empty = set.total <= 0;
