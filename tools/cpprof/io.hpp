@@ -68,6 +68,7 @@ inline constexpr std::uint64_t max_input_size = std::uint64_t{4} << 30;
 /// Reads all of `path` ("-": standard input). Throws cpprof::error naming the file and why.
 inline std::string read_input(const std::string& path, const progress& log) {
     std::FILE* file = stdin;
+    std::string data;
     if (path != "-") {
         file = std::fopen(path.c_str(), "rb");
         if (file == nullptr) {
@@ -80,6 +81,8 @@ inline std::string read_input(const std::string& path, const progress& log) {
                 std::fclose(file);
                 throw cpprof::error("cannot read '" + path + "': " + errno_text(EISDIR));
             }
+            if (S_ISREG(st.st_mode) && static_cast<std::uint64_t>(st.st_size) <= max_input_size)
+                data.reserve(static_cast<std::size_t>(st.st_size));  // no regrowth (see detail::read_input_file)
             if (S_ISREG(st.st_mode))
                 log.say("reading '" + path + "' (" + format_size(static_cast<std::uint64_t>(st.st_size)) + ")...");
             else
@@ -88,7 +91,6 @@ inline std::string read_input(const std::string& path, const progress& log) {
     } else {
         log.say("reading standard input...");
     }
-    std::string data;
     char buf[1 << 16];
     std::size_t n = 0;
     int err = 0;
