@@ -3787,6 +3787,37 @@ using std::log;
 #endif
 }  // namespace math
 
+/// Length of the well-formed UTF-8 sequence at the start of `s` (`n` > 0 bytes), its code point
+/// in `cp`; 0 when there is none (a stray continuation byte, an overlong form, a surrogate,
+/// beyond U+10FFFF, or cut short).
+inline std::size_t utf8_decode(const unsigned char* s, std::size_t n, std::uint32_t& cp) {
+    const unsigned c = s[0];
+    cp = c;
+    if (c < 0x80) return 1;
+    std::size_t len = 0;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;  // continuation byte, C0/C1 (overlong two-byte forms), F5..FF
+    }
+    if (len > n) return 0;
+    for (std::size_t k = 1; k < len; ++k) {
+        if ((s[k] & 0xc0) != 0x80) return 0;
+        cp = (cp << 6) | (s[k] & 0x3f);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
 /// Number of characters (code points) in UTF-8 text.
 inline std::size_t utf8_length(std::string_view s) {
     std::size_t n = 0;
@@ -6327,34 +6358,10 @@ inline void sanitize_xml_name(std::string_view in, std::string& out) {
             ++i;
             continue;
         }
-        std::size_t len = 0;
-        std::uint32_t cp = 0;
-        if (c >= 0xc2 && c <= 0xdf) {
-            len = 2;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            len = 3;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            len = 4;
-            cp = c & 0x07;
-        }
-        bool ok = len != 0 && i + len <= n;
-        for (std::size_t k = 1; ok && k < len; ++k) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                ok = false;
-            else
-                cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if (ok) {
-            // Overlong forms, UTF-16 surrogates, beyond U+10FFFF, and the two non-characters
-            // XML excludes.
-            if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-                (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe || cp == 0xffff)
-                ok = false;
-            else if (cp >= 0x80 && cp < 0xa0)
-                ok = false;  // C1 controls: shown as U+FFFD rather than invisible
-        }
+        std::uint32_t cp;
+        const std::size_t len = utf8_decode(s + i, n - i, cp);
+        // The two non-characters XML excludes; C1 controls, shown as U+FFFD, not invisible.
+        const bool ok = len != 0 && cp != 0xfffe && cp != 0xffff && !(cp >= 0x80 && cp < 0xa0);
         if (ok) {
             out.append(in.data() + i, len);
             i += len;
@@ -8933,35 +8940,6 @@ void write_pprof(const profile& p, const std::string& path) {
 
 namespace cpprof::detail {
 
-/// Length of the well-formed UTF-8 sequence at the start of `s`, or 0 when there is none.
-inline std::size_t utf8_sequence_length(const unsigned char* s, std::size_t n) {
-    const unsigned c = s[0];
-    if (c < 0x80) return 1;
-    std::size_t len = 0;
-    std::uint32_t cp = 0;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-        cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;  // continuation byte, C0/C1 (overlong two-byte forms), F5..FF
-    }
-    if (len > n) return 0;
-    for (std::size_t k = 1; k < len; ++k) {
-        if ((s[k] & 0xc0) != 0x80) return 0;
-        cp = (cp << 6) | (s[k] & 0x3f);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
 /// Copies `in` to `out` with every byte that does not start a well-formed UTF-8 sequence
 /// replaced by U+FFFD.
 inline void sanitize_utf8(std::string_view in, std::string& out) {
@@ -8976,7 +8954,8 @@ inline void sanitize_utf8(std::string_view in, std::string& out) {
             ++i;
             continue;
         }
-        const std::size_t len = utf8_sequence_length(s + i, n - i);
+        std::uint32_t cp;
+        const std::size_t len = utf8_decode(s + i, n - i, cp);
         if (len != 0) {
             i += len;
             continue;

@@ -18,37 +18,9 @@
 #include <string_view>
 
 #include <cpprof/detail/chunked_writer.hpp>
+#include <cpprof/detail/text.hpp>
 
 namespace cpprof::detail {
-
-/// Length of the well-formed UTF-8 sequence at the start of `s`, or 0 when there is none.
-inline std::size_t utf8_sequence_length(const unsigned char* s, std::size_t n) {
-    const unsigned c = s[0];
-    if (c < 0x80) return 1;
-    std::size_t len = 0;
-    std::uint32_t cp = 0;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-        cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;  // continuation byte, C0/C1 (overlong two-byte forms), F5..FF
-    }
-    if (len > n) return 0;
-    for (std::size_t k = 1; k < len; ++k) {
-        if ((s[k] & 0xc0) != 0x80) return 0;
-        cp = (cp << 6) | (s[k] & 0x3f);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
 
 /// Copies `in` to `out` with every byte that does not start a well-formed UTF-8 sequence
 /// replaced by U+FFFD.
@@ -64,7 +36,8 @@ inline void sanitize_utf8(std::string_view in, std::string& out) {
             ++i;
             continue;
         }
-        const std::size_t len = utf8_sequence_length(s + i, n - i);
+        std::uint32_t cp;
+        const std::size_t len = utf8_decode(s + i, n - i, cp);
         if (len != 0) {
             i += len;
             continue;

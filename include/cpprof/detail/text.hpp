@@ -37,6 +37,37 @@ using std::log;
 #endif
 }  // namespace math
 
+/// Length of the well-formed UTF-8 sequence at the start of `s` (`n` > 0 bytes), its code point
+/// in `cp`; 0 when there is none (a stray continuation byte, an overlong form, a surrogate,
+/// beyond U+10FFFF, or cut short).
+inline std::size_t utf8_decode(const unsigned char* s, std::size_t n, std::uint32_t& cp) {
+    const unsigned c = s[0];
+    cp = c;
+    if (c < 0x80) return 1;
+    std::size_t len = 0;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;  // continuation byte, C0/C1 (overlong two-byte forms), F5..FF
+    }
+    if (len > n) return 0;
+    for (std::size_t k = 1; k < len; ++k) {
+        if ((s[k] & 0xc0) != 0x80) return 0;
+        cp = (cp << 6) | (s[k] & 0x3f);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
 /// Number of characters (code points) in UTF-8 text.
 inline std::size_t utf8_length(std::string_view s) {
     std::size_t n = 0;

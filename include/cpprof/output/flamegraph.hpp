@@ -300,34 +300,10 @@ inline void sanitize_xml_name(std::string_view in, std::string& out) {
             ++i;
             continue;
         }
-        std::size_t len = 0;
-        std::uint32_t cp = 0;
-        if (c >= 0xc2 && c <= 0xdf) {
-            len = 2;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            len = 3;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            len = 4;
-            cp = c & 0x07;
-        }
-        bool ok = len != 0 && i + len <= n;
-        for (std::size_t k = 1; ok && k < len; ++k) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                ok = false;
-            else
-                cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if (ok) {
-            // Overlong forms, UTF-16 surrogates, beyond U+10FFFF, and the two non-characters
-            // XML excludes.
-            if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-                (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe || cp == 0xffff)
-                ok = false;
-            else if (cp >= 0x80 && cp < 0xa0)
-                ok = false;  // C1 controls: shown as U+FFFD rather than invisible
-        }
+        std::uint32_t cp;
+        const std::size_t len = utf8_decode(s + i, n - i, cp);
+        // The two non-characters XML excludes; C1 controls, shown as U+FFFD, not invisible.
+        const bool ok = len != 0 && cp != 0xfffe && cp != 0xffff && !(cp >= 0x80 && cp < 0xa0);
         if (ok) {
             out.append(in.data() + i, len);
             i += len;
