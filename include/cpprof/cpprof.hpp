@@ -43,3 +43,7 @@
 // input
 #include <cpprof/input/folded.hpp>
 #include <cpprof/input/pprof.hpp>
+
+// transports
+#include <cpprof/http/message.hpp>
+#include <cpprof/http/wire.hpp>

@@ -10860,6 +10860,535 @@ profile read_pprof(const std::string& path) {
 
 }  // namespace cpprof
 // ----- end cpprof/input/pprof.hpp -----
+
+// transports
+// ----- begin cpprof/http/message.hpp -----
+// The contract between an HTTP server and cpprof's /debug/pprof handler: a request in, a
+// response out, with no socket code involved. An application that already runs an HTTP server
+// copies its request into a cpprof::http::request, calls cpprof::http::handle() and copies the
+// cpprof::http::response back; cpprof's own server (cpprof::http::server) does the same.
+//
+//  - request::method is the method token as sent ("GET", "POST", ...), case-sensitive.
+//  - request::path is the percent-decoded path ("/debug/pprof/profile").
+//  - request::query is the raw query string, without the '?' and not decoded
+//    ("seconds=5&frequency=99"). It is authoritative: handle() parses it itself (a bad escape is
+//    answered with 400), so an application only has to fill it.
+//  - request::params is what parse_query(query) gives; cpprof's request parser fills it, an
+//    application may leave it empty.
+//  - Header names compare case-insensitively (header()); values are kept as sent, with the
+//    surrounding spaces and tabs removed.
+//
+// parse_query() follows the rules of HTML form encoding as Go's url.ParseQuery does: '&'
+// separates pairs, '+' is a space, %XX is a byte; a '%' not followed by two hex digits, a
+// decoded NUL or a ';' (Go rejects it too, since 1.17) is an error.
+
+namespace cpprof {
+namespace http {
+
+/// Name/value pairs in the order received (headers, query parameters).
+using fields = std::vector<std::pair<std::string, std::string>>;
+
+namespace detail {
+
+inline char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+inline bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+    return true;
+}
+
+inline const std::string* find_field(const fields& f, std::string_view name, bool case_insensitive) {
+    for (const auto& kv : f)
+        if (case_insensitive ? iequals(kv.first, name) : kv.first == name) return &kv.second;
+    return nullptr;
+}
+
+inline int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/// Percent-decodes `in` into `out` ('+' is a space when plus_is_space). Returns an empty string
+/// on success, else the reason.
+inline std::string percent_decode(std::string_view in, std::string& out, bool plus_is_space) {
+    out.clear();
+    out.reserve(in.size());
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        const char c = in[i];
+        if (c == '%') {
+            const int hi = i + 1 < in.size() ? hex_digit(in[i + 1]) : -1;
+            const int lo = i + 2 < in.size() ? hex_digit(in[i + 2]) : -1;
+            if (hi < 0 || lo < 0)
+                return "bad percent-escape at byte " + std::to_string(i) +
+                       " ('%' must be followed by two hex digits)";
+            const char b = static_cast<char>(hi * 16 + lo);
+            if (b == '\0') return "percent-escape %00 (NUL) at byte " + std::to_string(i);
+            out.push_back(b);
+            i += 2;
+        } else if (c == '+' && plus_is_space) {
+            out.push_back(' ');
+        } else {
+            out.push_back(c);
+        }
+    }
+    return {};
+}
+
+/// Splits and decodes a raw query string; returns an empty string on success, else the reason.
+inline std::string parse_query_into(std::string_view query, fields& out) {
+    out.clear();
+    std::size_t pos = 0;
+    while (pos <= query.size()) {
+        std::size_t amp = query.find('&', pos);
+        if (amp == std::string_view::npos) amp = query.size();
+        const std::string_view pair = query.substr(pos, amp - pos);
+        pos = amp + 1;
+        if (pair.empty()) continue;
+        if (pair.find(';') != std::string_view::npos)
+            return "';' in query string (separate parameters with '&')";
+        const std::size_t eq = pair.find('=');
+        std::string name, value;
+        std::string why = percent_decode(pair.substr(0, eq), name, true);
+        if (why.empty() && eq != std::string_view::npos)
+            why = percent_decode(pair.substr(eq + 1), value, true);
+        if (!why.empty()) return "query parameter '" + std::string(pair) + "': " + why;
+        out.emplace_back(std::move(name), std::move(value));
+    }
+    return {};
+}
+
+}  // namespace detail
+
+/// Decodes a raw query string ("a=1&b=x%20y") into pairs. Throws cpprof::error on a bad escape.
+inline fields parse_query(std::string_view query) {
+    fields out;
+    const std::string why = detail::parse_query_into(query, out);
+    if (!why.empty()) throw error("http: " + why);
+    return out;
+}
+
+struct request {
+    std::string method = "GET";
+    std::string path = "/";
+    std::string query;
+    fields params;
+    fields headers;
+    std::string body;
+
+    /// The first header with this name (case-insensitive), or nullptr.
+    const std::string* header(std::string_view name) const {
+        return detail::find_field(headers, name, true);
+    }
+    /// The first decoded query parameter with this name (case-sensitive), or nullptr.
+    const std::string* param(std::string_view name) const {
+        return detail::find_field(params, name, false);
+    }
+};
+
+struct response {
+    int status = 200;
+    fields headers;
+    std::string body;
+
+    const std::string* header(std::string_view name) const {
+        return detail::find_field(headers, name, true);
+    }
+    /// Replaces the first header of this name (case-insensitive) or adds it.
+    response& set_header(std::string name, std::string value) {
+        for (auto& kv : headers)
+            if (detail::iequals(kv.first, name)) {
+                kv.second = std::move(value);
+                return *this;
+            }
+        headers.emplace_back(std::move(name), std::move(value));
+        return *this;
+    }
+};
+
+/// A plain-text response, e.g. an error with its reason: text_response(400, "bad seconds").
+inline response text_response(int status, std::string text) {
+    response r;
+    r.status = status;
+    if (!text.empty() && text.back() != '\n') text.push_back('\n');
+    r.body = std::move(text);
+    r.set_header("Content-Type", "text/plain; charset=utf-8");
+    r.set_header("X-Content-Type-Options", "nosniff");
+    return r;
+}
+
+/// The reason phrase of a status code ("Not Found"), or "Unknown" for codes not listed.
+inline const char* status_text(int status) {
+    switch (status) {
+        case 100: return "Continue";
+        case 200: return "OK";
+        case 204: return "No Content";
+        case 301: return "Moved Permanently";
+        case 302: return "Found";
+        case 304: return "Not Modified";
+        case 400: return "Bad Request";
+        case 401: return "Unauthorized";
+        case 403: return "Forbidden";
+        case 404: return "Not Found";
+        case 405: return "Method Not Allowed";
+        case 408: return "Request Timeout";
+        case 409: return "Conflict";
+        case 411: return "Length Required";
+        case 413: return "Content Too Large";
+        case 414: return "URI Too Long";
+        case 415: return "Unsupported Media Type";
+        case 431: return "Request Header Fields Too Large";
+        case 500: return "Internal Server Error";
+        case 501: return "Not Implemented";
+        case 503: return "Service Unavailable";
+        case 505: return "HTTP Version Not Supported";
+        default: return "Unknown";
+    }
+}
+
+}  // namespace http
+}  // namespace cpprof
+// ----- end cpprof/http/message.hpp -----
+// ----- begin cpprof/http/wire.hpp -----
+// HTTP/1.1 on the wire (RFC 9112): the request parser and the response writer of cpprof's
+// server, in cpprof::http::detail. They live beside message.hpp rather than in detail/ because
+// they fill and read its public types.
+//
+// parse_request() is written for hostile input and never throws: it looks at the bytes received
+// so far on a connection and says one of
+//   - complete:   one whole request was read; `consumed` bytes of the input belong to it, and
+//                 whatever follows is the start of the next (pipelined) request;
+//   - incomplete: more bytes are needed (nothing is consumed: call again with more);
+//   - error:      answer `error_status` with `reason` and close the connection.
+// What it enforces:
+//   - the request line and the headers together within limits.max_head bytes (default 8 KiB)
+//     and limits.max_headers fields, else 431, decided as soon as the limit is passed;
+//   - a body only by Content-Length, at most limits.max_body bytes (default 64 KiB), else 413,
+//     decided from the header before the body is read; several Content-Length fields must agree
+//     and be plain digits, else 400;
+//   - Transfer-Encoding (chunked or any other) is refused with 501: cpprof's endpoints take tiny
+//     bodies, so clients must send Content-Length;
+//   - request line "METHOD SP TARGET SP HTTP/1.x": the method a token, the target in origin
+//     form ("/path?query") or absolute form ("http://host/path"), visible ASCII only, no
+//     fragment; HTTP/2.0 and other majors get 505; an HTTP/1.1 request must carry exactly one
+//     Host (RFC 9112 §3.2), else 400;
+//   - header lines "name: value", the name a token with no space before the colon, the value
+//     without control characters; obsolete line folding is refused with 400;
+//   - lines end in CRLF or a bare LF (RFC 9112 §2.2 allows it); a CR anywhere else is a 400;
+//     empty lines before the request line are skipped (clients may send one after a body);
+//   - the path is percent-decoded and the query parsed (message.hpp): a bad escape is a 400.
+// keep_alive follows the version and the Connection header (HTTP/1.1 keeps the connection
+// unless "close"; HTTP/1.0 closes it unless "keep-alive").
+//
+// serialize_response() writes the status line, the response's headers (validated: a token name
+// and a value without CR, LF or NUL, else cpprof::error, since header injection is a bug of the
+// caller), then Content-Length and Connection written by itself (any such header in the
+// response is dropped, as is Transfer-Encoding), then the body unless head_only. 1xx, 204 and
+// 304 responses have neither Content-Length nor a body.
+
+namespace cpprof {
+namespace http {
+namespace detail {
+
+struct parse_limits {
+    std::size_t max_head = 8 * 1024;
+    std::size_t max_headers = 100;
+    std::size_t max_body = 64 * 1024;
+};
+
+enum class parse_status { complete, incomplete, error };
+
+struct parse_result {
+    parse_status status = parse_status::incomplete;
+    std::size_t consumed = 0;    ///< complete: bytes of the input that made the request
+    int error_status = 0;        ///< error: the status to answer (400, 413, 431, 501, 505)
+    std::string reason;          ///< error: what was wrong, for the response body
+    bool keep_alive = false;     ///< complete: the connection may carry another request
+    bool expect_continue = false;  ///< the head was read and says "Expect: 100-continue"
+    bool head_complete = false;  ///< the head was read (incomplete: the body is still missing)
+};
+
+inline bool is_tchar(char c) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+    switch (c) {
+        case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
+        case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+            return true;
+        default:
+            return false;
+    }
+}
+
+inline bool is_token(std::string_view s) {
+    if (s.empty()) return false;
+    for (char c : s)
+        if (!is_tchar(c)) return false;
+    return true;
+}
+
+inline std::string_view trim_ows(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+/// True when the comma-separated list `value` holds `token` (case-insensitive).
+inline bool list_has_token(std::string_view value, std::string_view token) {
+    while (!value.empty()) {
+        std::size_t comma = value.find(',');
+        if (comma == std::string_view::npos) comma = value.size();
+        if (iequals(trim_ows(value.substr(0, comma)), token)) return true;
+        value.remove_prefix(comma == value.size() ? comma : comma + 1);
+    }
+    return false;
+}
+
+/// A printable rendering of untrusted bytes for an error message (at most 64 of them).
+inline std::string quote_bytes(std::string_view s) {
+    static const char hex[] = "0123456789abcdef";
+    std::string out = "'";
+    for (std::size_t i = 0; i < s.size() && i < 64; ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') {
+            out.push_back(static_cast<char>(c));
+        } else {
+            out += "\\x";
+            out.push_back(hex[c >> 4]);
+            out.push_back(hex[c & 15]);
+        }
+    }
+    if (s.size() > 64) out += "...";
+    return out + "'";
+}
+
+inline parse_result parse_failure(int status, std::string reason) {
+    parse_result r;
+    r.status = parse_status::error;
+    r.error_status = status;
+    r.reason = std::move(reason);
+    return r;
+}
+
+/// Parses the request target (origin or absolute form) into out.path / query / params.
+/// Returns an empty string on success, else the reason for a 400.
+inline std::string parse_target(std::string_view target, request& out) {
+    for (char c : target) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u <= 0x20 || u >= 0x7f) return "request target has a byte that is not visible ASCII";
+        if (c == '#') return "request target has a fragment ('#')";
+    }
+    if (target.empty()) return "empty request target";
+    if (target.front() != '/') {
+        std::size_t scheme_len = 0;
+        if (target.size() >= 7 && iequals(target.substr(0, 7), "http://")) scheme_len = 7;
+        else if (target.size() >= 8 && iequals(target.substr(0, 8), "https://")) scheme_len = 8;
+        if (scheme_len == 0)
+            return "request target " + quote_bytes(target) +
+                   " is neither a path ('/...') nor an absolute http URL";
+        target.remove_prefix(scheme_len);
+        const std::size_t end = target.find_first_of("/?");
+        if (end == 0) return "absolute request target without a host";
+        if (end == std::string_view::npos) {
+            target = "/";
+        } else {
+            target.remove_prefix(end);
+            if (target.front() == '?') {
+                out.path = "/";
+                out.query.assign(target.substr(1));
+                const std::string why = parse_query_into(out.query, out.params);
+                return why;
+            }
+        }
+    }
+    const std::size_t q = target.find('?');
+    const std::string_view raw_path = target.substr(0, q);
+    std::string why = percent_decode(raw_path, out.path, false);
+    if (!why.empty()) return "path " + quote_bytes(raw_path) + ": " + why;
+    if (q != std::string_view::npos) {
+        out.query.assign(target.substr(q + 1));
+        why = parse_query_into(out.query, out.params);
+    } else {
+        out.query.clear();
+        out.params.clear();
+    }
+    return why;
+}
+
+/// See the top of this file. `out` is overwritten when the result is complete, and may hold a
+/// partial request otherwise.
+inline parse_result parse_request(std::string_view in, request& out, const parse_limits& limits = {}) {
+    std::size_t pos = 0;
+    // Empty lines before the request line are skipped (RFC 9112 §2.2), within the head limit.
+    while (pos < in.size() && (in[pos] == '\n' || (in[pos] == '\r' && pos + 1 < in.size() && in[pos + 1] == '\n')))
+        pos += in[pos] == '\r' ? 2 : 1;
+    if (pos > limits.max_head)
+        return parse_failure(431, "more than " + std::to_string(limits.max_head) +
+                                      " bytes of empty lines before the request line");
+    const std::size_t head_start = pos;
+
+    // Reads the next line: returns false when it is not all here yet.
+    std::string_view line;
+    std::string bad_line;
+    auto next_line = [&](std::size_t& p) -> bool {
+        const std::size_t nl = in.find('\n', p);
+        if (nl == std::string_view::npos) return false;
+        line = in.substr(p, nl - p);
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        if (line.find('\r') != std::string_view::npos) bad_line = "a CR that does not end a line";
+        p = nl + 1;
+        return true;
+    };
+    auto too_large = [&]() {
+        return parse_failure(431, "the request line and headers are larger than " +
+                                      std::to_string(limits.max_head) + " bytes");
+    };
+    auto not_yet = [&](std::size_t p) {
+        if (p - head_start > limits.max_head) return too_large();
+        return parse_result{};
+    };
+
+    // Request line.
+    if (!next_line(pos)) return not_yet(in.size());
+    if (pos - head_start > limits.max_head) return too_large();
+    if (!bad_line.empty()) return parse_failure(400, "request line has " + bad_line);
+    const std::size_t sp1 = line.find(' ');
+    const std::size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
+    if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos)
+        return parse_failure(400, "malformed request line " + quote_bytes(line) +
+                                      " (expected 'METHOD /path HTTP/1.1')");
+    const std::string_view method = line.substr(0, sp1);
+    const std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+    const std::string_view version = line.substr(sp2 + 1);
+    if (!is_token(method)) return parse_failure(400, "bad method " + quote_bytes(method));
+    if (version.size() != 8 || version.compare(0, 5, "HTTP/") != 0 || version[5] < '0' ||
+        version[5] > '9' || version[6] != '.' || version[7] < '0' || version[7] > '9')
+        return parse_failure(400, "bad HTTP version " + quote_bytes(version));
+    if (version[5] != '1')
+        return parse_failure(505, "HTTP version " + std::string(version) +
+                                      " is not supported (HTTP/1.0 and HTTP/1.1 are)");
+    const bool http10 = version[7] == '0';
+    out = request{};
+    out.method.assign(method);
+    {
+        const std::string why = parse_target(target, out);
+        if (!why.empty()) return parse_failure(400, why);
+    }
+
+    // Header fields.
+    for (;;) {
+        if (!next_line(pos)) return not_yet(in.size());
+        if (pos - head_start > limits.max_head) return too_large();
+        if (!bad_line.empty()) return parse_failure(400, "header line has " + bad_line);
+        if (line.empty()) break;
+        if (line.front() == ' ' || line.front() == '\t')
+            return parse_failure(400, "obsolete header line folding (a line starting with a space "
+                                      "or tab) is not accepted");
+        if (out.headers.size() >= limits.max_headers)
+            return parse_failure(431, "more than " + std::to_string(limits.max_headers) +
+                                          " header fields");
+        const std::size_t colon = line.find(':');
+        if (colon == std::string_view::npos)
+            return parse_failure(400, "header line without ':': " + quote_bytes(line));
+        const std::string_view name = line.substr(0, colon);
+        if (!is_token(name))
+            return parse_failure(400, "bad header name " + quote_bytes(name) +
+                                          " (a token, with no space before the ':')");
+        const std::string_view value = trim_ows(line.substr(colon + 1));
+        for (char c : value) {
+            const auto u = static_cast<unsigned char>(c);
+            if ((u < 0x20 && c != '\t') || u == 0x7f)
+                return parse_failure(400, "header " + std::string(name) +
+                                              " has a control character in its value");
+        }
+        out.headers.emplace_back(std::string(name), std::string(value));
+    }
+    const std::size_t head_end = pos;
+
+    // Framing and the fields the parser acts upon.
+    std::size_t host_count = 0;
+    bool have_length = false;
+    std::size_t length = 0;
+    parse_result result;
+    for (const auto& kv : out.headers) {
+        if (iequals(kv.first, "Host")) {
+            ++host_count;
+        } else if (iequals(kv.first, "Transfer-Encoding")) {
+            return parse_failure(501, "Transfer-Encoding (" + quote_bytes(kv.second) +
+                                          ") is not supported: send the body with Content-Length");
+        } else if (iequals(kv.first, "Content-Length")) {
+            const std::string& v = kv.second;
+            if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos)
+                return parse_failure(400, "bad Content-Length " + quote_bytes(v));
+            std::size_t n = 0;
+            for (char c : v) {
+                n = n * 10 + static_cast<std::size_t>(c - '0');
+                if (n > limits.max_body)
+                    return parse_failure(413, "request body of " + v + " bytes is larger than " +
+                                                  std::to_string(limits.max_body) + " bytes");
+            }
+            if (have_length && n != length)
+                return parse_failure(400, "Content-Length fields disagree");
+            have_length = true;
+            length = n;
+        } else if (iequals(kv.first, "Expect")) {
+            if (iequals(kv.second, "100-continue")) result.expect_continue = true;
+        }
+    }
+    if (!http10 && host_count != 1)
+        return parse_failure(400, host_count == 0 ? "HTTP/1.1 request without a Host header"
+                                                  : "more than one Host header");
+    if (host_count > 1) return parse_failure(400, "more than one Host header");
+
+    // Every Connection field counts; "close" wins over "keep-alive".
+    bool keep_alive = !http10, close = false;
+    for (const auto& kv : out.headers) {
+        if (!iequals(kv.first, "Connection")) continue;
+        if (list_has_token(kv.second, "close")) close = true;
+        if (list_has_token(kv.second, "keep-alive")) keep_alive = true;
+    }
+    result.keep_alive = keep_alive && !close;
+    result.head_complete = true;
+
+    if (in.size() - head_end < length) return result;  // incomplete: the body is still coming
+    out.body.assign(in.substr(head_end, length));
+    result.status = parse_status::complete;
+    result.consumed = head_end + length;
+    return result;
+}
+
+/// See the top of this file.
+inline std::string serialize_response(const response& r, bool head_only, bool keep_alive) {
+    if (r.status < 100 || r.status > 599)
+        throw error("http: response status " + std::to_string(r.status) + " is not in 100..599");
+    std::string out = "HTTP/1.1 " + std::to_string(r.status) + " " + status_text(r.status) + "\r\n";
+    for (const auto& kv : r.headers) {
+        if (!is_token(kv.first))
+            throw error("http: response header name " + quote_bytes(kv.first) + " is not a token");
+        if (kv.second.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos)
+            throw error("http: response header " + kv.first + " has CR, LF or NUL in its value");
+        if (iequals(kv.first, "Content-Length") || iequals(kv.first, "Connection") ||
+            iequals(kv.first, "Transfer-Encoding"))
+            continue;
+        out += kv.first;
+        out += ": ";
+        out += kv.second;
+        out += "\r\n";
+    }
+    const bool bodiless = r.status < 200 || r.status == 204 || r.status == 304;
+    if (!bodiless) out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
+    if (r.status >= 200) out += keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
+    out += "\r\n";
+    if (!bodiless && !head_only) out += r.body;
+    return out;
+}
+
+}  // namespace detail
+}  // namespace http
+}  // namespace cpprof
+// ----- end cpprof/http/wire.hpp -----
 // ----- end cpprof/cpprof.hpp -----
 
 #endif  // CPPROF_SINGLE_INCLUDE_CPPROF_HPP
