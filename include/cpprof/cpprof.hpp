@@ -47,3 +47,4 @@
 // transports
 #include <cpprof/http/message.hpp>
 #include <cpprof/http/wire.hpp>
+#include <cpprof/http/handler.hpp>

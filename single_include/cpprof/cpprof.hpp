@@ -10905,6 +10905,24 @@ inline const std::string* find_field(const fields& f, std::string_view name, boo
     return nullptr;
 }
 
+/// A printable rendering of untrusted bytes for an error message (at most 64 of them).
+inline std::string quote_bytes(std::string_view s) {
+    static const char hex[] = "0123456789abcdef";
+    std::string out = "'";
+    for (std::size_t i = 0; i < s.size() && i < 64; ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') {
+            out.push_back(static_cast<char>(c));
+        } else {
+            out += "\\x";
+            out.push_back(hex[c >> 4]);
+            out.push_back(hex[c & 15]);
+        }
+    }
+    if (s.size() > 64) out += "...";
+    return out + "'";
+}
+
 inline int hex_digit(char c) {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -11146,24 +11164,6 @@ inline bool list_has_token(std::string_view value, std::string_view token) {
     return false;
 }
 
-/// A printable rendering of untrusted bytes for an error message (at most 64 of them).
-inline std::string quote_bytes(std::string_view s) {
-    static const char hex[] = "0123456789abcdef";
-    std::string out = "'";
-    for (std::size_t i = 0; i < s.size() && i < 64; ++i) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') {
-            out.push_back(static_cast<char>(c));
-        } else {
-            out += "\\x";
-            out.push_back(hex[c >> 4]);
-            out.push_back(hex[c & 15]);
-        }
-    }
-    if (s.size() > 64) out += "...";
-    return out + "'";
-}
-
 inline parse_result parse_failure(int status, std::string reason) {
     parse_result r;
     r.status = parse_status::error;
@@ -11389,6 +11389,830 @@ inline std::string serialize_response(const response& r, bool head_only, bool ke
 }  // namespace http
 }  // namespace cpprof
 // ----- end cpprof/http/wire.hpp -----
+// ----- begin cpprof/http/handler.hpp -----
+// cpprof::http::handle(): the /debug/pprof endpoints as a function from a request to a
+// response, for an application that has its own HTTP server (cpprof::http::server calls the
+// same function). Blocking: a profile request holds the calling thread for its `seconds`.
+//
+//     cpprof::http::request req;                 // filled from the application's server
+//     req.method = "GET";
+//     req.path = "/debug/pprof/profile";
+//     req.query = "seconds=10";
+//     cpprof::http::response res = cpprof::http::handle(req);
+//     // copy res.status, res.headers, res.body back
+//
+// Endpoints (Go's net/http/pprof where Go has them):
+//   /debug/pprof/            GET, HEAD  an HTML index linking the rest
+//   /debug/pprof/cmdline     GET, HEAD  the command line, arguments separated by NUL (as Go)
+//   /debug/pprof/profile     GET        ?seconds=N (default 30) &frequency=Hz (default 100):
+//                                       a CPU profile, gzipped pprof; 409 while another CPU
+//                                       profile runs in the process
+//   /debug/pprof/flamegraph  GET        the same, as an SVG flame graph
+//   /debug/pprof/heap        GET        ?seconds=N (default 5) [&gc=ignored]: a heap profile of
+//   /debug/pprof/allocs      GET        what was allocated during the N seconds (allocs: with
+//                                       alloc_space as default type); 404 saying how to enable
+//                                       it when cpprof's operator new is not linked in
+//   /debug/pprof/symbol      GET, HEAD, POST  Go's symbol protocol: "num_symbols: 1" then one
+//                                       "0xADDR name" line per known address of the POST body
+//                                       (or the GET query), addresses separated by '+'
+//   /sampling/start          POST       JSON body {"frequency": N} (optional; empty body =
+//                                       100 Hz): starts a CPU profile that /sampling/stop
+//                                       ends; 200 with a JSON status, 409 when a CPU profile
+//                                       already runs, 400 with the reason for bad JSON/values
+//   /sampling/stop           GET, POST  ?format=svg (default) or pprof; 404 when none runs
+// `/debug/pprof` redirects (301) to `/debug/pprof/`; other /debug/pprof/NAME profiles of Go
+// (goroutine, block, mutex, threadcreate) are 404 with the list of what exists; a known path
+// with another method is 405 with Allow; HEAD answers as GET only where GET has no effect
+// (index, cmdline, symbol): on the profile endpoints it would have to run a profile, so 405.
+//
+// Query strings are parsed from request::query (a bad escape is a 400). `seconds` is a positive
+// decimal with at most 3 fractional digits (so tests can ask for 0.2), at most max_seconds.
+// Differences from Go, on purpose: the heap endpoints sample over a window rather than since
+// program start (cpprof samples the heap only while a heap profile runs); `frequency` is a
+// cpprof extension; the JSON endpoints answer errors as {"error": "..."}.
+
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+// ----- begin cpprof/detail/json_reader.hpp -----
+// A small strict JSON reader (RFC 8259) for request bodies such as the HTTP server's
+// `{"frequency": 100}`. Strict means: one value and nothing but whitespace (space, tab, CR, LF)
+// around it; no comments, trailing commas, single quotes, NaN/Infinity, leading zeros, leading
+// '+' or bare control characters in strings; strings must be valid UTF-8 and \u escapes
+// well-formed (a high surrogate must be followed by a low one); duplicate object keys are an
+// error (RFC 8259 leaves them undefined; a request that says two things is refused). Nesting is
+// limited (default 32 levels) so hostile input cannot exhaust the stack.
+//
+// parse_json() returns a value tree or throws cpprof::error naming the byte offset and what is
+// wrong there ("JSON: at byte 12: expected ',' or '}' in an object").
+
+namespace cpprof::detail {
+
+struct json_value {
+    enum class kind { null, boolean, number, string, array, object };
+    kind type = kind::null;
+    bool boolean = false;
+    std::string text;  ///< number: its literal text; string: the decoded UTF-8
+    std::vector<json_value> items;                           ///< array
+    std::vector<std::pair<std::string, json_value>> members;  ///< object, in order
+
+    const json_value* member(std::string_view key) const {
+        for (const auto& m : members)
+            if (m.first == key) return &m.second;
+        return nullptr;
+    }
+};
+
+inline const char* json_kind_name(json_value::kind k) {
+    switch (k) {
+        case json_value::kind::null: return "null";
+        case json_value::kind::boolean: return "a boolean";
+        case json_value::kind::number: return "a number";
+        case json_value::kind::string: return "a string";
+        case json_value::kind::array: return "an array";
+        case json_value::kind::object: return "an object";
+    }
+    return "?";
+}
+
+template <class = void>
+class basic_json_reader {
+public:
+    basic_json_reader(std::string_view text, int max_depth) : s_(text), max_depth_(max_depth) {}
+
+    json_value parse() {
+        skip_ws();
+        json_value v = value(0);
+        skip_ws();
+        if (pos_ != s_.size()) fail("unexpected text after the JSON value");
+        return v;
+    }
+
+private:
+    [[noreturn]] void fail(const std::string& what) const {
+        throw error("JSON: at byte " + std::to_string(pos_) + ": " + what);
+    }
+
+    void skip_ws() {
+        while (pos_ < s_.size() &&
+               (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r'))
+            ++pos_;
+    }
+
+    bool take(char c) {
+        if (pos_ < s_.size() && s_[pos_] == c) {
+            ++pos_;
+            return true;
+        }
+        return false;
+    }
+
+    void literal(std::string_view word) {
+        if (s_.substr(pos_, word.size()) != word) fail("invalid literal (expected a JSON value)");
+        pos_ += word.size();
+    }
+
+    json_value value(int depth) {
+        if (pos_ >= s_.size()) fail("unexpected end of input (expected a JSON value)");
+        json_value v;
+        switch (s_[pos_]) {
+            case '{': {
+                if (depth >= max_depth_) fail("nested deeper than " + std::to_string(max_depth_) + " levels");
+                v.type = json_value::kind::object;
+                ++pos_;
+                skip_ws();
+                if (take('}')) return v;
+                for (;;) {
+                    skip_ws();
+                    if (pos_ >= s_.size() || s_[pos_] != '"') fail("expected a string key in an object");
+                    const std::size_t key_at = pos_;
+                    std::string key = string();
+                    if (v.member(key)) {
+                        pos_ = key_at;
+                        fail("duplicate key \"" + key + "\"");
+                    }
+                    skip_ws();
+                    if (!take(':')) fail("expected ':' after an object key");
+                    skip_ws();
+                    json_value m = value(depth + 1);
+                    v.members.emplace_back(std::move(key), std::move(m));
+                    skip_ws();
+                    if (take('}')) return v;
+                    if (!take(',')) fail("expected ',' or '}' in an object");
+                }
+            }
+            case '[': {
+                if (depth >= max_depth_) fail("nested deeper than " + std::to_string(max_depth_) + " levels");
+                v.type = json_value::kind::array;
+                ++pos_;
+                skip_ws();
+                if (take(']')) return v;
+                for (;;) {
+                    skip_ws();
+                    v.items.push_back(value(depth + 1));
+                    skip_ws();
+                    if (take(']')) return v;
+                    if (!take(',')) fail("expected ',' or ']' in an array");
+                }
+            }
+            case '"':
+                v.type = json_value::kind::string;
+                v.text = string();
+                return v;
+            case 't': literal("true"); v.type = json_value::kind::boolean; v.boolean = true; return v;
+            case 'f': literal("false"); v.type = json_value::kind::boolean; return v;
+            case 'n': literal("null"); return v;
+            default:
+                v.type = json_value::kind::number;
+                v.text = number();
+                return v;
+        }
+    }
+
+    static bool digit(char c) { return c >= '0' && c <= '9'; }
+
+    std::string number() {
+        const std::size_t start = pos_;
+        take('-');
+        if (pos_ >= s_.size() || !digit(s_[pos_])) fail("invalid value (expected a JSON value)");
+        if (s_[pos_] == '0') {
+            ++pos_;
+            if (pos_ < s_.size() && digit(s_[pos_])) fail("leading zero in a number");
+        } else {
+            while (pos_ < s_.size() && digit(s_[pos_])) ++pos_;
+        }
+        if (take('.')) {
+            if (pos_ >= s_.size() || !digit(s_[pos_])) fail("expected a digit after '.'");
+            while (pos_ < s_.size() && digit(s_[pos_])) ++pos_;
+        }
+        if (pos_ < s_.size() && (s_[pos_] == 'e' || s_[pos_] == 'E')) {
+            ++pos_;
+            if (!take('+')) take('-');
+            if (pos_ >= s_.size() || !digit(s_[pos_])) fail("expected a digit in the exponent");
+            while (pos_ < s_.size() && digit(s_[pos_])) ++pos_;
+        }
+        return std::string(s_.substr(start, pos_ - start));
+    }
+
+    unsigned hex4() {
+        if (s_.size() - pos_ < 4) fail("truncated \\u escape");
+        unsigned v = 0;
+        for (int i = 0; i < 4; ++i) {
+            const char c = s_[pos_++];
+            v <<= 4;
+            if (c >= '0' && c <= '9') v |= static_cast<unsigned>(c - '0');
+            else if (c >= 'a' && c <= 'f') v |= static_cast<unsigned>(c - 'a' + 10);
+            else if (c >= 'A' && c <= 'F') v |= static_cast<unsigned>(c - 'A' + 10);
+            else { --pos_; fail("bad hex digit in a \\u escape"); }
+        }
+        return v;
+    }
+
+    static void put_utf8(std::string& out, std::uint32_t cp) {
+        if (cp < 0x80) {
+            out.push_back(static_cast<char>(cp));
+        } else if (cp < 0x800) {
+            out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+            out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+        } else if (cp < 0x10000) {
+            out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+            out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+            out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+        } else {
+            out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+            out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+            out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+            out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+        }
+    }
+
+    std::string string() {
+        ++pos_;  // the opening quote
+        std::string out;
+        for (;;) {
+            if (pos_ >= s_.size()) fail("unterminated string");
+            const auto c = static_cast<unsigned char>(s_[pos_]);
+            if (c == '"') {
+                ++pos_;
+                return out;
+            }
+            if (c < 0x20) fail("control character in a string (escape it)");
+            if (c == '\\') {
+                ++pos_;
+                if (pos_ >= s_.size()) fail("unterminated string");
+                const char e = s_[pos_++];
+                switch (e) {
+                    case '"': out.push_back('"'); break;
+                    case '\\': out.push_back('\\'); break;
+                    case '/': out.push_back('/'); break;
+                    case 'b': out.push_back('\b'); break;
+                    case 'f': out.push_back('\f'); break;
+                    case 'n': out.push_back('\n'); break;
+                    case 'r': out.push_back('\r'); break;
+                    case 't': out.push_back('\t'); break;
+                    case 'u': {
+                        std::uint32_t cp = hex4();
+                        if (cp >= 0xDC00 && cp <= 0xDFFF) fail("lone low surrogate in a \\u escape");
+                        if (cp >= 0xD800 && cp <= 0xDBFF) {
+                            if (s_.substr(pos_, 2) != "\\u") fail("high surrogate without a low one");
+                            pos_ += 2;
+                            const std::uint32_t lo = hex4();
+                            if (lo < 0xDC00 || lo > 0xDFFF) fail("high surrogate without a low one");
+                            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                        }
+                        put_utf8(out, cp);
+                        break;
+                    }
+                    default:
+                        --pos_;
+                        fail("invalid escape in a string");
+                }
+                continue;
+            }
+            if (c < 0x80) {
+                out.push_back(static_cast<char>(c));
+                ++pos_;
+                continue;
+            }
+            std::uint32_t cp = 0;
+            const std::size_t len = utf8_decode(
+                reinterpret_cast<const unsigned char*>(s_.data()) + pos_, s_.size() - pos_, cp);
+            if (len == 0) fail("invalid UTF-8 in a string");
+            out.append(s_.substr(pos_, len));
+            pos_ += len;
+        }
+    }
+
+    std::string_view s_;
+    std::size_t pos_ = 0;
+    int max_depth_;
+};
+
+/// Parses one JSON text; throws cpprof::error with the byte offset on anything not strict JSON.
+template <class T = void>
+json_value parse_json(std::string_view text, int max_depth = 32) {
+    return basic_json_reader<T>(text, max_depth).parse();
+}
+
+}  // namespace cpprof::detail
+// ----- end cpprof/detail/json_reader.hpp -----
+
+// Included exactly as the profilers include them (the single header keeps one copy).
+#if CPPROF_ENABLED && CPPROF_PLATFORM_SUPPORTED
+#endif
+
+namespace cpprof {
+namespace http {
+
+/// Limits of handle(); cpprof::http::server passes its own.
+class handler_options {
+public:
+    /// Longest profile a request may ask for, in seconds (1..86400, default 300); more is a 400.
+    handler_options& max_seconds(int s) { max_seconds_ = s; return *this; }
+    int max_seconds() const { return max_seconds_; }
+    /// `seconds` of /debug/pprof/profile and /flamegraph when the request names none (Go: 30).
+    handler_options& default_seconds(int s) { default_seconds_ = s; return *this; }
+    int default_seconds() const { return default_seconds_; }
+    /// `seconds` of /debug/pprof/heap and /allocs when the request names none (default 5).
+    handler_options& default_heap_seconds(int s) { default_heap_seconds_ = s; return *this; }
+    int default_heap_seconds() const { return default_heap_seconds_; }
+
+private:
+    int max_seconds_ = 300;
+    int default_seconds_ = 30;
+    int default_heap_seconds_ = 5;
+};
+
+namespace detail {
+
+inline constexpr int default_http_frequency = 100;
+
+inline std::string json_quote(std::string_view s) {
+    std::string clean;
+    ::cpprof::detail::sanitize_utf8(s, clean);
+    static const char hex[] = "0123456789abcdef";
+    std::string out = "\"";
+    for (char c : clean) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') {
+            out.push_back('\\');
+            out.push_back(c);
+        } else if (u < 0x20) {
+            out += "\\u00";
+            out.push_back(hex[u >> 4]);
+            out.push_back(hex[u & 15]);
+        } else {
+            out.push_back(c);
+        }
+    }
+    return out + "\"";
+}
+
+inline response json_response(int status, std::string body) {
+    response r;
+    r.status = status;
+    r.body = std::move(body) + "\n";
+    r.set_header("Content-Type", "application/json");
+    r.set_header("X-Content-Type-Options", "nosniff");
+    return r;
+}
+
+inline response json_error(int status, std::string_view message) {
+    return json_response(status, "{\"error\": " + json_quote(message) + "}");
+}
+
+/// `seconds` as milliseconds: a positive decimal with at most 3 fractional digits, at most
+/// max_seconds. Empty reason on success.
+inline std::string parse_seconds(const fields& params, int default_seconds, int max_seconds,
+                                 std::int64_t& ms) {
+    const std::string* v = find_field(params, "seconds", false);
+    if (!v) {
+        ms = std::int64_t{default_seconds} * 1000;
+        return {};
+    }
+    const std::string range = "seconds must be a number in (0, " + std::to_string(max_seconds) +
+                              "] with at most 3 decimals, got '" + *v + "'";
+    std::int64_t whole = 0, frac = 0;
+    int frac_digits = 0;
+    std::size_t i = 0;
+    if (v->empty() || (*v)[0] < '0' || (*v)[0] > '9') return range;
+    for (; i < v->size() && (*v)[i] >= '0' && (*v)[i] <= '9'; ++i) {
+        whole = whole * 10 + ((*v)[i] - '0');
+        if (whole > max_seconds) return range;
+    }
+    if (i < v->size() && (*v)[i] == '.') {
+        ++i;
+        if (i == v->size()) return range;
+        for (; i < v->size() && (*v)[i] >= '0' && (*v)[i] <= '9'; ++i) {
+            if (++frac_digits > 3) return range;
+            frac = frac * 10 + ((*v)[i] - '0');
+        }
+    }
+    if (i != v->size()) return range;
+    while (frac_digits < 3) frac *= 10, ++frac_digits;
+    ms = whole * 1000 + frac;
+    if (ms <= 0 || ms > std::int64_t{max_seconds} * 1000) return range;
+    return {};
+}
+
+/// `frequency` (1..10000 Hz, default 100). Empty reason on success.
+inline std::string parse_frequency(const fields& params, int& hz) {
+    hz = default_http_frequency;
+    const std::string* v = find_field(params, "frequency", false);
+    if (!v) return {};
+    const std::string bad = "frequency must be an integer in 1..10000 (Hz), got '" + *v + "'";
+    if (v->empty() || v->size() > 5 || v->find_first_not_of("0123456789") != std::string::npos)
+        return bad;
+    hz = std::stoi(*v);
+    if (hz < 1 || hz > 10000) return bad;
+    return {};
+}
+
+inline bool cpu_profile_running() {
+#if CPPROF_ENABLED && CPPROF_PLATFORM_SUPPORTED
+    return ::cpprof::detail::globals().running.load();
+#else
+    return false;
+#endif
+}
+
+inline const char* cpu_conflict_message() {
+    return "a CPU profile is already running in this process (another /debug/pprof/profile, "
+           "/sampling/start, or the application's own profiler_guard); try again when it ends";
+}
+
+/// Why CPU profiling cannot work in this build, or nullptr.
+inline const char* cpu_unavailable() {
+#if !CPPROF_ENABLED
+    return "cpprof was compiled with CPPROF_ENABLED=0: profiling is off in this program";
+#elif !CPPROF_PLATFORM_SUPPORTED
+    return "CPU sampling is supported on Linux x86_64 and aarch64 only";
+#else
+    return nullptr;
+#endif
+}
+
+/// Starts a CPU profile into `guard`; on failure returns the response to send (409/500/501).
+template <class Guard>
+std::optional<response> start_cpu(std::optional<Guard>& guard, int hz, bool json) {
+    auto fail = [json](int status, std::string_view m) {
+        return json ? json_error(status, m) : text_response(status, std::string(m));
+    };
+    if (const char* why = cpu_unavailable()) return fail(501, why);
+    if (cpu_profile_running()) return fail(409, cpu_conflict_message());
+    try {
+        guard.emplace(profiler_options{}.frequency(hz));
+    } catch (const error& e) {
+        if (cpu_profile_running()) return fail(409, cpu_conflict_message());
+        return fail(500, e.what());
+    }
+    return std::nullopt;
+}
+
+/// Runs a CPU profile for `ms` milliseconds into `out`; or returns the error response.
+inline std::optional<response> cpu_window(std::int64_t ms, int hz, profile& out) {
+    std::optional<profiler_guard<>> guard;
+    if (auto failure = start_cpu(guard, hz, false)) return failure;
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    try {
+        out = guard->stop();
+    } catch (const error& e) {
+        return text_response(500, e.what());
+    }
+    return std::nullopt;
+}
+
+inline response pprof_response(const profile& p, const char* filename) {
+    response r;
+    r.body = ::cpprof::detail::gzip_compress(encode_pprof(p), ::cpprof::detail::pprof_gzip_level);
+    r.set_header("Content-Type", "application/octet-stream");
+    r.set_header("Content-Disposition", std::string("attachment; filename=\"") + filename + "\"");
+    r.set_header("X-Content-Type-Options", "nosniff");
+    return r;
+}
+
+inline response svg_response(const profile& p, std::string title) {
+    std::ostringstream os;
+    write_flamegraph(p, os, flamegraph_options{}.title(std::move(title)));
+    response r;
+    r.body = std::move(os).str();
+    r.set_header("Content-Type", "image/svg+xml");
+    r.set_header("X-Content-Type-Options", "nosniff");
+    return r;
+}
+
+inline std::string seconds_text(std::int64_t ms) {
+    std::string s = std::to_string(ms / 1000);
+    if (ms % 1000 != 0) {
+        std::string f = std::to_string(1000 + ms % 1000).substr(1);
+        while (!f.empty() && f.back() == '0') f.pop_back();
+        s += "." + f;
+    }
+    return s;
+}
+
+// ---- endpoints ---------------------------------------------------------------------------
+
+inline response serve_index(const request&, const fields&, const handler_options&) {
+    response r;
+    r.body =
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>/debug/pprof/</title>"
+        "<style>.profile-name{display:inline-block;width:6rem}td{padding:0 1rem 0 0}</style>"
+        "</head>\n<body>\n<p>/debug/pprof/ (cpprof)</p>\n"
+        "<p>Profiles:</p>\n<table>\n"
+        "<tr><td><a href=\"profile?seconds=30\">profile</a></td><td>CPU profile (pprof, gzip); "
+        "?seconds=N&amp;frequency=Hz</td></tr>\n"
+        "<tr><td><a href=\"flamegraph?seconds=10\">flamegraph</a></td><td>CPU flame graph (SVG); "
+        "?seconds=N&amp;frequency=Hz</td></tr>\n"
+        "<tr><td><a href=\"heap\">heap</a></td><td>memory still in use, allocated during "
+        "?seconds=N (needs CPPROF_IMPLEMENT_GLOBAL_NEW)</td></tr>\n"
+        "<tr><td><a href=\"allocs\">allocs</a></td><td>all memory allocated during ?seconds=N "
+        "(needs CPPROF_IMPLEMENT_GLOBAL_NEW)</td></tr>\n"
+        "<tr><td><a href=\"cmdline\">cmdline</a></td><td>the command line</td></tr>\n"
+        "<tr><td><a href=\"symbol\">symbol</a></td><td>address to function name (for "
+        "go tool pprof)</td></tr>\n"
+        "</table>\n<p>Sampling control: <code>POST /sampling/start</code> with "
+        "<code>{\"frequency\": 100}</code>, then <code>GET /sampling/stop</code> "
+        "(flame graph; <code>?format=pprof</code> for a profile).</p>\n"
+        "<p>Use <code>go tool pprof http://HOST/debug/pprof/profile?seconds=10</code>.</p>\n"
+        "</body></html>\n";
+    r.set_header("Content-Type", "text/html; charset=utf-8");
+    r.set_header("X-Content-Type-Options", "nosniff");
+    return r;
+}
+
+inline response serve_cmdline(const request&, const fields&, const handler_options&) {
+#if CPPROF_ENABLED && CPPROF_PLATFORM_SUPPORTED
+    std::string args = ::cpprof::detail::read_small_file("/proc/self/cmdline", 1u << 20);
+#else
+    std::string args;  // no /proc to read it from
+#endif
+    if (!args.empty() && args.back() == '\0') args.pop_back();  // joined by NUL, as Go's
+    response r = text_response(200, "");
+    r.body = std::move(args);
+    return r;
+}
+
+inline response serve_cpu(const fields& params, const handler_options& o, bool svg) {
+    std::int64_t ms = 0;
+    int hz = 0;
+    std::string why = parse_seconds(params, o.default_seconds(), o.max_seconds(), ms);
+    if (why.empty()) why = parse_frequency(params, hz);
+    if (!why.empty()) return text_response(400, why);
+    profile p;
+    if (auto failure = cpu_window(ms, hz, p)) return *failure;
+    if (svg)
+        return svg_response(p, "CPU: " + seconds_text(ms) + " s at " + std::to_string(hz) + " Hz");
+    return pprof_response(p, "profile");
+}
+
+inline response serve_profile(const request&, const fields& params, const handler_options& o) {
+    return serve_cpu(params, o, false);
+}
+
+inline response serve_flamegraph(const request&, const fields& params, const handler_options& o) {
+    return serve_cpu(params, o, true);
+}
+
+inline const char* heap_how_to_enable() {
+    return "heap profiling is not enabled in this program: it needs cpprof's operator new. "
+           "Define CPPROF_IMPLEMENT_GLOBAL_NEW before including <cpprof/cpprof.hpp> in exactly "
+           "one .cpp file of the program (see <cpprof/memory/global_new.hpp>), rebuild, and "
+           "/debug/pprof/heap and /debug/pprof/allocs will answer";
+}
+
+inline response serve_heap_window(const fields& params, const handler_options& o, bool allocs) {
+    std::int64_t ms = 0;
+    const std::string why = parse_seconds(params, o.default_heap_seconds(), o.max_seconds(), ms);
+    if (!why.empty()) return text_response(400, why);
+#if !CPPROF_ENABLED || !CPPROF_PLATFORM_SUPPORTED
+    (void)allocs;
+    return text_response(501, !CPPROF_ENABLED ? cpu_unavailable()
+                                              : "heap profiling is supported on Linux only");
+#else
+    if (!::cpprof::detail::g_global_new_linked.load(std::memory_order_relaxed))
+        return text_response(404, heap_how_to_enable());
+    profile p;
+    try {
+        heap_profiler_guard guard;
+        std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+        p = guard.stop();
+    } catch (const error& e) {
+        if (std::string_view(e.what()).find("already running") != std::string_view::npos)
+            return text_response(409, "a heap profile is already running in this process (another "
+                                      "/debug/pprof/heap or allocs, or the application's own "
+                                      "heap_profiler_guard); try again when it ends");
+        return text_response(500, e.what());
+    }
+    if (allocs)
+        for (std::size_t i = 0; i < p.sample_types().size(); ++i)
+            if (p.sample_types()[i].type == "alloc_space") p.set_default_sample_index(i);
+    return pprof_response(p, allocs ? "allocs" : "heap");
+#endif
+}
+
+inline response serve_heap(const request&, const fields& params, const handler_options& o) {
+    return serve_heap_window(params, o, false);
+}
+
+inline response serve_allocs(const request&, const fields& params, const handler_options& o) {
+    return serve_heap_window(params, o, true);
+}
+
+/// strconv.ParseUint(word, 0, 64): 0x/0X hex, leading 0 octal, else decimal. 0 when invalid.
+inline std::uint64_t parse_address(std::string_view w) {
+    unsigned base = 10;
+    if (w.size() > 2 && w[0] == '0' && (w[1] == 'x' || w[1] == 'X')) {
+        base = 16;
+        w.remove_prefix(2);
+    } else if (w.size() > 1 && w[0] == '0') {
+        base = 8;
+        w.remove_prefix(1);
+    }
+    if (w.empty()) return 0;
+    std::uint64_t v = 0;
+    for (char c : w) {
+        const int d = hex_digit(c);
+        if (d < 0 || static_cast<unsigned>(d) >= base) return 0;
+        if (v > (~std::uint64_t{0} - static_cast<unsigned>(d)) / base) return 0;  // overflow
+        v = v * base + static_cast<unsigned>(d);
+    }
+    return v;
+}
+
+inline response serve_symbol(const request& req, const fields&, const handler_options&) {
+    std::string out = "num_symbols: 1\n";
+    const std::string_view words = req.method == "POST" ? std::string_view(req.body)
+                                                         : std::string_view(req.query);
+#if CPPROF_ENABLED && CPPROF_PLATFORM_SUPPORTED
+    std::unique_lock<std::mutex> lock;
+    ::cpprof::detail::symbolizer* sym = nullptr;
+    std::size_t pos = 0;
+    while (pos <= words.size() && !words.empty()) {
+        std::size_t plus = words.find('+', pos);
+        if (plus == std::string_view::npos) plus = words.size();
+        const std::uint64_t address = parse_address(words.substr(pos, plus - pos));
+        pos = plus + 1;
+        if (address == 0) continue;
+        if (!sym) sym = &::cpprof::detail::process_symbolizer(lock);
+        const ::cpprof::detail::symbol s = sym->lookup(address);
+        if (!s.found) continue;
+        static const char hex[] = "0123456789abcdef";
+        std::string a;
+        for (std::uint64_t v = address; v != 0; v >>= 4) a.insert(a.begin(), hex[v & 15]);
+        out += "0x" + a + " " + s.function + "\n";
+    }
+#else
+    (void)words;  // no symbol tables to read: "num_symbols: 1" and no names, as for unknowns
+#endif
+    return text_response(200, std::move(out));
+}
+
+/// The /sampling/start and /sampling/stop profile: process-wide, guarded by its mutex.
+struct sampling_state {
+    std::mutex mutex;
+    std::optional<profiler_guard<>> guard;
+    int frequency = 0;
+    std::chrono::steady_clock::time_point started;
+};
+
+inline sampling_state& sampling() {
+    static sampling_state s;
+    return s;
+}
+
+inline response serve_sampling_start(const request& req, const fields&, const handler_options&) {
+    int hz = default_http_frequency;
+    const std::string_view body = req.body;
+    if (body.find_first_not_of(" \t\r\n") != std::string_view::npos) {
+        ::cpprof::detail::json_value v;
+        try {
+            v = ::cpprof::detail::parse_json(body);
+        } catch (const error& e) {
+            return json_error(400, std::string("bad JSON body: ") + e.what());
+        }
+        if (v.type != ::cpprof::detail::json_value::kind::object)
+            return json_error(400, std::string("the body must be a JSON object such as "
+                                               "{\"frequency\": 100}, got ") +
+                                       ::cpprof::detail::json_kind_name(v.type));
+        for (const auto& m : v.members) {
+            if (m.first != "frequency")
+                return json_error(400, "unknown key \"" + m.first +
+                                           "\" (the body takes only \"frequency\")");
+            const auto& f = m.second;
+            const std::string bad = "\"frequency\" must be an integer in 1..10000 (Hz)";
+            if (f.type != ::cpprof::detail::json_value::kind::number)
+                return json_error(400, bad + ", got " + ::cpprof::detail::json_kind_name(f.type));
+            if (f.text.size() > 5 || f.text.find_first_not_of("0123456789") != std::string::npos)
+                return json_error(400, bad + ", got " + f.text);
+            hz = std::stoi(f.text);
+            if (hz < 1 || hz > 10000) return json_error(400, bad + ", got " + f.text);
+        }
+    }
+    sampling_state& s = sampling();
+    std::lock_guard<std::mutex> lock(s.mutex);
+    if (s.guard) return json_error(409, "sampling is already running (started by /sampling/start);"
+                                        " GET /sampling/stop first");
+    if (auto failure = start_cpu(s.guard, hz, true)) return *failure;
+    s.frequency = hz;
+    s.started = std::chrono::steady_clock::now();
+    return json_response(200, "{\"status\": \"running\", \"frequency\": " + std::to_string(hz) +
+                                  ", \"stop\": \"/sampling/stop\"}");
+}
+
+inline response serve_sampling_stop(const request&, const fields& params, const handler_options&) {
+    const std::string* format = find_field(params, "format", false);
+    const bool pprof = format && *format == "pprof";
+    if (format && !pprof && *format != "svg")
+        return text_response(400, "format must be svg (the default) or pprof, got '" + *format + "'");
+    sampling_state& s = sampling();
+    profile p;
+    std::int64_t ms = 0;
+    int hz = 0;
+    {
+        std::lock_guard<std::mutex> lock(s.mutex);
+        if (!s.guard)
+            return text_response(404, "no sampling is running: start it with POST /sampling/start "
+                                      "(JSON body {\"frequency\": 100})");
+        try {
+            p = s.guard->stop();
+        } catch (const error& e) {
+            s.guard.reset();
+            return text_response(500, e.what());
+        }
+        s.guard.reset();
+        hz = s.frequency;
+        ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::steady_clock::now() - s.started)
+                 .count();
+    }
+    if (pprof) return pprof_response(p, "profile");
+    return svg_response(p, "CPU: " + seconds_text(ms) + " s at " + std::to_string(hz) + " Hz");
+}
+
+struct route {
+    std::string_view path;
+    std::string_view allow;  ///< the Allow header: methods, HEAD only where GET has no effect
+    response (*serve)(const request&, const fields&, const handler_options&);
+};
+
+inline const route* find_route(std::string_view path) {
+    static const route routes[] = {
+        {"/debug/pprof/", "GET, HEAD", serve_index},
+        {"/debug/pprof/cmdline", "GET, HEAD", serve_cmdline},
+        {"/debug/pprof/profile", "GET", serve_profile},
+        {"/debug/pprof/flamegraph", "GET", serve_flamegraph},
+        {"/debug/pprof/heap", "GET", serve_heap},
+        {"/debug/pprof/allocs", "GET", serve_allocs},
+        {"/debug/pprof/symbol", "GET, HEAD, POST", serve_symbol},
+        {"/sampling/start", "POST", serve_sampling_start},
+        {"/sampling/stop", "GET, POST", serve_sampling_stop},
+    };
+    for (const route& r : routes)
+        if (r.path == path) return &r;
+    return nullptr;
+}
+
+inline bool allows(std::string_view allow, std::string_view method) {
+    while (!allow.empty()) {
+        std::size_t comma = allow.find(',');
+        if (comma == std::string_view::npos) comma = allow.size();
+        std::string_view m = allow.substr(0, comma);
+        while (!m.empty() && m.front() == ' ') m.remove_prefix(1);
+        if (m == method) return true;
+        allow.remove_prefix(comma == allow.size() ? comma : comma + 1);
+    }
+    return false;
+}
+
+}  // namespace detail
+
+/// Answers one request; see the top of this header. Never throws for any request: failures
+/// become 4xx/5xx responses with the reason in the body.
+inline response handle(const request& req, const handler_options& options) {
+    if (options.max_seconds() < 1 || options.max_seconds() > 86400 ||
+        options.default_seconds() < 1 || options.default_heap_seconds() < 1)
+        return text_response(500, "cpprof: handler_options: max_seconds must be in 1..86400 and "
+                                  "the default seconds at least 1");
+    try {
+        if (req.path == "/debug/pprof") {
+            response r = text_response(301, "moved to /debug/pprof/");
+            r.set_header("Location", "/debug/pprof/");
+            return r;
+        }
+        const detail::route* route = detail::find_route(req.path);
+        if (!route) {
+            if (req.path.compare(0, 13, "/debug/pprof/") == 0)
+                return text_response(404, "unknown profile " + detail::quote_bytes(req.path.substr(13)) +
+                                              ": cpprof serves profile, flamegraph, heap, allocs, "
+                                              "cmdline and symbol under /debug/pprof/");
+            return text_response(404, "no such page " + detail::quote_bytes(req.path) +
+                                          "; see /debug/pprof/");
+        }
+        if (!detail::allows(route->allow, req.method)) {
+            response r = text_response(405, "method " + detail::quote_bytes(req.method) +
+                                                " is not allowed on " + std::string(route->path) +
+                                                "; allowed: " + std::string(route->allow));
+            r.set_header("Allow", std::string(route->allow));
+            return r;
+        }
+        fields params;
+        const std::string why = detail::parse_query_into(req.query, params);
+        if (!why.empty()) return text_response(400, "bad query string: " + why);
+        return route->serve(req, params, options);
+    } catch (const std::exception& e) {
+        return text_response(500, e.what());
+    } catch (...) {
+        return text_response(500, "cpprof: unknown failure while answering the request");
+    }
+}
+
+inline response handle(const request& req) { return handle(req, handler_options{}); }
+
+}  // namespace http
+}  // namespace cpprof
+// ----- end cpprof/http/handler.hpp -----
 // ----- end cpprof/cpprof.hpp -----
 
 #endif  // CPPROF_SINGLE_INCLUDE_CPPROF_HPP

@@ -49,6 +49,24 @@ inline const std::string* find_field(const fields& f, std::string_view name, boo
     return nullptr;
 }
 
+/// A printable rendering of untrusted bytes for an error message (at most 64 of them).
+inline std::string quote_bytes(std::string_view s) {
+    static const char hex[] = "0123456789abcdef";
+    std::string out = "'";
+    for (std::size_t i = 0; i < s.size() && i < 64; ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') {
+            out.push_back(static_cast<char>(c));
+        } else {
+            out += "\\x";
+            out.push_back(hex[c >> 4]);
+            out.push_back(hex[c & 15]);
+        }
+    }
+    if (s.size() > 64) out += "...";
+    return out + "'";
+}
+
 inline int hex_digit(char c) {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;

@@ -101,24 +101,6 @@ inline bool list_has_token(std::string_view value, std::string_view token) {
     return false;
 }
 
-/// A printable rendering of untrusted bytes for an error message (at most 64 of them).
-inline std::string quote_bytes(std::string_view s) {
-    static const char hex[] = "0123456789abcdef";
-    std::string out = "'";
-    for (std::size_t i = 0; i < s.size() && i < 64; ++i) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') {
-            out.push_back(static_cast<char>(c));
-        } else {
-            out += "\\x";
-            out.push_back(hex[c >> 4]);
-            out.push_back(hex[c & 15]);
-        }
-    }
-    if (s.size() > 64) out += "...";
-    return out + "'";
-}
-
 inline parse_result parse_failure(int status, std::string reason) {
     parse_result r;
     r.status = parse_status::error;
