@@ -60,3 +60,12 @@ TEST_CASE("disabled: the HTTP handler says profiling is compiled out") {
     req.path = "/debug/pprof/";
     CHECK(cpprof::http::handle(req).status == 200);
 }
+
+TEST_CASE("disabled: the HTTP server is an empty shell that binds nothing") {
+    cpprof::http::server s{cpprof::http::server_options{}.port(0)};
+    CHECK(s.port() == 0);
+    CHECK_FALSE(s.running());
+    s.stop();
+    // Options are still validated.
+    CHECK_THROWS_AS(cpprof::http::server{cpprof::http::server_options{}.port(-1)}, cpprof::error);
+}

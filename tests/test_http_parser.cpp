@@ -189,6 +189,15 @@ TEST_CASE("http parser: malformed request lines are 400 with a reason") {
     check_error("GET /a HTTP/1.1\r\r\nHost: x\r\n\r\n", 400, "CR");
 }
 
+TEST_CASE("http parser: a request line that cannot be HTTP is refused before it ends") {
+    check_error(std::string_view("\x16\x03\x01\x02\x00\x01", 6), 400, "TLS handshake");
+    check_error("G\x01", 400, "not an HTTP request: bad method 'G\\x01'");
+    check_error("{\"frequency\"", 400, "bad method");
+    // Token bytes alone may still become a request.
+    CHECK(parse("GETXYZ").result.status == hd::parse_status::incomplete);
+    CHECK(parse("GET /a\x01").result.status == hd::parse_status::incomplete);
+}
+
 TEST_CASE("http parser: malformed header fields are 400 with a reason") {
     check_error("GET / HTTP/1.1\r\nHost: x\r\nNoColon\r\n\r\n", 400, "without ':'");
     check_error("GET / HTTP/1.1\r\nHost: x\r\nBad Name: v\r\n\r\n", 400, "bad header name");

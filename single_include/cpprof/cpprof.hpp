@@ -10862,533 +10862,6 @@ profile read_pprof(const std::string& path) {
 // ----- end cpprof/input/pprof.hpp -----
 
 // transports
-// ----- begin cpprof/http/message.hpp -----
-// The contract between an HTTP server and cpprof's /debug/pprof handler: a request in, a
-// response out, with no socket code involved. An application that already runs an HTTP server
-// copies its request into a cpprof::http::request, calls cpprof::http::handle() and copies the
-// cpprof::http::response back; cpprof's own server (cpprof::http::server) does the same.
-//
-//  - request::method is the method token as sent ("GET", "POST", ...), case-sensitive.
-//  - request::path is the percent-decoded path ("/debug/pprof/profile").
-//  - request::query is the raw query string, without the '?' and not decoded
-//    ("seconds=5&frequency=99"). It is authoritative: handle() parses it itself (a bad escape is
-//    answered with 400), so an application only has to fill it.
-//  - request::params is what parse_query(query) gives; cpprof's request parser fills it, an
-//    application may leave it empty.
-//  - Header names compare case-insensitively (header()); values are kept as sent, with the
-//    surrounding spaces and tabs removed.
-//
-// parse_query() follows the rules of HTML form encoding as Go's url.ParseQuery does: '&'
-// separates pairs, '+' is a space, %XX is a byte; a '%' not followed by two hex digits, a
-// decoded NUL or a ';' (Go rejects it too, since 1.17) is an error.
-
-namespace cpprof {
-namespace http {
-
-/// Name/value pairs in the order received (headers, query parameters).
-using fields = std::vector<std::pair<std::string, std::string>>;
-
-namespace detail {
-
-inline char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-inline bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-    return true;
-}
-
-inline const std::string* find_field(const fields& f, std::string_view name, bool case_insensitive) {
-    for (const auto& kv : f)
-        if (case_insensitive ? iequals(kv.first, name) : kv.first == name) return &kv.second;
-    return nullptr;
-}
-
-/// A printable rendering of untrusted bytes for an error message (at most 64 of them).
-inline std::string quote_bytes(std::string_view s) {
-    static const char hex[] = "0123456789abcdef";
-    std::string out = "'";
-    for (std::size_t i = 0; i < s.size() && i < 64; ++i) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') {
-            out.push_back(static_cast<char>(c));
-        } else {
-            out += "\\x";
-            out.push_back(hex[c >> 4]);
-            out.push_back(hex[c & 15]);
-        }
-    }
-    if (s.size() > 64) out += "...";
-    return out + "'";
-}
-
-inline int hex_digit(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-/// Percent-decodes `in` into `out` ('+' is a space when plus_is_space). Returns an empty string
-/// on success, else the reason.
-inline std::string percent_decode(std::string_view in, std::string& out, bool plus_is_space) {
-    out.clear();
-    out.reserve(in.size());
-    for (std::size_t i = 0; i < in.size(); ++i) {
-        const char c = in[i];
-        if (c == '%') {
-            const int hi = i + 1 < in.size() ? hex_digit(in[i + 1]) : -1;
-            const int lo = i + 2 < in.size() ? hex_digit(in[i + 2]) : -1;
-            if (hi < 0 || lo < 0)
-                return "bad percent-escape at byte " + std::to_string(i) +
-                       " ('%' must be followed by two hex digits)";
-            const char b = static_cast<char>(hi * 16 + lo);
-            if (b == '\0') return "percent-escape %00 (NUL) at byte " + std::to_string(i);
-            out.push_back(b);
-            i += 2;
-        } else if (c == '+' && plus_is_space) {
-            out.push_back(' ');
-        } else {
-            out.push_back(c);
-        }
-    }
-    return {};
-}
-
-/// Splits and decodes a raw query string; returns an empty string on success, else the reason.
-inline std::string parse_query_into(std::string_view query, fields& out) {
-    out.clear();
-    std::size_t pos = 0;
-    while (pos <= query.size()) {
-        std::size_t amp = query.find('&', pos);
-        if (amp == std::string_view::npos) amp = query.size();
-        const std::string_view pair = query.substr(pos, amp - pos);
-        pos = amp + 1;
-        if (pair.empty()) continue;
-        if (pair.find(';') != std::string_view::npos)
-            return "';' in query string (separate parameters with '&')";
-        const std::size_t eq = pair.find('=');
-        std::string name, value;
-        std::string why = percent_decode(pair.substr(0, eq), name, true);
-        if (why.empty() && eq != std::string_view::npos)
-            why = percent_decode(pair.substr(eq + 1), value, true);
-        if (!why.empty()) return "query parameter '" + std::string(pair) + "': " + why;
-        out.emplace_back(std::move(name), std::move(value));
-    }
-    return {};
-}
-
-}  // namespace detail
-
-/// Decodes a raw query string ("a=1&b=x%20y") into pairs. Throws cpprof::error on a bad escape.
-inline fields parse_query(std::string_view query) {
-    fields out;
-    const std::string why = detail::parse_query_into(query, out);
-    if (!why.empty()) throw error("http: " + why);
-    return out;
-}
-
-struct request {
-    std::string method = "GET";
-    std::string path = "/";
-    std::string query;
-    fields params;
-    fields headers;
-    std::string body;
-
-    /// The first header with this name (case-insensitive), or nullptr.
-    const std::string* header(std::string_view name) const {
-        return detail::find_field(headers, name, true);
-    }
-    /// The first decoded query parameter with this name (case-sensitive), or nullptr.
-    const std::string* param(std::string_view name) const {
-        return detail::find_field(params, name, false);
-    }
-};
-
-struct response {
-    int status = 200;
-    fields headers;
-    std::string body;
-
-    const std::string* header(std::string_view name) const {
-        return detail::find_field(headers, name, true);
-    }
-    /// Replaces the first header of this name (case-insensitive) or adds it.
-    response& set_header(std::string name, std::string value) {
-        for (auto& kv : headers)
-            if (detail::iequals(kv.first, name)) {
-                kv.second = std::move(value);
-                return *this;
-            }
-        headers.emplace_back(std::move(name), std::move(value));
-        return *this;
-    }
-};
-
-/// A plain-text response, e.g. an error with its reason: text_response(400, "bad seconds").
-inline response text_response(int status, std::string text) {
-    response r;
-    r.status = status;
-    if (!text.empty() && text.back() != '\n') text.push_back('\n');
-    r.body = std::move(text);
-    r.set_header("Content-Type", "text/plain; charset=utf-8");
-    r.set_header("X-Content-Type-Options", "nosniff");
-    return r;
-}
-
-/// The reason phrase of a status code ("Not Found"), or "Unknown" for codes not listed.
-inline const char* status_text(int status) {
-    switch (status) {
-        case 100: return "Continue";
-        case 200: return "OK";
-        case 204: return "No Content";
-        case 301: return "Moved Permanently";
-        case 302: return "Found";
-        case 304: return "Not Modified";
-        case 400: return "Bad Request";
-        case 401: return "Unauthorized";
-        case 403: return "Forbidden";
-        case 404: return "Not Found";
-        case 405: return "Method Not Allowed";
-        case 408: return "Request Timeout";
-        case 409: return "Conflict";
-        case 411: return "Length Required";
-        case 413: return "Content Too Large";
-        case 414: return "URI Too Long";
-        case 415: return "Unsupported Media Type";
-        case 431: return "Request Header Fields Too Large";
-        case 500: return "Internal Server Error";
-        case 501: return "Not Implemented";
-        case 503: return "Service Unavailable";
-        case 505: return "HTTP Version Not Supported";
-        default: return "Unknown";
-    }
-}
-
-}  // namespace http
-}  // namespace cpprof
-// ----- end cpprof/http/message.hpp -----
-// ----- begin cpprof/http/wire.hpp -----
-// HTTP/1.1 on the wire (RFC 9112): the request parser and the response writer of cpprof's
-// server, in cpprof::http::detail. They live beside message.hpp rather than in detail/ because
-// they fill and read its public types.
-//
-// parse_request() is written for hostile input and never throws: it looks at the bytes received
-// so far on a connection and says one of
-//   - complete:   one whole request was read; `consumed` bytes of the input belong to it, and
-//                 whatever follows is the start of the next (pipelined) request;
-//   - incomplete: more bytes are needed (nothing is consumed: call again with more);
-//   - error:      answer `error_status` with `reason` and close the connection.
-// What it enforces:
-//   - the request line and the headers together within limits.max_head bytes (default 8 KiB)
-//     and limits.max_headers fields, else 431, decided as soon as the limit is passed;
-//   - a body only by Content-Length, at most limits.max_body bytes (default 64 KiB), else 413,
-//     decided from the header before the body is read; several Content-Length fields must agree
-//     and be plain digits, else 400;
-//   - Transfer-Encoding (chunked or any other) is refused with 501: cpprof's endpoints take tiny
-//     bodies, so clients must send Content-Length;
-//   - request line "METHOD SP TARGET SP HTTP/1.x": the method a token, the target in origin
-//     form ("/path?query") or absolute form ("http://host/path"), visible ASCII only, no
-//     fragment; HTTP/2.0 and other majors get 505; an HTTP/1.1 request must carry exactly one
-//     Host (RFC 9112 §3.2), else 400;
-//   - header lines "name: value", the name a token with no space before the colon, the value
-//     without control characters; obsolete line folding is refused with 400;
-//   - lines end in CRLF or a bare LF (RFC 9112 §2.2 allows it); a CR anywhere else is a 400;
-//     empty lines before the request line are skipped (clients may send one after a body);
-//   - the path is percent-decoded and the query parsed (message.hpp): a bad escape is a 400.
-// keep_alive follows the version and the Connection header (HTTP/1.1 keeps the connection
-// unless "close"; HTTP/1.0 closes it unless "keep-alive").
-//
-// serialize_response() writes the status line, the response's headers (validated: a token name
-// and a value without CR, LF or NUL, else cpprof::error, since header injection is a bug of the
-// caller), then Content-Length and Connection written by itself (any such header in the
-// response is dropped, as is Transfer-Encoding), then the body unless head_only. 1xx, 204 and
-// 304 responses have neither Content-Length nor a body.
-
-namespace cpprof {
-namespace http {
-namespace detail {
-
-struct parse_limits {
-    std::size_t max_head = 8 * 1024;
-    std::size_t max_headers = 100;
-    std::size_t max_body = 64 * 1024;
-};
-
-enum class parse_status { complete, incomplete, error };
-
-struct parse_result {
-    parse_status status = parse_status::incomplete;
-    std::size_t consumed = 0;    ///< complete: bytes of the input that made the request
-    int error_status = 0;        ///< error: the status to answer (400, 413, 431, 501, 505)
-    std::string reason;          ///< error: what was wrong, for the response body
-    bool keep_alive = false;     ///< complete: the connection may carry another request
-    bool expect_continue = false;  ///< the head was read and says "Expect: 100-continue"
-    bool head_complete = false;  ///< the head was read (incomplete: the body is still missing)
-};
-
-inline bool is_tchar(char c) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-    switch (c) {
-        case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-        case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-            return true;
-        default:
-            return false;
-    }
-}
-
-inline bool is_token(std::string_view s) {
-    if (s.empty()) return false;
-    for (char c : s)
-        if (!is_tchar(c)) return false;
-    return true;
-}
-
-inline std::string_view trim_ows(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
-/// True when the comma-separated list `value` holds `token` (case-insensitive).
-inline bool list_has_token(std::string_view value, std::string_view token) {
-    while (!value.empty()) {
-        std::size_t comma = value.find(',');
-        if (comma == std::string_view::npos) comma = value.size();
-        if (iequals(trim_ows(value.substr(0, comma)), token)) return true;
-        value.remove_prefix(comma == value.size() ? comma : comma + 1);
-    }
-    return false;
-}
-
-inline parse_result parse_failure(int status, std::string reason) {
-    parse_result r;
-    r.status = parse_status::error;
-    r.error_status = status;
-    r.reason = std::move(reason);
-    return r;
-}
-
-/// Parses the request target (origin or absolute form) into out.path / query / params.
-/// Returns an empty string on success, else the reason for a 400.
-inline std::string parse_target(std::string_view target, request& out) {
-    for (char c : target) {
-        const auto u = static_cast<unsigned char>(c);
-        if (u <= 0x20 || u >= 0x7f) return "request target has a byte that is not visible ASCII";
-        if (c == '#') return "request target has a fragment ('#')";
-    }
-    if (target.empty()) return "empty request target";
-    if (target.front() != '/') {
-        std::size_t scheme_len = 0;
-        if (target.size() >= 7 && iequals(target.substr(0, 7), "http://")) scheme_len = 7;
-        else if (target.size() >= 8 && iequals(target.substr(0, 8), "https://")) scheme_len = 8;
-        if (scheme_len == 0)
-            return "request target " + quote_bytes(target) +
-                   " is neither a path ('/...') nor an absolute http URL";
-        target.remove_prefix(scheme_len);
-        const std::size_t end = target.find_first_of("/?");
-        if (end == 0) return "absolute request target without a host";
-        if (end == std::string_view::npos) {
-            target = "/";
-        } else {
-            target.remove_prefix(end);
-            if (target.front() == '?') {
-                out.path = "/";
-                out.query.assign(target.substr(1));
-                const std::string why = parse_query_into(out.query, out.params);
-                return why;
-            }
-        }
-    }
-    const std::size_t q = target.find('?');
-    const std::string_view raw_path = target.substr(0, q);
-    std::string why = percent_decode(raw_path, out.path, false);
-    if (!why.empty()) return "path " + quote_bytes(raw_path) + ": " + why;
-    if (q != std::string_view::npos) {
-        out.query.assign(target.substr(q + 1));
-        why = parse_query_into(out.query, out.params);
-    } else {
-        out.query.clear();
-        out.params.clear();
-    }
-    return why;
-}
-
-/// See the top of this file. `out` is overwritten when the result is complete, and may hold a
-/// partial request otherwise.
-inline parse_result parse_request(std::string_view in, request& out, const parse_limits& limits = {}) {
-    std::size_t pos = 0;
-    // Empty lines before the request line are skipped (RFC 9112 §2.2), within the head limit.
-    while (pos < in.size() && (in[pos] == '\n' || (in[pos] == '\r' && pos + 1 < in.size() && in[pos + 1] == '\n')))
-        pos += in[pos] == '\r' ? 2 : 1;
-    if (pos > limits.max_head)
-        return parse_failure(431, "more than " + std::to_string(limits.max_head) +
-                                      " bytes of empty lines before the request line");
-    const std::size_t head_start = pos;
-
-    // Reads the next line: returns false when it is not all here yet.
-    std::string_view line;
-    std::string bad_line;
-    auto next_line = [&](std::size_t& p) -> bool {
-        const std::size_t nl = in.find('\n', p);
-        if (nl == std::string_view::npos) return false;
-        line = in.substr(p, nl - p);
-        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        if (line.find('\r') != std::string_view::npos) bad_line = "a CR that does not end a line";
-        p = nl + 1;
-        return true;
-    };
-    auto too_large = [&]() {
-        return parse_failure(431, "the request line and headers are larger than " +
-                                      std::to_string(limits.max_head) + " bytes");
-    };
-    auto not_yet = [&](std::size_t p) {
-        if (p - head_start > limits.max_head) return too_large();
-        return parse_result{};
-    };
-
-    // Request line.
-    if (!next_line(pos)) return not_yet(in.size());
-    if (pos - head_start > limits.max_head) return too_large();
-    if (!bad_line.empty()) return parse_failure(400, "request line has " + bad_line);
-    const std::size_t sp1 = line.find(' ');
-    const std::size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
-    if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos)
-        return parse_failure(400, "malformed request line " + quote_bytes(line) +
-                                      " (expected 'METHOD /path HTTP/1.1')");
-    const std::string_view method = line.substr(0, sp1);
-    const std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
-    const std::string_view version = line.substr(sp2 + 1);
-    if (!is_token(method)) return parse_failure(400, "bad method " + quote_bytes(method));
-    if (version.size() != 8 || version.compare(0, 5, "HTTP/") != 0 || version[5] < '0' ||
-        version[5] > '9' || version[6] != '.' || version[7] < '0' || version[7] > '9')
-        return parse_failure(400, "bad HTTP version " + quote_bytes(version));
-    if (version[5] != '1')
-        return parse_failure(505, "HTTP version " + std::string(version) +
-                                      " is not supported (HTTP/1.0 and HTTP/1.1 are)");
-    const bool http10 = version[7] == '0';
-    out = request{};
-    out.method.assign(method);
-    {
-        const std::string why = parse_target(target, out);
-        if (!why.empty()) return parse_failure(400, why);
-    }
-
-    // Header fields.
-    for (;;) {
-        if (!next_line(pos)) return not_yet(in.size());
-        if (pos - head_start > limits.max_head) return too_large();
-        if (!bad_line.empty()) return parse_failure(400, "header line has " + bad_line);
-        if (line.empty()) break;
-        if (line.front() == ' ' || line.front() == '\t')
-            return parse_failure(400, "obsolete header line folding (a line starting with a space "
-                                      "or tab) is not accepted");
-        if (out.headers.size() >= limits.max_headers)
-            return parse_failure(431, "more than " + std::to_string(limits.max_headers) +
-                                          " header fields");
-        const std::size_t colon = line.find(':');
-        if (colon == std::string_view::npos)
-            return parse_failure(400, "header line without ':': " + quote_bytes(line));
-        const std::string_view name = line.substr(0, colon);
-        if (!is_token(name))
-            return parse_failure(400, "bad header name " + quote_bytes(name) +
-                                          " (a token, with no space before the ':')");
-        const std::string_view value = trim_ows(line.substr(colon + 1));
-        for (char c : value) {
-            const auto u = static_cast<unsigned char>(c);
-            if ((u < 0x20 && c != '\t') || u == 0x7f)
-                return parse_failure(400, "header " + std::string(name) +
-                                              " has a control character in its value");
-        }
-        out.headers.emplace_back(std::string(name), std::string(value));
-    }
-    const std::size_t head_end = pos;
-
-    // Framing and the fields the parser acts upon.
-    std::size_t host_count = 0;
-    bool have_length = false;
-    std::size_t length = 0;
-    parse_result result;
-    for (const auto& kv : out.headers) {
-        if (iequals(kv.first, "Host")) {
-            ++host_count;
-        } else if (iequals(kv.first, "Transfer-Encoding")) {
-            return parse_failure(501, "Transfer-Encoding (" + quote_bytes(kv.second) +
-                                          ") is not supported: send the body with Content-Length");
-        } else if (iequals(kv.first, "Content-Length")) {
-            const std::string& v = kv.second;
-            if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos)
-                return parse_failure(400, "bad Content-Length " + quote_bytes(v));
-            std::size_t n = 0;
-            for (char c : v) {
-                n = n * 10 + static_cast<std::size_t>(c - '0');
-                if (n > limits.max_body)
-                    return parse_failure(413, "request body of " + v + " bytes is larger than " +
-                                                  std::to_string(limits.max_body) + " bytes");
-            }
-            if (have_length && n != length)
-                return parse_failure(400, "Content-Length fields disagree");
-            have_length = true;
-            length = n;
-        } else if (iequals(kv.first, "Expect")) {
-            if (iequals(kv.second, "100-continue")) result.expect_continue = true;
-        }
-    }
-    if (!http10 && host_count != 1)
-        return parse_failure(400, host_count == 0 ? "HTTP/1.1 request without a Host header"
-                                                  : "more than one Host header");
-    if (host_count > 1) return parse_failure(400, "more than one Host header");
-
-    // Every Connection field counts; "close" wins over "keep-alive".
-    bool keep_alive = !http10, close = false;
-    for (const auto& kv : out.headers) {
-        if (!iequals(kv.first, "Connection")) continue;
-        if (list_has_token(kv.second, "close")) close = true;
-        if (list_has_token(kv.second, "keep-alive")) keep_alive = true;
-    }
-    result.keep_alive = keep_alive && !close;
-    result.head_complete = true;
-
-    if (in.size() - head_end < length) return result;  // incomplete: the body is still coming
-    out.body.assign(in.substr(head_end, length));
-    result.status = parse_status::complete;
-    result.consumed = head_end + length;
-    return result;
-}
-
-/// See the top of this file.
-inline std::string serialize_response(const response& r, bool head_only, bool keep_alive) {
-    if (r.status < 100 || r.status > 599)
-        throw error("http: response status " + std::to_string(r.status) + " is not in 100..599");
-    std::string out = "HTTP/1.1 " + std::to_string(r.status) + " " + status_text(r.status) + "\r\n";
-    for (const auto& kv : r.headers) {
-        if (!is_token(kv.first))
-            throw error("http: response header name " + quote_bytes(kv.first) + " is not a token");
-        if (kv.second.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos)
-            throw error("http: response header " + kv.first + " has CR, LF or NUL in its value");
-        if (iequals(kv.first, "Content-Length") || iequals(kv.first, "Connection") ||
-            iequals(kv.first, "Transfer-Encoding"))
-            continue;
-        out += kv.first;
-        out += ": ";
-        out += kv.second;
-        out += "\r\n";
-    }
-    const bool bodiless = r.status < 200 || r.status == 204 || r.status == 304;
-    if (!bodiless) out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
-    if (r.status >= 200) out += keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
-    out += "\r\n";
-    if (!bodiless && !head_only) out += r.body;
-    return out;
-}
-
-}  // namespace detail
-}  // namespace http
-}  // namespace cpprof
-// ----- end cpprof/http/wire.hpp -----
 // ----- begin cpprof/http/handler.hpp -----
 // cpprof::http::handle(): the /debug/pprof endpoints as a function from a request to a
 // response, for an application that has its own HTTP server (cpprof::http::server calls the
@@ -11697,6 +11170,214 @@ json_value parse_json(std::string_view text, int max_depth = 32) {
 
 }  // namespace cpprof::detail
 // ----- end cpprof/detail/json_reader.hpp -----
+// ----- begin cpprof/http/message.hpp -----
+// The contract between an HTTP server and cpprof's /debug/pprof handler: a request in, a
+// response out, with no socket code involved. An application that already runs an HTTP server
+// copies its request into a cpprof::http::request, calls cpprof::http::handle() and copies the
+// cpprof::http::response back; cpprof's own server (cpprof::http::server) does the same.
+//
+//  - request::method is the method token as sent ("GET", "POST", ...), case-sensitive.
+//  - request::path is the percent-decoded path ("/debug/pprof/profile").
+//  - request::query is the raw query string, without the '?' and not decoded
+//    ("seconds=5&frequency=99"). It is authoritative: handle() parses it itself (a bad escape is
+//    answered with 400), so an application only has to fill it.
+//  - request::params is what parse_query(query) gives; cpprof's request parser fills it, an
+//    application may leave it empty.
+//  - Header names compare case-insensitively (header()); values are kept as sent, with the
+//    surrounding spaces and tabs removed.
+//
+// parse_query() follows the rules of HTML form encoding as Go's url.ParseQuery does: '&'
+// separates pairs, '+' is a space, %XX is a byte; a '%' not followed by two hex digits, a
+// decoded NUL or a ';' (Go rejects it too, since 1.17) is an error.
+
+namespace cpprof {
+namespace http {
+
+/// Name/value pairs in the order received (headers, query parameters).
+using fields = std::vector<std::pair<std::string, std::string>>;
+
+namespace detail {
+
+inline char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+inline bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+    return true;
+}
+
+inline const std::string* find_field(const fields& f, std::string_view name, bool case_insensitive) {
+    for (const auto& kv : f)
+        if (case_insensitive ? iequals(kv.first, name) : kv.first == name) return &kv.second;
+    return nullptr;
+}
+
+/// A printable rendering of untrusted bytes for an error message (at most 64 of them).
+inline std::string quote_bytes(std::string_view s) {
+    static const char hex[] = "0123456789abcdef";
+    std::string out = "'";
+    for (std::size_t i = 0; i < s.size() && i < 64; ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') {
+            out.push_back(static_cast<char>(c));
+        } else {
+            out += "\\x";
+            out.push_back(hex[c >> 4]);
+            out.push_back(hex[c & 15]);
+        }
+    }
+    if (s.size() > 64) out += "...";
+    return out + "'";
+}
+
+inline int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/// Percent-decodes `in` into `out` ('+' is a space when plus_is_space). Returns an empty string
+/// on success, else the reason.
+inline std::string percent_decode(std::string_view in, std::string& out, bool plus_is_space) {
+    out.clear();
+    out.reserve(in.size());
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        const char c = in[i];
+        if (c == '%') {
+            const int hi = i + 1 < in.size() ? hex_digit(in[i + 1]) : -1;
+            const int lo = i + 2 < in.size() ? hex_digit(in[i + 2]) : -1;
+            if (hi < 0 || lo < 0)
+                return "bad percent-escape at byte " + std::to_string(i) +
+                       " ('%' must be followed by two hex digits)";
+            const char b = static_cast<char>(hi * 16 + lo);
+            if (b == '\0') return "percent-escape %00 (NUL) at byte " + std::to_string(i);
+            out.push_back(b);
+            i += 2;
+        } else if (c == '+' && plus_is_space) {
+            out.push_back(' ');
+        } else {
+            out.push_back(c);
+        }
+    }
+    return {};
+}
+
+/// Splits and decodes a raw query string; returns an empty string on success, else the reason.
+inline std::string parse_query_into(std::string_view query, fields& out) {
+    out.clear();
+    std::size_t pos = 0;
+    while (pos <= query.size()) {
+        std::size_t amp = query.find('&', pos);
+        if (amp == std::string_view::npos) amp = query.size();
+        const std::string_view pair = query.substr(pos, amp - pos);
+        pos = amp + 1;
+        if (pair.empty()) continue;
+        if (pair.find(';') != std::string_view::npos)
+            return "';' in query string (separate parameters with '&')";
+        const std::size_t eq = pair.find('=');
+        std::string name, value;
+        std::string why = percent_decode(pair.substr(0, eq), name, true);
+        if (why.empty() && eq != std::string_view::npos)
+            why = percent_decode(pair.substr(eq + 1), value, true);
+        if (!why.empty()) return "query parameter '" + std::string(pair) + "': " + why;
+        out.emplace_back(std::move(name), std::move(value));
+    }
+    return {};
+}
+
+}  // namespace detail
+
+/// Decodes a raw query string ("a=1&b=x%20y") into pairs. Throws cpprof::error on a bad escape.
+inline fields parse_query(std::string_view query) {
+    fields out;
+    const std::string why = detail::parse_query_into(query, out);
+    if (!why.empty()) throw error("http: " + why);
+    return out;
+}
+
+struct request {
+    std::string method = "GET";
+    std::string path = "/";
+    std::string query;
+    fields params;
+    fields headers;
+    std::string body;
+
+    /// The first header with this name (case-insensitive), or nullptr.
+    const std::string* header(std::string_view name) const {
+        return detail::find_field(headers, name, true);
+    }
+    /// The first decoded query parameter with this name (case-sensitive), or nullptr.
+    const std::string* param(std::string_view name) const {
+        return detail::find_field(params, name, false);
+    }
+};
+
+struct response {
+    int status = 200;
+    fields headers;
+    std::string body;
+
+    const std::string* header(std::string_view name) const {
+        return detail::find_field(headers, name, true);
+    }
+    /// Replaces the first header of this name (case-insensitive) or adds it.
+    response& set_header(std::string name, std::string value) {
+        for (auto& kv : headers)
+            if (detail::iequals(kv.first, name)) {
+                kv.second = std::move(value);
+                return *this;
+            }
+        headers.emplace_back(std::move(name), std::move(value));
+        return *this;
+    }
+};
+
+/// A plain-text response, e.g. an error with its reason: text_response(400, "bad seconds").
+inline response text_response(int status, std::string text) {
+    response r;
+    r.status = status;
+    if (!text.empty() && text.back() != '\n') text.push_back('\n');
+    r.body = std::move(text);
+    r.set_header("Content-Type", "text/plain; charset=utf-8");
+    r.set_header("X-Content-Type-Options", "nosniff");
+    return r;
+}
+
+/// The reason phrase of a status code ("Not Found"), or "Unknown" for codes not listed.
+inline const char* status_text(int status) {
+    switch (status) {
+        case 100: return "Continue";
+        case 200: return "OK";
+        case 204: return "No Content";
+        case 301: return "Moved Permanently";
+        case 302: return "Found";
+        case 304: return "Not Modified";
+        case 400: return "Bad Request";
+        case 401: return "Unauthorized";
+        case 403: return "Forbidden";
+        case 404: return "Not Found";
+        case 405: return "Method Not Allowed";
+        case 408: return "Request Timeout";
+        case 409: return "Conflict";
+        case 411: return "Length Required";
+        case 413: return "Content Too Large";
+        case 414: return "URI Too Long";
+        case 415: return "Unsupported Media Type";
+        case 431: return "Request Header Fields Too Large";
+        case 500: return "Internal Server Error";
+        case 501: return "Not Implemented";
+        case 503: return "Service Unavailable";
+        case 505: return "HTTP Version Not Supported";
+        default: return "Unknown";
+    }
+}
+
+}  // namespace http
+}  // namespace cpprof
+// ----- end cpprof/http/message.hpp -----
 
 // Included exactly as the profilers include them (the single header keeps one copy).
 #if CPPROF_ENABLED && CPPROF_PLATFORM_SUPPORTED
@@ -11717,8 +11398,13 @@ public:
     /// `seconds` of /debug/pprof/heap and /allocs when the request names none (default 5).
     handler_options& default_heap_seconds(int s) { default_heap_seconds_ = s; return *this; }
     int default_heap_seconds() const { return default_heap_seconds_; }
+    /// A flag that, once true, ends a profile request early with 503 (cpprof::http::server
+    /// sets it when it stops, so stop() does not wait out a 30 s profile). nullptr: none.
+    handler_options& cancel_flag(const std::atomic<bool>* flag) { cancel_ = flag; return *this; }
+    const std::atomic<bool>* cancel_flag() const { return cancel_; }
 
 private:
+    const std::atomic<bool>* cancel_ = nullptr;
     int max_seconds_ = 300;
     int default_seconds_ = 30;
     int default_heap_seconds_ = 5;
@@ -11850,11 +11536,30 @@ std::optional<response> start_cpu(std::optional<Guard>& guard, int hz, bool json
     return std::nullopt;
 }
 
+/// Sleeps `ms` milliseconds, in slices of at most 50 ms while `cancel` can end it early.
+/// Returns false when cancelled.
+inline bool wait_window(std::int64_t ms, const std::atomic<bool>* cancel) {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    for (;;) {
+        if (cancel && cancel->load()) return false;
+        const auto now = std::chrono::steady_clock::now();
+        if (now >= end) return true;
+        auto slice = end - now;
+        if (cancel && slice > std::chrono::milliseconds(50)) slice = std::chrono::milliseconds(50);
+        std::this_thread::sleep_for(slice);
+    }
+}
+
+inline const char* cancelled_message() {
+    return "the server is shutting down: the profile was abandoned";
+}
+
 /// Runs a CPU profile for `ms` milliseconds into `out`; or returns the error response.
-inline std::optional<response> cpu_window(std::int64_t ms, int hz, profile& out) {
+inline std::optional<response> cpu_window(std::int64_t ms, int hz, const handler_options& o,
+                                          profile& out) {
     std::optional<profiler_guard<>> guard;
     if (auto failure = start_cpu(guard, hz, false)) return failure;
-    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    if (!wait_window(ms, o.cancel_flag())) return text_response(503, cancelled_message());
     try {
         out = guard->stop();
     } catch (const error& e) {
@@ -11941,7 +11646,7 @@ inline response serve_cpu(const fields& params, const handler_options& o, bool s
     if (why.empty()) why = parse_frequency(params, hz);
     if (!why.empty()) return text_response(400, why);
     profile p;
-    if (auto failure = cpu_window(ms, hz, p)) return *failure;
+    if (auto failure = cpu_window(ms, hz, o, p)) return *failure;
     if (svg)
         return svg_response(p, "CPU: " + seconds_text(ms) + " s at " + std::to_string(hz) + " Hz");
     return pprof_response(p, "profile");
@@ -11976,7 +11681,7 @@ inline response serve_heap_window(const fields& params, const handler_options& o
     profile p;
     try {
         heap_profiler_guard guard;
-        std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+        if (!wait_window(ms, o.cancel_flag())) return text_response(503, cancelled_message());
         p = guard.stop();
     } catch (const error& e) {
         if (std::string_view(e.what()).find("already running") != std::string_view::npos)
@@ -12213,6 +11918,819 @@ inline response handle(const request& req) { return handle(req, handler_options{
 }  // namespace http
 }  // namespace cpprof
 // ----- end cpprof/http/handler.hpp -----
+// ----- begin cpprof/http/server.hpp -----
+// cpprof::http::server: the /debug/pprof endpoints (http/handler.hpp) on a small HTTP/1.1
+// server of cpprof's own, on background threads, safe to leave on in production.
+//
+//     cpprof::http::server pprof_server{cpprof::http::server_options{}.port(6060)};
+//     // go tool pprof http://127.0.0.1:6060/debug/pprof/profile?seconds=10
+//
+// - Binds 127.0.0.1 unless address() says otherwise (an IPv4 or IPv6 literal); port(0) takes a
+//   free port, which port() then tells. Serving starts in the constructor (a bind failure
+//   throws cpprof::error naming the address and the system's reason); stop() and the
+//   destructor close the listener and every connection, cancel running profile requests
+//   (503) and join every thread.
+// - token(): when set, every request needs "Authorization: Bearer <token>" (compared in
+//   constant time), else 401.
+// - Bounded: request line + headers (max_head_bytes, 431), body (max_body_bytes, 413), open
+//   connections (max_connections; one more is answered 503 and closed at once), the time a
+//   request may take to arrive once it started (request_timeout_ms, then 408 and close, so a
+//   slow client cannot hold a worker), idle keep-alive connections (idle_timeout_ms, then
+//   closed), writes (write_timeout_ms), profile lengths (max_seconds, 400 past it).
+// - One thread accepts; each connection has a thread of its own (at most max_connections), which
+//   reads requests, handles keep-alive and pipelined requests in order, and answers
+//   "Expect: 100-continue". A request the parser refuses gets its 4xx/5xx and the connection
+//   is closed.
+// - With CPPROF_ENABLED=0 the server is an empty shell like every guard: it binds nothing and
+//   port() is 0.
+// Linux (and POSIX) only; elsewhere the constructor throws cpprof::error.
+
+// ----- begin cpprof/http/wire.hpp -----
+// HTTP/1.1 on the wire (RFC 9112): the request parser and the response writer of cpprof's
+// server, in cpprof::http::detail. They live beside message.hpp rather than in detail/ because
+// they fill and read its public types.
+//
+// parse_request() is written for hostile input and never throws: it looks at the bytes received
+// so far on a connection and says one of
+//   - complete:   one whole request was read; `consumed` bytes of the input belong to it, and
+//                 whatever follows is the start of the next (pipelined) request;
+//   - incomplete: more bytes are needed (nothing is consumed: call again with more);
+//   - error:      answer `error_status` with `reason` and close the connection.
+// What it enforces:
+//   - the request line and the headers together within limits.max_head bytes (default 8 KiB)
+//     and limits.max_headers fields, else 431, decided as soon as the limit is passed;
+//   - a body only by Content-Length, at most limits.max_body bytes (default 64 KiB), else 413,
+//     decided from the header before the body is read; several Content-Length fields must agree
+//     and be plain digits, else 400;
+//   - Transfer-Encoding (chunked or any other) is refused with 501: cpprof's endpoints take tiny
+//     bodies, so clients must send Content-Length;
+//   - request line "METHOD SP TARGET SP HTTP/1.x": the method a token, the target in origin
+//     form ("/path?query") or absolute form ("http://host/path"), visible ASCII only, no
+//     fragment; HTTP/2.0 and other majors get 505; an HTTP/1.1 request must carry exactly one
+//     Host (RFC 9112 §3.2), else 400;
+//   - header lines "name: value", the name a token with no space before the colon, the value
+//     without control characters; obsolete line folding is refused with 400;
+//   - lines end in CRLF or a bare LF (RFC 9112 §2.2 allows it); a CR anywhere else is a 400;
+//     empty lines before the request line are skipped (clients may send one after a body);
+//   - the path is percent-decoded and the query parsed (message.hpp): a bad escape is a 400.
+// keep_alive follows the version and the Connection header (HTTP/1.1 keeps the connection
+// unless "close"; HTTP/1.0 closes it unless "keep-alive").
+//
+// serialize_response() writes the status line, the response's headers (validated: a token name
+// and a value without CR, LF or NUL, else cpprof::error, since header injection is a bug of the
+// caller), then Content-Length and Connection written by itself (any such header in the
+// response is dropped, as is Transfer-Encoding), then the body unless head_only. 1xx, 204 and
+// 304 responses have neither Content-Length nor a body.
+
+namespace cpprof {
+namespace http {
+namespace detail {
+
+struct parse_limits {
+    std::size_t max_head = 8 * 1024;
+    std::size_t max_headers = 100;
+    std::size_t max_body = 64 * 1024;
+};
+
+enum class parse_status { complete, incomplete, error };
+
+struct parse_result {
+    parse_status status = parse_status::incomplete;
+    std::size_t consumed = 0;    ///< complete: bytes of the input that made the request
+    int error_status = 0;        ///< error: the status to answer (400, 413, 431, 501, 505)
+    std::string reason;          ///< error: what was wrong, for the response body
+    bool keep_alive = false;     ///< complete: the connection may carry another request
+    bool expect_continue = false;  ///< the head was read and says "Expect: 100-continue"
+    bool head_complete = false;  ///< the head was read (incomplete: the body is still missing)
+};
+
+inline bool is_tchar(char c) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+    switch (c) {
+        case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
+        case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+            return true;
+        default:
+            return false;
+    }
+}
+
+inline bool is_token(std::string_view s) {
+    if (s.empty()) return false;
+    for (char c : s)
+        if (!is_tchar(c)) return false;
+    return true;
+}
+
+inline std::string_view trim_ows(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+/// True when the comma-separated list `value` holds `token` (case-insensitive).
+inline bool list_has_token(std::string_view value, std::string_view token) {
+    while (!value.empty()) {
+        std::size_t comma = value.find(',');
+        if (comma == std::string_view::npos) comma = value.size();
+        if (iequals(trim_ows(value.substr(0, comma)), token)) return true;
+        value.remove_prefix(comma == value.size() ? comma : comma + 1);
+    }
+    return false;
+}
+
+inline parse_result parse_failure(int status, std::string reason) {
+    parse_result r;
+    r.status = parse_status::error;
+    r.error_status = status;
+    r.reason = std::move(reason);
+    return r;
+}
+
+/// Parses the request target (origin or absolute form) into out.path / query / params.
+/// Returns an empty string on success, else the reason for a 400.
+inline std::string parse_target(std::string_view target, request& out) {
+    for (char c : target) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u <= 0x20 || u >= 0x7f) return "request target has a byte that is not visible ASCII";
+        if (c == '#') return "request target has a fragment ('#')";
+    }
+    if (target.empty()) return "empty request target";
+    if (target.front() != '/') {
+        std::size_t scheme_len = 0;
+        if (target.size() >= 7 && iequals(target.substr(0, 7), "http://")) scheme_len = 7;
+        else if (target.size() >= 8 && iequals(target.substr(0, 8), "https://")) scheme_len = 8;
+        if (scheme_len == 0)
+            return "request target " + quote_bytes(target) +
+                   " is neither a path ('/...') nor an absolute http URL";
+        target.remove_prefix(scheme_len);
+        const std::size_t end = target.find_first_of("/?");
+        if (end == 0) return "absolute request target without a host";
+        if (end == std::string_view::npos) {
+            target = "/";
+        } else {
+            target.remove_prefix(end);
+            if (target.front() == '?') {
+                out.path = "/";
+                out.query.assign(target.substr(1));
+                const std::string why = parse_query_into(out.query, out.params);
+                return why;
+            }
+        }
+    }
+    const std::size_t q = target.find('?');
+    const std::string_view raw_path = target.substr(0, q);
+    std::string why = percent_decode(raw_path, out.path, false);
+    if (!why.empty()) return "path " + quote_bytes(raw_path) + ": " + why;
+    if (q != std::string_view::npos) {
+        out.query.assign(target.substr(q + 1));
+        why = parse_query_into(out.query, out.params);
+    } else {
+        out.query.clear();
+        out.params.clear();
+    }
+    return why;
+}
+
+/// See the top of this file. `out` is overwritten when the result is complete, and may hold a
+/// partial request otherwise.
+inline parse_result parse_request(std::string_view in, request& out, const parse_limits& limits = {}) {
+    std::size_t pos = 0;
+    // Empty lines before the request line are skipped (RFC 9112 §2.2), within the head limit.
+    while (pos < in.size() && (in[pos] == '\n' || (in[pos] == '\r' && pos + 1 < in.size() && in[pos + 1] == '\n')))
+        pos += in[pos] == '\r' ? 2 : 1;
+    if (pos > limits.max_head)
+        return parse_failure(431, "more than " + std::to_string(limits.max_head) +
+                                      " bytes of empty lines before the request line");
+    const std::size_t head_start = pos;
+
+    // Reads the next line: returns false when it is not all here yet.
+    std::string_view line;
+    std::string bad_line;
+    auto next_line = [&](std::size_t& p) -> bool {
+        const std::size_t nl = in.find('\n', p);
+        if (nl == std::string_view::npos) return false;
+        line = in.substr(p, nl - p);
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        if (line.find('\r') != std::string_view::npos) bad_line = "a CR that does not end a line";
+        p = nl + 1;
+        return true;
+    };
+    auto too_large = [&]() {
+        return parse_failure(431, "the request line and headers are larger than " +
+                                      std::to_string(limits.max_head) + " bytes");
+    };
+    auto not_yet = [&](std::size_t p) {
+        if (p - head_start > limits.max_head) return too_large();
+        return parse_result{};
+    };
+
+    // Request line. The method is checked as its bytes arrive, so that a client speaking
+    // something else (TLS, HTTP/2's preface is caught by the version) is refused at once
+    // rather than after the request timeout.
+    for (std::size_t i = pos; i < in.size() && in[i] != ' '; ++i) {
+        if (is_tchar(in[i]) || in[i] == '\r' || in[i] == '\n') continue;
+        if (i == pos && in[i] == '\x16')
+            return parse_failure(400, "this looks like a TLS handshake: the server speaks plain "
+                                      "HTTP (use http://, not https://)");
+        return parse_failure(400, "not an HTTP request: bad method " +
+                                      quote_bytes(in.substr(pos, i + 1 - pos)));
+    }
+    if (!next_line(pos)) return not_yet(in.size());
+    if (pos - head_start > limits.max_head) return too_large();
+    if (!bad_line.empty()) return parse_failure(400, "request line has " + bad_line);
+    const std::size_t sp1 = line.find(' ');
+    const std::size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
+    if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos)
+        return parse_failure(400, "malformed request line " + quote_bytes(line) +
+                                      " (expected 'METHOD /path HTTP/1.1')");
+    const std::string_view method = line.substr(0, sp1);
+    const std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+    const std::string_view version = line.substr(sp2 + 1);
+    if (!is_token(method)) return parse_failure(400, "bad method " + quote_bytes(method));
+    if (version.size() != 8 || version.compare(0, 5, "HTTP/") != 0 || version[5] < '0' ||
+        version[5] > '9' || version[6] != '.' || version[7] < '0' || version[7] > '9')
+        return parse_failure(400, "bad HTTP version " + quote_bytes(version));
+    if (version[5] != '1')
+        return parse_failure(505, "HTTP version " + std::string(version) +
+                                      " is not supported (HTTP/1.0 and HTTP/1.1 are)");
+    const bool http10 = version[7] == '0';
+    out = request{};
+    out.method.assign(method);
+    {
+        const std::string why = parse_target(target, out);
+        if (!why.empty()) return parse_failure(400, why);
+    }
+
+    // Header fields.
+    for (;;) {
+        if (!next_line(pos)) return not_yet(in.size());
+        if (pos - head_start > limits.max_head) return too_large();
+        if (!bad_line.empty()) return parse_failure(400, "header line has " + bad_line);
+        if (line.empty()) break;
+        if (line.front() == ' ' || line.front() == '\t')
+            return parse_failure(400, "obsolete header line folding (a line starting with a space "
+                                      "or tab) is not accepted");
+        if (out.headers.size() >= limits.max_headers)
+            return parse_failure(431, "more than " + std::to_string(limits.max_headers) +
+                                          " header fields");
+        const std::size_t colon = line.find(':');
+        if (colon == std::string_view::npos)
+            return parse_failure(400, "header line without ':': " + quote_bytes(line));
+        const std::string_view name = line.substr(0, colon);
+        if (!is_token(name))
+            return parse_failure(400, "bad header name " + quote_bytes(name) +
+                                          " (a token, with no space before the ':')");
+        const std::string_view value = trim_ows(line.substr(colon + 1));
+        for (char c : value) {
+            const auto u = static_cast<unsigned char>(c);
+            if ((u < 0x20 && c != '\t') || u == 0x7f)
+                return parse_failure(400, "header " + std::string(name) +
+                                              " has a control character in its value");
+        }
+        out.headers.emplace_back(std::string(name), std::string(value));
+    }
+    const std::size_t head_end = pos;
+
+    // Framing and the fields the parser acts upon.
+    std::size_t host_count = 0;
+    bool have_length = false;
+    std::size_t length = 0;
+    parse_result result;
+    for (const auto& kv : out.headers) {
+        if (iequals(kv.first, "Host")) {
+            ++host_count;
+        } else if (iequals(kv.first, "Transfer-Encoding")) {
+            return parse_failure(501, "Transfer-Encoding (" + quote_bytes(kv.second) +
+                                          ") is not supported: send the body with Content-Length");
+        } else if (iequals(kv.first, "Content-Length")) {
+            const std::string& v = kv.second;
+            if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos)
+                return parse_failure(400, "bad Content-Length " + quote_bytes(v));
+            std::size_t n = 0;
+            for (char c : v) {
+                n = n * 10 + static_cast<std::size_t>(c - '0');
+                if (n > limits.max_body)
+                    return parse_failure(413, "request body of " + v + " bytes is larger than " +
+                                                  std::to_string(limits.max_body) + " bytes");
+            }
+            if (have_length && n != length)
+                return parse_failure(400, "Content-Length fields disagree");
+            have_length = true;
+            length = n;
+        } else if (iequals(kv.first, "Expect")) {
+            if (iequals(kv.second, "100-continue")) result.expect_continue = true;
+        }
+    }
+    if (!http10 && host_count != 1)
+        return parse_failure(400, host_count == 0 ? "HTTP/1.1 request without a Host header"
+                                                  : "more than one Host header");
+    if (host_count > 1) return parse_failure(400, "more than one Host header");
+
+    // Every Connection field counts; "close" wins over "keep-alive".
+    bool keep_alive = !http10, close = false;
+    for (const auto& kv : out.headers) {
+        if (!iequals(kv.first, "Connection")) continue;
+        if (list_has_token(kv.second, "close")) close = true;
+        if (list_has_token(kv.second, "keep-alive")) keep_alive = true;
+    }
+    result.keep_alive = keep_alive && !close;
+    result.head_complete = true;
+
+    if (in.size() - head_end < length) return result;  // incomplete: the body is still coming
+    out.body.assign(in.substr(head_end, length));
+    result.status = parse_status::complete;
+    result.consumed = head_end + length;
+    return result;
+}
+
+/// See the top of this file.
+inline std::string serialize_response(const response& r, bool head_only, bool keep_alive) {
+    if (r.status < 100 || r.status > 599)
+        throw error("http: response status " + std::to_string(r.status) + " is not in 100..599");
+    std::string out = "HTTP/1.1 " + std::to_string(r.status) + " " + status_text(r.status) + "\r\n";
+    for (const auto& kv : r.headers) {
+        if (!is_token(kv.first))
+            throw error("http: response header name " + quote_bytes(kv.first) + " is not a token");
+        if (kv.second.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos)
+            throw error("http: response header " + kv.first + " has CR, LF or NUL in its value");
+        if (iequals(kv.first, "Content-Length") || iequals(kv.first, "Connection") ||
+            iequals(kv.first, "Transfer-Encoding"))
+            continue;
+        out += kv.first;
+        out += ": ";
+        out += kv.second;
+        out += "\r\n";
+    }
+    const bool bodiless = r.status < 200 || r.status == 204 || r.status == 304;
+    if (!bodiless) out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
+    if (r.status >= 200) out += keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
+    out += "\r\n";
+    if (!bodiless && !head_only) out += r.body;
+    return out;
+}
+
+}  // namespace detail
+}  // namespace http
+}  // namespace cpprof
+// ----- end cpprof/http/wire.hpp -----
+
+#if CPPROF_ENABLED && (defined(__unix__) || defined(__APPLE__))
+#define CPPROF_DETAIL_HTTP_SERVER 1
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#else
+#define CPPROF_DETAIL_HTTP_SERVER 0
+#endif
+
+namespace cpprof {
+namespace http {
+
+class server_options {
+public:
+    /// Address to listen on, an IPv4 or IPv6 literal (default "127.0.0.1": loopback only).
+    server_options& address(std::string a) { address_ = std::move(a); return *this; }
+    const std::string& address() const { return address_; }
+    /// TCP port, 0..65535 (default 6060; 0 = a free port, see server::port()).
+    server_options& port(int p) { port_ = p; return *this; }
+    int port() const { return port_; }
+    /// Bearer token every request must carry; empty (default) = no authentication.
+    server_options& token(std::string t) { token_ = std::move(t); return *this; }
+    const std::string& token() const { return token_; }
+    /// Connections served at once, 1..1024 (default 16); more are answered 503.
+    server_options& max_connections(int n) { max_connections_ = n; return *this; }
+    int max_connections() const { return max_connections_; }
+    /// Request line and headers, 256..1 MiB (default 8 KiB); more is 431.
+    server_options& max_head_bytes(std::size_t n) { max_head_ = n; return *this; }
+    std::size_t max_head_bytes() const { return max_head_; }
+    /// Request body, 0..16 MiB (default 64 KiB); more is 413.
+    server_options& max_body_bytes(std::size_t n) { max_body_ = n; return *this; }
+    std::size_t max_body_bytes() const { return max_body_; }
+    /// Time a request may take to arrive from its first byte, ms (default 10000); then 408.
+    server_options& request_timeout_ms(int ms) { request_timeout_ms_ = ms; return *this; }
+    int request_timeout_ms() const { return request_timeout_ms_; }
+    /// Time an idle keep-alive connection stays open, ms (default 5000).
+    server_options& idle_timeout_ms(int ms) { idle_timeout_ms_ = ms; return *this; }
+    int idle_timeout_ms() const { return idle_timeout_ms_; }
+    /// Time a response may take to be written, ms (default 10000); then the connection closes.
+    server_options& write_timeout_ms(int ms) { write_timeout_ms_ = ms; return *this; }
+    int write_timeout_ms() const { return write_timeout_ms_; }
+    /// Longest profile a request may ask for, in seconds (default 300).
+    server_options& max_seconds(int s) { max_seconds_ = s; return *this; }
+    int max_seconds() const { return max_seconds_; }
+
+private:
+    std::string address_ = "127.0.0.1";
+    int port_ = 6060;
+    std::string token_;
+    int max_connections_ = 16;
+    std::size_t max_head_ = 8 * 1024;
+    std::size_t max_body_ = 64 * 1024;
+    int request_timeout_ms_ = 10000;
+    int idle_timeout_ms_ = 5000;
+    int write_timeout_ms_ = 10000;
+    int max_seconds_ = 300;
+};
+
+namespace detail {
+
+/// Equal strings, in time that depends on the lengths only (not on where they differ).
+inline bool constant_time_equals(std::string_view a, std::string_view b) {
+    const std::size_t n = a.size() > b.size() ? a.size() : b.size();
+    unsigned diff = a.size() == b.size() ? 0u : 1u;
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto x = static_cast<unsigned char>(i < a.size() ? a[i] : 0);
+        const auto y = static_cast<unsigned char>(i < b.size() ? b[i] : 0);
+        diff |= static_cast<unsigned>(x ^ y);
+    }
+    return diff == 0;
+}
+
+/// Whether the request carries "Authorization: Bearer <token>".
+inline bool authorized(const request& req, const std::string& token) {
+    if (token.empty()) return true;
+    const std::string* auth = req.header("Authorization");
+    if (!auth || auth->size() < 7 || !iequals(std::string_view(*auth).substr(0, 7), "Bearer "))
+        return false;
+    return constant_time_equals(trim_ows(std::string_view(*auth).substr(7)), token);
+}
+
+inline void validate_server_options(const server_options& o) {
+    auto bad = [](const std::string& what) { throw error("http::server_options: " + what); };
+    if (o.port() < 0 || o.port() > 65535) bad("port must be in 0..65535, got " + std::to_string(o.port()));
+    if (o.max_connections() < 1 || o.max_connections() > 1024)
+        bad("max_connections must be in 1..1024, got " + std::to_string(o.max_connections()));
+    if (o.max_head_bytes() < 256 || o.max_head_bytes() > (1u << 20))
+        bad("max_head_bytes must be in 256..1048576, got " + std::to_string(o.max_head_bytes()));
+    if (o.max_body_bytes() > (16u << 20))
+        bad("max_body_bytes must be at most 16777216, got " + std::to_string(o.max_body_bytes()));
+    for (int ms : {o.request_timeout_ms(), o.idle_timeout_ms(), o.write_timeout_ms()})
+        if (ms < 1 || ms > 3600 * 1000)
+            bad("timeouts must be in 1..3600000 ms, got " + std::to_string(ms));
+    if (o.max_seconds() < 1 || o.max_seconds() > 86400)
+        bad("max_seconds must be in 1..86400, got " + std::to_string(o.max_seconds()));
+    if (o.token().find_first_of("\r\n") != std::string::npos) bad("token has a CR or LF");
+}
+
+#if CPPROF_DETAIL_HTTP_SERVER
+
+inline std::string errno_text(int e) { return std::strerror(e); }
+
+using steady = std::chrono::steady_clock;
+
+inline int ms_until(steady::time_point deadline) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now()).count();
+    return left <= 0 ? 0 : (left > 1000000 ? 1000000 : static_cast<int>(left));
+}
+
+/// State shared by the accepting thread and the connection threads.
+struct server_state {
+    server_options options;
+    int listen_fd = -1;
+    int wake_read = -1, wake_write = -1;  ///< a byte in the pipe = stop
+    int port = 0;
+    std::atomic<bool> stopping{false};
+    std::atomic<int> connections{0};
+
+    struct worker {
+        std::thread thread;
+        std::shared_ptr<std::atomic<bool>> done;
+    };
+    std::mutex mutex;
+    std::vector<worker> workers;
+    std::thread acceptor;
+
+    /// Waits until `fd` is ready for `events`, the server stops, or the deadline passes.
+    /// Returns 1 ready, 0 timed out, -1 stopping or error.
+    int wait(int fd, short events, steady::time_point deadline) const {
+        for (;;) {
+            if (stopping.load()) return -1;
+            pollfd p[2] = {{fd, events, 0}, {wake_read, POLLIN, 0}};
+            const int r = ::poll(p, 2, ms_until(deadline));
+            if (r < 0) {
+                if (errno == EINTR) continue;  // the CPU profiler's signals
+                return -1;
+            }
+            if (p[1].revents != 0 || stopping.load()) return -1;
+            if (r == 0) {
+                if (ms_until(deadline) == 0) return 0;
+                continue;  // poll's clock and ours disagree by a millisecond
+            }
+            if (p[0].revents & (POLLERR | POLLNVAL)) return -1;
+            return 1;  // readable, writable or hung up: the read or write tells which
+        }
+    }
+
+    /// Writes all of `data` before the write deadline. False when the connection is lost.
+    bool write_all(int fd, std::string_view data) const {
+        const auto deadline = steady::now() + std::chrono::milliseconds(options.write_timeout_ms());
+        while (!data.empty()) {
+            const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+            if (n > 0) {
+                data.remove_prefix(static_cast<std::size_t>(n));
+                continue;
+            }
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                if (wait(fd, POLLOUT, deadline) != 1) return false;
+                continue;
+            }
+            return false;
+        }
+        return true;
+    }
+
+    void send_and_close(int fd, const response& r) const {
+        (void)write_all(fd, serialize_response(r, false, false));
+        ::shutdown(fd, SHUT_WR);
+        // Drain briefly so the peer sees the response rather than a reset.
+        char buf[1024];
+        const auto deadline = steady::now() + std::chrono::milliseconds(200);
+        while (wait(fd, POLLIN, deadline) == 1) {
+            const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) break;
+        }
+    }
+
+    /// One connection, until it closes, times out, errs, or the server stops.
+    void serve_connection(int fd) {
+        parse_limits limits;
+        limits.max_head = options.max_head_bytes();
+        limits.max_body = options.max_body_bytes();
+        const handler_options hopts = handler_options{}
+                                          .max_seconds(options.max_seconds())
+                                          .cancel_flag(&stopping);
+        std::string buffer;
+        bool continue_sent = false;
+        auto deadline = steady::now() + std::chrono::milliseconds(options.idle_timeout_ms());
+        bool in_request = false;  // bytes of a request have arrived: the request timeout runs
+        for (;;) {
+            if (!buffer.empty()) {
+                if (!in_request) {
+                    in_request = true;
+                    deadline = steady::now() + std::chrono::milliseconds(options.request_timeout_ms());
+                }
+                request req;
+                const parse_result res = parse_request(buffer, req, limits);
+                if (res.status == parse_status::error) {
+                    send_and_close(fd, text_response(res.error_status, res.reason));
+                    return;
+                }
+                if (res.status == parse_status::complete) {
+                    buffer.erase(0, res.consumed);
+                    response out;
+                    if (!authorized(req, options.token())) {
+                        out = text_response(401, "this server needs \"Authorization: Bearer "
+                                                 "<token>\" (server_options::token)");
+                        out.set_header("WWW-Authenticate", "Bearer realm=\"cpprof\"");
+                    } else {
+                        out = handle(req, hopts);
+                    }
+                    const bool keep = res.keep_alive && !stopping.load();
+                    if (!write_all(fd, serialize_response(out, req.method == "HEAD", keep)) || !keep)
+                        return;
+                    continue_sent = false;
+                    in_request = false;
+                    deadline = steady::now() + std::chrono::milliseconds(options.idle_timeout_ms());
+                    continue;  // a pipelined request may already be in the buffer
+                }
+                if (res.expect_continue && !continue_sent) {
+                    if (!write_all(fd, "HTTP/1.1 100 Continue\r\n\r\n")) return;
+                    continue_sent = true;
+                }
+            }
+            const int w = wait(fd, POLLIN, deadline);
+            if (w < 0) return;
+            if (w == 0) {
+                if (in_request)
+                    send_and_close(fd, text_response(408, "the request did not arrive within " +
+                                                              std::to_string(options.request_timeout_ms()) +
+                                                              " ms"));
+                return;  // idle keep-alive connection: closed silently
+            }
+            char chunk[16 * 1024];
+            const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+            if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
+            if (n <= 0) return;  // closed by the client, or an error
+            buffer.append(chunk, static_cast<std::size_t>(n));
+        }
+    }
+
+    void reap(bool all) {
+        std::vector<worker> finished;
+        {
+            std::lock_guard<std::mutex> lock(mutex);
+            for (std::size_t i = 0; i < workers.size();) {
+                if (all || workers[i].done->load()) {
+                    finished.push_back(std::move(workers[i]));
+                    workers[i] = std::move(workers.back());
+                    workers.pop_back();
+                } else {
+                    ++i;
+                }
+            }
+        }
+        for (auto& w : finished) w.thread.join();
+    }
+
+    void accept_loop() {
+        for (;;) {
+            reap(false);
+            if (stopping.load()) return;
+            pollfd p[2] = {{listen_fd, POLLIN, 0}, {wake_read, POLLIN, 0}};
+            // Wake up now and then to join finished connection threads.
+            const int r = ::poll(p, 2, 1000);
+            if (r < 0 && errno != EINTR) return;
+            if (stopping.load() || p[1].revents != 0) return;
+            if (r <= 0 || !(p[0].revents & POLLIN)) continue;
+            const int fd = ::accept(listen_fd, nullptr, nullptr);
+            if (fd < 0) {
+                // Out of descriptors: the listener stays readable, so back off instead of spinning.
+                if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+                continue;  // EINTR, ECONNABORTED...: try again
+            }
+            ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+            ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+            const int one = 1;
+            ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+            if (connections.load() >= options.max_connections()) {
+                response busy = text_response(503, "too many connections (max_connections " +
+                                                       std::to_string(options.max_connections()) +
+                                                       "); try again");
+                busy.set_header("Retry-After", "1");
+                const std::string text = serialize_response(busy, false, false);
+                (void)::send(fd, text.data(), text.size(), MSG_NOSIGNAL);
+                ::close(fd);
+                continue;
+            }
+            ++connections;
+            auto done = std::make_shared<std::atomic<bool>>(false);
+            try {
+                std::thread t([this, fd, done] {
+                    try {
+                        serve_connection(fd);
+                    } catch (...) {
+                        // A failure in one connection (e.g. out of memory) ends that connection.
+                    }
+                    ::close(fd);
+                    --connections;
+                    done->store(true);
+                });
+                std::lock_guard<std::mutex> lock(mutex);
+                workers.push_back({std::move(t), std::move(done)});
+            } catch (...) {
+                ::close(fd);
+                --connections;
+            }
+        }
+    }
+
+    void open() {
+        sockaddr_storage addr{};
+        socklen_t len = 0;
+        int family = AF_INET;
+        auto* v4 = reinterpret_cast<sockaddr_in*>(&addr);
+        auto* v6 = reinterpret_cast<sockaddr_in6*>(&addr);
+        if (::inet_pton(AF_INET, options.address().c_str(), &v4->sin_addr) == 1) {
+            v4->sin_family = AF_INET;
+            v4->sin_port = htons(static_cast<std::uint16_t>(options.port()));
+            len = sizeof(sockaddr_in);
+        } else if (::inet_pton(AF_INET6, options.address().c_str(), &v6->sin6_addr) == 1) {
+            family = AF_INET6;
+            v6->sin6_family = AF_INET6;
+            v6->sin6_port = htons(static_cast<std::uint16_t>(options.port()));
+            len = sizeof(sockaddr_in6);
+        } else {
+            throw error("http::server: address '" + options.address() +
+                        "' is not an IPv4 or IPv6 literal (such as 127.0.0.1 or ::1)");
+        }
+        const std::string where = options.address() + " port " + std::to_string(options.port());
+        listen_fd = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (listen_fd < 0) throw error("http::server: socket(): " + errno_text(errno));
+        const int one = 1;
+        ::setsockopt(listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (::bind(listen_fd, reinterpret_cast<sockaddr*>(&addr), len) != 0) {
+            const int e = errno;
+            close_all();
+            throw error("http::server: cannot listen on " + where + ": " + errno_text(e));
+        }
+        if (::listen(listen_fd, 64) != 0) {
+            const int e = errno;
+            close_all();
+            throw error("http::server: listen() on " + where + ": " + errno_text(e));
+        }
+        sockaddr_storage bound{};
+        socklen_t bound_len = sizeof bound;
+        ::getsockname(listen_fd, reinterpret_cast<sockaddr*>(&bound), &bound_len);
+        port = ntohs(family == AF_INET ? reinterpret_cast<sockaddr_in*>(&bound)->sin_port
+                                       : reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
+        int fds[2];
+        if (::pipe(fds) != 0) {
+            const int e = errno;
+            close_all();
+            throw error("http::server: pipe(): " + errno_text(e));
+        }
+        wake_read = fds[0];
+        wake_write = fds[1];
+        ::fcntl(wake_read, F_SETFD, FD_CLOEXEC);
+        ::fcntl(wake_write, F_SETFD, FD_CLOEXEC);
+        try {
+            acceptor = std::thread([this] { accept_loop(); });
+        } catch (...) {
+            close_all();
+            throw;
+        }
+    }
+
+    void stop() {
+        if (stopping.exchange(true)) return;
+        if (wake_write >= 0) {
+            const char b = 1;
+            while (::write(wake_write, &b, 1) < 0 && errno == EINTR) {
+            }
+        }
+        if (acceptor.joinable()) acceptor.join();
+        reap(true);
+        close_all();
+    }
+
+    void close_all() {
+        for (int* fd : {&listen_fd, &wake_read, &wake_write})
+            if (*fd >= 0) {
+                ::close(*fd);
+                *fd = -1;
+            }
+    }
+};
+
+#endif  // CPPROF_DETAIL_HTTP_SERVER
+
+}  // namespace detail
+
+/// See the top of this header.
+class server {
+public:
+    /// Starts serving on a background thread. Throws cpprof::error for bad options or when the
+    /// address cannot be bound.
+    explicit server(const server_options& options = {}) {
+        detail::validate_server_options(options);
+#if CPPROF_DETAIL_HTTP_SERVER
+        state_ = std::make_unique<detail::server_state>();
+        state_->options = options;
+        state_->open();
+#elif CPPROF_ENABLED
+        throw error("http::server needs POSIX sockets; on this platform use cpprof::http::handle() "
+                    "from the application's own HTTP server");
+#endif
+    }
+
+    server(const server&) = delete;
+    server& operator=(const server&) = delete;
+
+    /// Stops serving; see stop().
+    ~server() { stop(); }
+
+    /// The port listened on (the one picked when server_options::port was 0); 0 once stopped
+    /// or when cpprof is compiled out.
+    int port() const noexcept {
+#if CPPROF_DETAIL_HTTP_SERVER
+        return state_ && !state_->stopping.load() ? state_->port : 0;
+#else
+        return 0;
+#endif
+    }
+
+    bool running() const noexcept { return port() != 0; }
+
+    /// Closes the listener and every connection, answers running profile requests with 503,
+    /// and joins every thread. Idempotent.
+    void stop() noexcept {
+#if CPPROF_DETAIL_HTTP_SERVER
+        try {
+            if (state_) state_->stop();
+        } catch (...) {
+            // std::thread::join failing is a bug of the process's state; nothing more to do
+        }
+#endif
+    }
+
+private:
+#if CPPROF_DETAIL_HTTP_SERVER
+    std::unique_ptr<detail::server_state> state_;
+#endif
+};
+
+}  // namespace http
+}  // namespace cpprof
+// ----- end cpprof/http/server.hpp -----
 // ----- end cpprof/cpprof.hpp -----
 
 #endif  // CPPROF_SINGLE_INCLUDE_CPPROF_HPP

@@ -40,6 +40,7 @@
 // program start (cpprof samples the heap only while a heap profile runs); `frequency` is a
 // cpprof extension; the JSON endpoints answer errors as {"error": "..."}.
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -87,8 +88,13 @@ public:
     /// `seconds` of /debug/pprof/heap and /allocs when the request names none (default 5).
     handler_options& default_heap_seconds(int s) { default_heap_seconds_ = s; return *this; }
     int default_heap_seconds() const { return default_heap_seconds_; }
+    /// A flag that, once true, ends a profile request early with 503 (cpprof::http::server
+    /// sets it when it stops, so stop() does not wait out a 30 s profile). nullptr: none.
+    handler_options& cancel_flag(const std::atomic<bool>* flag) { cancel_ = flag; return *this; }
+    const std::atomic<bool>* cancel_flag() const { return cancel_; }
 
 private:
+    const std::atomic<bool>* cancel_ = nullptr;
     int max_seconds_ = 300;
     int default_seconds_ = 30;
     int default_heap_seconds_ = 5;
@@ -220,11 +226,30 @@ std::optional<response> start_cpu(std::optional<Guard>& guard, int hz, bool json
     return std::nullopt;
 }
 
+/// Sleeps `ms` milliseconds, in slices of at most 50 ms while `cancel` can end it early.
+/// Returns false when cancelled.
+inline bool wait_window(std::int64_t ms, const std::atomic<bool>* cancel) {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    for (;;) {
+        if (cancel && cancel->load()) return false;
+        const auto now = std::chrono::steady_clock::now();
+        if (now >= end) return true;
+        auto slice = end - now;
+        if (cancel && slice > std::chrono::milliseconds(50)) slice = std::chrono::milliseconds(50);
+        std::this_thread::sleep_for(slice);
+    }
+}
+
+inline const char* cancelled_message() {
+    return "the server is shutting down: the profile was abandoned";
+}
+
 /// Runs a CPU profile for `ms` milliseconds into `out`; or returns the error response.
-inline std::optional<response> cpu_window(std::int64_t ms, int hz, profile& out) {
+inline std::optional<response> cpu_window(std::int64_t ms, int hz, const handler_options& o,
+                                          profile& out) {
     std::optional<profiler_guard<>> guard;
     if (auto failure = start_cpu(guard, hz, false)) return failure;
-    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    if (!wait_window(ms, o.cancel_flag())) return text_response(503, cancelled_message());
     try {
         out = guard->stop();
     } catch (const error& e) {
@@ -311,7 +336,7 @@ inline response serve_cpu(const fields& params, const handler_options& o, bool s
     if (why.empty()) why = parse_frequency(params, hz);
     if (!why.empty()) return text_response(400, why);
     profile p;
-    if (auto failure = cpu_window(ms, hz, p)) return *failure;
+    if (auto failure = cpu_window(ms, hz, o, p)) return *failure;
     if (svg)
         return svg_response(p, "CPU: " + seconds_text(ms) + " s at " + std::to_string(hz) + " Hz");
     return pprof_response(p, "profile");
@@ -346,7 +371,7 @@ inline response serve_heap_window(const fields& params, const handler_options& o
     profile p;
     try {
         heap_profiler_guard guard;
-        std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+        if (!wait_window(ms, o.cancel_flag())) return text_response(503, cancelled_message());
         p = guard.stop();
     } catch (const error& e) {
         if (std::string_view(e.what()).find("already running") != std::string_view::npos)

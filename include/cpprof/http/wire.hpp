@@ -187,7 +187,17 @@ inline parse_result parse_request(std::string_view in, request& out, const parse
         return parse_result{};
     };
 
-    // Request line.
+    // Request line. The method is checked as its bytes arrive, so that a client speaking
+    // something else (TLS, HTTP/2's preface is caught by the version) is refused at once
+    // rather than after the request timeout.
+    for (std::size_t i = pos; i < in.size() && in[i] != ' '; ++i) {
+        if (is_tchar(in[i]) || in[i] == '\r' || in[i] == '\n') continue;
+        if (i == pos && in[i] == '\x16')
+            return parse_failure(400, "this looks like a TLS handshake: the server speaks plain "
+                                      "HTTP (use http://, not https://)");
+        return parse_failure(400, "not an HTTP request: bad method " +
+                                      quote_bytes(in.substr(pos, i + 1 - pos)));
+    }
     if (!next_line(pos)) return not_yet(in.size());
     if (pos - head_start > limits.max_head) return too_large();
     if (!bad_line.empty()) return parse_failure(400, "request line has " + bad_line);
