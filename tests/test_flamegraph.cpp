@@ -6,24 +6,19 @@
 
 #include <doctest/doctest.h>
 
+#include "support/flamegraph_svg.hpp"
 #include "support/stack_builder.hpp"
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <initializer_list>
-#include <iterator>
 #include <locale>
 #include <map>
-#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include <sys/wait.h>
-#include <unistd.h>
 
 namespace {
 
@@ -33,143 +28,11 @@ using cpprof::label;
 
 using cpprof_test::builder;
 
-std::string temp_path(const std::string& suffix) {
-    static int counter = 0;
-    return (std::filesystem::temp_directory_path() /
-            ("cpprof_fg_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + suffix))
-        .string();
-}
-
-struct temp_file {
-    std::string path;
-    explicit temp_file(const std::string& suffix, const std::string& content = {})
-        : path(temp_path(suffix)) {
-        std::ofstream(path, std::ios::binary) << content;
-    }
-    ~temp_file() { std::remove(path.c_str()); }
-};
-
-std::string read_all(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
-
-std::string capture(const std::string& command) {
-    std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
-    REQUIRE(pipe != nullptr);
-    std::string out;
-    char buf[65536];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, pipe.get())) > 0) out.append(buf, n);
-    REQUIRE(exit_code(::pclose(pipe.release())) == 0);
-    return out;
-}
-
-// Pulls the document apart with ElementTree; fields are separated by U+001F, which the writer
-// never lets through.
-const char* const extract_py = R"PY(
-import sys, xml.etree.ElementTree as E
-NS = '{http://www.w3.org/2000/svg}'
-root = E.parse(sys.argv[1]).getroot()
-assert root.tag == NS + 'svg', root.tag
-S = '\x1f'
-out = ['svg' + S + root.get('width') + S + root.get('height') + S + root.get('onload', '')]
-for t in root.iter(NS + 'text'):
-    if t.get('id'):
-        out.append('text' + S + t.get('id') + S + (t.text or '') + S + (t.get('class') or ''))
-frames = root.find('.//' + NS + "g[@id='frames']")
-for g in frames.findall(NS + 'g'):
-    r, t = g.find(NS + 'rect'), g.find(NS + 'text')
-    out.append(S.join(['frame', g.find(NS + 'title').text, r.get('x'), r.get('y'), r.get('width'),
-                       r.get('height'), r.get('fill'), t.text or '']))
-sys.stdout.buffer.write(('\n'.join(out) + '\n').encode('utf-8'))
-)PY";
-
-struct svg_frame {
-    std::string title, name, fill, label;
-    std::int64_t count = 0;
-    double x = 0, y = 0, width = 0, height = 0;
-};
-
-struct svg_doc {
-    std::string raw;
-    double width = 0, height = 0;
-    std::string onload;
-    std::map<std::string, std::string> texts;        // by id
-    std::map<std::string, std::string> text_class;   // by id
-    std::vector<svg_frame> frames;                   // document order
-
-    const svg_frame& frame(const std::string& name) const {
-        auto it = std::find_if(frames.begin(), frames.end(),
-                               [&](const svg_frame& f) { return f.name == name; });
-        REQUIRE_MESSAGE(it != frames.end(), "no frame named " << name);
-        return *it;
-    }
-    bool has_frame(const std::string& name) const {
-        return std::any_of(frames.begin(), frames.end(),
-                           [&](const svg_frame& f) { return f.name == name; });
-    }
-};
-
-std::vector<std::string> split(const std::string& s, char sep) {
-    std::vector<std::string> parts;
-    std::size_t start = 0;
-    for (std::size_t i = 0; i <= s.size(); ++i)
-        if (i == s.size() || s[i] == sep) {
-            parts.push_back(s.substr(start, i - start));
-            start = i + 1;
-        }
-    return parts;
-}
-
-/// "1,234 samples, 5.00%" -> 1234
-std::int64_t leading_count(const std::string& s) {
-    std::int64_t v = 0;
-    for (char c : s) {
-        if (c == ',') continue;
-        if (c < '0' || c > '9') break;
-        v = v * 10 + (c - '0');
-    }
-    return v;
-}
+using svg_doc = cpprof_test::svg_graph;
+using svg_frame = cpprof_test::svg_box;
 
 svg_doc parse_svg(const std::string& svg) {
-    static const temp_file script(".py", extract_py);
-    temp_file file(".svg", svg);
-    REQUIRE_MESSAGE(exit_code(std::system(("xmllint --noout " + file.path).c_str())) == 0,
-                    "xmllint rejected the SVG");
-    svg_doc doc;
-    doc.raw = svg;
-    std::istringstream lines(capture("python3 " + script.path + " " + file.path));
-    for (std::string line; std::getline(lines, line);) {
-        auto f = split(line, '\x1f');
-        if (f[0] == "svg") {
-            doc.width = std::stod(f[1]);
-            doc.height = std::stod(f[2]);
-            doc.onload = f[3];
-        } else if (f[0] == "text") {
-            doc.texts[f[1]] = f[2];
-            doc.text_class[f[1]] = f[3];
-        } else if (f[0] == "frame") {
-            REQUIRE(f.size() == 8);
-            svg_frame fr;
-            fr.title = f[1];
-            auto cut = fr.title.rfind(" (");
-            REQUIRE(cut != std::string::npos);
-            fr.name = fr.title.substr(0, cut);
-            fr.count = leading_count(fr.title.substr(cut + 2));
-            fr.x = std::stod(f[2]);
-            fr.y = std::stod(f[3]);
-            fr.width = std::stod(f[4]);
-            fr.height = std::stod(f[5]);
-            fr.fill = f[6];
-            fr.label = f[7];
-            doc.frames.push_back(fr);
-        }
-    }
-    return doc;
+    return cpprof_test::parse_flamegraph_svg(svg, CPPROF_TEST_XMLLINT);
 }
 
 svg_doc render(const cpprof::profile& p, const flamegraph_options& o = {}) {
@@ -197,39 +60,39 @@ TEST_CASE("flamegraph: box widths are proportional to counts and siblings are al
     b.add({main, a}, {30});
     const svg_doc doc = render(b.p);
 
-    REQUIRE(doc.frames.size() == 6);
+    REQUIRE(doc.boxes.size() == 6);
     const double scale = plot_width / 120;
-    for (const auto& f : doc.frames) {
+    for (const auto& f : doc.boxes) {
         CAPTURE(f.title);
         CHECK(f.width == doctest::Approx(f.count * scale).epsilon(0.0001));
         CHECK(f.height == fh - 1);
     }
-    CHECK(doc.frame("all").count == 120);
-    CHECK(doc.frame("main").count == 100);
-    CHECK(doc.frame("b").count == 70);
-    CHECK(doc.frame("c").count == 20);
+    CHECK(doc.box("all").count == 120);
+    CHECK(doc.box("main").count == 100);
+    CHECK(doc.box("b").count == 70);
+    CHECK(doc.box("c").count == 20);
 
     // Left to right: a before b under main; main before other under the root; a child starts
     // at its parent's left edge.
-    CHECK(doc.frame("all").x == xpad);
-    CHECK(doc.frame("main").x == xpad);
-    CHECK(doc.frame("a").x == xpad);
-    CHECK(doc.frame("b").x == doctest::Approx(xpad + 30 * scale).epsilon(0.0001));
-    CHECK(doc.frame("c").x == doc.frame("b").x);
-    CHECK(doc.frame("other").x == doctest::Approx(xpad + 100 * scale).epsilon(0.0001));
+    CHECK(doc.box("all").x == xpad);
+    CHECK(doc.box("main").x == xpad);
+    CHECK(doc.box("a").x == xpad);
+    CHECK(doc.box("b").x == doctest::Approx(xpad + 30 * scale).epsilon(0.0001));
+    CHECK(doc.box("c").x == doc.box("b").x);
+    CHECK(doc.box("other").x == doctest::Approx(xpad + 100 * scale).epsilon(0.0001));
 
     // Normal orientation: the root sits at the bottom, each level one row higher.
     CHECK(doc.height == 4 * fh + ypad1 + ypad2);
-    CHECK(doc.frame("all").y == doc.height - ypad2 - fh + 1);
-    CHECK(doc.frame("main").y == doc.frame("all").y - fh);
-    CHECK(doc.frame("b").y == doc.frame("all").y - 2 * fh);
-    CHECK(doc.frame("c").y == doc.frame("all").y - 3 * fh);
-    CHECK(doc.frame("other").y == doc.frame("main").y);
+    CHECK(doc.box("all").y == doc.height - ypad2 - fh + 1);
+    CHECK(doc.box("main").y == doc.box("all").y - fh);
+    CHECK(doc.box("b").y == doc.box("all").y - 2 * fh);
+    CHECK(doc.box("c").y == doc.box("all").y - 3 * fh);
+    CHECK(doc.box("other").y == doc.box("main").y);
 
     // Parents come before their children in the document (the viewer script relies on it).
-    CHECK(doc.frames[0].name == "all");
+    CHECK(doc.boxes[0].name == "all");
     std::vector<std::string> order;
-    for (const auto& f : doc.frames) order.push_back(f.name);
+    for (const auto& f : doc.boxes) order.push_back(f.name);
     CHECK(order == std::vector<std::string>{"all", "main", "a", "b", "c", "other"});
 }
 
@@ -241,17 +104,17 @@ TEST_CASE("flamegraph: tooltips give name, comma-grouped count, unit and percent
     b.add({main, idle}, {3, 3000000});  // identical stack: merges
 
     svg_doc doc = render(b.p);
-    CHECK(doc.frame("all").title == "all (6,234,567 nanoseconds, 100%)");
-    CHECK(doc.frame("main").title == "main (6,234,567 nanoseconds, 100.00%)");
-    CHECK(doc.frame("work").title == "work (1,234,567 nanoseconds, 19.80%)");
-    CHECK(doc.frame("idle").title == "idle (5,000,000 nanoseconds, 80.20%)");
+    CHECK(doc.box("all").title == "all (6,234,567 nanoseconds, 100%)");
+    CHECK(doc.box("main").title == "main (6,234,567 nanoseconds, 100.00%)");
+    CHECK(doc.box("work").title == "work (1,234,567 nanoseconds, 19.80%)");
+    CHECK(doc.box("idle").title == "idle (5,000,000 nanoseconds, 80.20%)");
 
     doc = render(b.p, flamegraph_options{}.sample_index(0));
-    CHECK(doc.frame("all").title == "all (6 samples, 100%)");
-    CHECK(doc.frame("work").title == "work (1 samples, 16.67%)");
+    CHECK(doc.box("all").title == "all (6 samples, 100%)");
+    CHECK(doc.box("work").title == "work (1 samples, 16.67%)");
 
     doc = render(b.p, flamegraph_options{}.count_name("ns of CPU"));
-    CHECK(doc.frame("idle").title == "idle (5,000,000 ns of CPU, 80.20%)");
+    CHECK(doc.box("idle").title == "idle (5,000,000 ns of CPU, 80.20%)");
 }
 
 TEST_CASE("flamegraph: C++ names are escaped and come back intact") {
@@ -270,9 +133,9 @@ TEST_CASE("flamegraph: C++ names are escaped and come back intact") {
 
     for (const auto& n : nasty) {
         CAPTURE(n);
-        CHECK(doc.frame(n).count == 10);
+        CHECK(doc.box(n).count == 10);
         // The label is the name, or its first characters followed by "..".
-        const std::string& label = doc.frame(n).label;
+        const std::string& label = doc.box(n).label;
         if (label != n) {
             REQUIRE(label.size() > 2);
             CHECK(label.substr(label.size() - 2) == "..");
@@ -289,8 +152,8 @@ TEST_CASE("flamegraph: bytes XML cannot carry are replaced, so the document stay
     b.add({root, b.fn(std::string("bad\xff\xfe utf8 \xc3\x28 ctl\x01\x1b nul") + '\0' + "end")}, {5});
     b.add({root, b.fn("caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x94\xa5")}, {5});  // valid
     const svg_doc doc = render(b.p);
-    CHECK(doc.has_frame("bad\xef\xbf\xbd\xef\xbf\xbd utf8 \xef\xbf\xbd( ctl   nul end"));
-    CHECK(doc.has_frame("caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x94\xa5"));
+    CHECK(doc.has_box("bad\xef\xbf\xbd\xef\xbf\xbd utf8 \xef\xbf\xbd( ctl   nul end"));
+    CHECK(doc.has_box("caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x94\xa5"));
 }
 
 TEST_CASE("flamegraph: labels are cut by characters to fit the box") {
@@ -309,13 +172,13 @@ TEST_CASE("flamegraph: labels are cut by characters to fit the box") {
     b.add({root, b.fn("zz_rest")}, {59});
     const svg_doc doc = render(b.p);
 
-    CHECK(doc.frame(cjk).label == cjk.substr(0, 14 * 3) + "..");
-    CHECK(utf8_chars(doc.frame(cjk).label) == 16);
-    CHECK(doc.frame(amps).label == std::string(14, '&') + "..");
-    CHECK(doc.frame(longer).label == "a_rather_long_..");
-    CHECK(doc.frame("short").label == "short");
-    CHECK(doc.frame("tiny_box").label.empty());
-    CHECK(doc.frame("all").label == "all");
+    CHECK(doc.box(cjk).label == cjk.substr(0, 14 * 3) + "..");
+    CHECK(utf8_chars(doc.box(cjk).label) == 16);
+    CHECK(doc.box(amps).label == std::string(14, '&') + "..");
+    CHECK(doc.box(longer).label == "a_rather_long_..");
+    CHECK(doc.box("short").label == "short");
+    CHECK(doc.box("tiny_box").label.empty());
+    CHECK(doc.box("all").label == "all");
 }
 
 TEST_CASE("flamegraph: the document carries the interactive viewer") {
@@ -350,7 +213,7 @@ TEST_CASE("flamegraph: an empty profile gives a valid document that says so") {
              return b.p;
          }()}) {
         const svg_doc doc = render(p);
-        CHECK(doc.frames.empty());
+        CHECK(doc.boxes.empty());
         CHECK(doc.texts.at("nodata") == "No samples to show");
         CHECK(doc.texts.at("title") == "Flame Graph");
         CHECK(doc.height > 0);
@@ -365,15 +228,15 @@ TEST_CASE("flamegraph: inverted (icicle) layout hangs from the top") {
 
     svg_doc doc = render(b.p, flamegraph_options{}.inverted(true));
     CHECK(doc.texts.at("title") == "Icicle Graph");
-    CHECK(doc.frame("all").y == ypad1);
-    CHECK(doc.frame("main").y == ypad1 + fh);
-    CHECK(doc.frame("leaf").y == ypad1 + 3 * fh);
+    CHECK(doc.box("all").y == ypad1);
+    CHECK(doc.box("main").y == ypad1 + fh);
+    CHECK(doc.box("leaf").y == ypad1 + 3 * fh);
     CHECK(doc.height == 4 * fh + ypad1 + ypad2);
 
     doc = render(b.p, flamegraph_options{}.inverted(true).title("Mine").subtitle("second line"));
     CHECK(doc.texts.at("title") == "Mine");
     CHECK(doc.texts.at("subtitle") == "second line");
-    CHECK(doc.frame("all").y == ypad1 + 24);  // the subtitle adds 2 * font size at the top
+    CHECK(doc.box("all").y == ypad1 + 24);  // the subtitle adds 2 * font size at the top
     CHECK(doc.height == 4 * fh + ypad1 + ypad2 + 24);
 }
 
@@ -384,16 +247,16 @@ TEST_CASE("flamegraph: boxes narrower than min_width go, and the height follows"
     b.add({main, tiny, deeper, b.fn("deepest")}, {1});  // 0.0118 px
 
     svg_doc doc = render(b.p);
-    CHECK_FALSE(doc.has_frame("tiny"));
-    CHECK_FALSE(doc.has_frame("deepest"));
+    CHECK_FALSE(doc.has_box("tiny"));
+    CHECK_FALSE(doc.has_box("deepest"));
     CHECK(doc.height == 3 * fh + ypad1 + ypad2);  // all, main, big
 
     doc = render(b.p, flamegraph_options{}.min_width(0));
-    CHECK(doc.has_frame("deepest"));
+    CHECK(doc.has_box("deepest"));
     CHECK(doc.height == 5 * fh + ypad1 + ypad2);
 
     doc = render(b.p, flamegraph_options{}.min_width(2000));  // even the root is too narrow
-    CHECK(doc.frames.size() == 1);  // the root is always drawn
+    CHECK(doc.boxes.size() == 1);  // the root is always drawn
 }
 
 TEST_CASE("flamegraph: thread frames appear when the profile has several threads") {
@@ -403,26 +266,26 @@ TEST_CASE("flamegraph: thread frames appear when the profile has several threads
     b.add({main}, {2}, {label{"thread", "io", 0, ""}});
 
     svg_doc doc = render(b.p);
-    CHECK(doc.frame("io").count == 2);
-    CHECK(doc.frame("worker").count == 1);
-    CHECK(doc.frame("io").y == doc.frame("all").y - fh);
-    CHECK_FALSE(render(b.p, flamegraph_options{}.thread_frames(false)).has_frame("io"));
+    CHECK(doc.box("io").count == 2);
+    CHECK(doc.box("worker").count == 1);
+    CHECK(doc.box("io").y == doc.box("all").y - fh);
+    CHECK_FALSE(render(b.p, flamegraph_options{}.thread_frames(false)).has_box("io"));
 
     builder one;
     auto m = one.fn("main");
     one.add({m}, {1}, {label{"thread", "worker", 0, ""}});
     one.add({m}, {2}, {label{"thread", "worker", 0, ""}});
-    CHECK_FALSE(render(one.p).has_frame("worker"));
-    CHECK(render(one.p, flamegraph_options{}.thread_frames(true)).frame("worker").count == 3);
+    CHECK_FALSE(render(one.p).has_box("worker"));
+    CHECK(render(one.p, flamegraph_options{}.thread_frames(true)).box("worker").count == 3);
 }
 
 TEST_CASE("flamegraph: memory profiles get the mem palette unless one is asked for") {
     builder b({{"objects", "count"}, {"space", "bytes"}});
     b.add({b.fn("main"), b.fn("alloc")}, {3, 4096});
     auto green = [](const svg_doc& doc) {
-        for (const auto& f : doc.frames)
+        for (const auto& f : doc.boxes)
             if (std::stoi(f.fill.substr(1, 2), nullptr, 16) != 0) return false;  // mem: no red
-        return !doc.frames.empty();
+        return !doc.boxes.empty();
     };
     CHECK(green(render(b.p)));                                         // bytes: mem
     CHECK_FALSE(green(render(b.p, flamegraph_options{}.sample_index(0))));  // counts: hot
@@ -437,26 +300,26 @@ TEST_CASE("flamegraph: colours depend on the name only, per palette") {
     b2.add({b2.fn("compute"), b2.fn("zeta")}, {7});
     b2.add({b2.fn("alpha")}, {70});
     const svg_doc d1 = render(b1.p), d2 = render(b2.p);
-    CHECK(d1.frame("compute").fill == d2.frame("compute").fill);
-    CHECK(d1.frame("compute").fill != d1.frame("main").fill);
-    CHECK(d1.frame("compute").fill.size() == 7);  // #rrggbb
+    CHECK(d1.box("compute").fill == d2.box("compute").fill);
+    CHECK(d1.box("compute").fill != d1.box("main").fill);
+    CHECK(d1.box("compute").fill.size() == 7);  // #rrggbb
 
     auto channels = [](const std::string& hex) {
         return std::vector<int>{std::stoi(hex.substr(1, 2), nullptr, 16),
                                 std::stoi(hex.substr(3, 2), nullptr, 16),
                                 std::stoi(hex.substr(5, 2), nullptr, 16)};
     };
-    for (const auto& f : render(b2.p, flamegraph_options{}.palette("mem")).frames) {
+    for (const auto& f : render(b2.p, flamegraph_options{}.palette("mem")).boxes) {
         auto c = channels(f.fill);
         CHECK(c[0] == 0);
         CHECK(c[1] >= 190);
     }
-    for (const auto& f : render(b2.p, flamegraph_options{}.palette(cpprof::flamegraph_palette::io)).frames) {
+    for (const auto& f : render(b2.p, flamegraph_options{}.palette(cpprof::flamegraph_palette::io)).boxes) {
         auto c = channels(f.fill);
         CHECK(c[0] == c[1]);
         CHECK(c[2] >= 190);
     }
-    for (const auto& f : d2.frames) {  // hot
+    for (const auto& f : d2.boxes) {  // hot
         auto c = channels(f.fill);
         CHECK(c[0] >= 205);
         CHECK(c[2] <= 55);
@@ -483,9 +346,9 @@ TEST_CASE("flamegraph: the module palette gives each library its own hue") {
         return std::fmod(h * 60 + 360, 360);
     };
     const svg_doc doc = render(b.p, flamegraph_options{}.palette("module"));
-    CHECK(hue(doc.frame("main").fill) == doctest::Approx(hue(doc.frame("parse").fill)).epsilon(0.02));
-    CHECK(hue(doc.frame("inflate").fill) == doctest::Approx(hue(doc.frame("adler32").fill)).epsilon(0.02));
-    CHECK(std::abs(hue(doc.frame("main").fill) - hue(doc.frame("inflate").fill)) > 5);
+    CHECK(hue(doc.box("main").fill) == doctest::Approx(hue(doc.box("parse").fill)).epsilon(0.02));
+    CHECK(hue(doc.box("inflate").fill) == doctest::Approx(hue(doc.box("adler32").fill)).epsilon(0.02));
+    CHECK(std::abs(hue(doc.box("main").fill) - hue(doc.box("inflate").fill)) > 5);
 }
 
 TEST_CASE("flamegraph: options chain, report their defaults, and are checked") {
@@ -520,8 +383,8 @@ TEST_CASE("flamegraph: options chain, report their defaults, and are checked") {
 
     const svg_doc doc = render(b.p, flamegraph_options{}.width(800).frame_height(20));
     CHECK(doc.width == 800);
-    CHECK(doc.frame("main").width == doctest::Approx(780));
-    CHECK(doc.frame("main").height == 19);
+    CHECK(doc.box("main").width == doctest::Approx(780));
+    CHECK(doc.box("main").height == 19);
 }
 
 TEST_CASE("flamegraph: numbers are written exactly, whatever the locale") {
@@ -567,11 +430,11 @@ TEST_CASE("flamegraph: numbers are written exactly, whatever the locale") {
 TEST_CASE("flamegraph: the path overload writes the file or names the path and the reason") {
     builder b;
     b.add({b.fn("main"), b.fn("work")}, {2});
-    const std::string path = temp_path(".svg");
+    cpprof_test::temp_dir dir;
+    const std::string path = dir / "graph.svg";
     cpprof::write_flamegraph(b.p, path);
-    const svg_doc doc = parse_svg(read_all(path));
-    CHECK(doc.frame("work").count == 2);
-    std::remove(path.c_str());
+    const svg_doc doc = parse_svg(cpprof_test::read_file(path));
+    CHECK(doc.box("work").count == 2);
 
     const std::string bad = "/nonexistent-cpprof-dir/graph.svg";
     CHECK_THROWS_WITH_AS(cpprof::write_flamegraph(b.p, bad),
@@ -579,7 +442,7 @@ TEST_CASE("flamegraph: the path overload writes the file or names the path and t
     CHECK_THROWS_WITH_AS(cpprof::write_flamegraph(b.p, bad),
                          doctest::Contains("No such file or directory"), cpprof::error);
     // Bad options are reported before the file is created.
-    const std::string unused = temp_path(".svg");
+    const std::string unused = dir / "unused.svg";
     CHECK_THROWS_AS(cpprof::write_flamegraph(b.p, unused, flamegraph_options{}.font_size(0)),
                     cpprof::error);
     CHECK_FALSE(std::filesystem::exists(unused));
@@ -603,9 +466,9 @@ TEST_CASE("flamegraph: a larger random profile stays consistent") {
         b.p.add_sample(stack, {static_cast<std::int64_t>(1 + next(100))});
     }
     const svg_doc doc = render(b.p, flamegraph_options{}.min_width(0));
-    CHECK(doc.frame("all").count == b.p.total(0));
+    CHECK(doc.box("all").count == b.p.total(0));
     std::map<double, std::vector<const svg_frame*>> rows;
-    for (const auto& f : doc.frames) rows[f.y].push_back(&f);
+    for (const auto& f : doc.boxes) rows[f.y].push_back(&f);
     for (auto& row : rows) {
         auto& fs = row.second;
         std::sort(fs.begin(), fs.end(), [](auto* a, auto* c) {  // ties: rounded to one x
@@ -618,22 +481,22 @@ TEST_CASE("flamegraph: a larger random profile stays consistent") {
     // script assumes). Children fit inside their parent, and their counts add up to at most
     // the parent's.
     std::vector<std::size_t> path;  // path[d]: index of the last box seen at depth d
-    std::vector<std::int64_t> child_sum(doc.frames.size());
+    std::vector<std::int64_t> child_sum(doc.boxes.size());
     std::size_t checked = 0;
-    for (std::size_t i = 0; i < doc.frames.size(); ++i) {
-        const svg_frame& f = doc.frames[i];
-        const auto depth = static_cast<std::size_t>(std::lround((doc.frames[0].y - f.y) / fh));
+    for (std::size_t i = 0; i < doc.boxes.size(); ++i) {
+        const svg_frame& f = doc.boxes[i];
+        const auto depth = static_cast<std::size_t>(std::lround((doc.boxes[0].y - f.y) / fh));
         REQUIRE(depth <= path.size());
         path.resize(depth);
         path.push_back(i);
         if (depth == 0) continue;
-        const svg_frame& parent = doc.frames[path[depth - 1]];
+        const svg_frame& parent = doc.boxes[path[depth - 1]];
         CHECK(f.x >= parent.x - 0.011);
         CHECK(f.x + f.width <= parent.x + parent.width + 0.011);
         child_sum[path[depth - 1]] += f.count;
         ++checked;
     }
-    for (std::size_t i = 0; i < doc.frames.size(); ++i) CHECK(child_sum[i] <= doc.frames[i].count);
-    CHECK(checked + 1 == doc.frames.size());
+    for (std::size_t i = 0; i < doc.boxes.size(); ++i) CHECK(child_sum[i] <= doc.boxes[i].count);
+    CHECK(checked + 1 == doc.boxes.size());
     CHECK(checked > 3000);
 }

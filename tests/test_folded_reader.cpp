@@ -145,3 +145,17 @@ TEST_CASE("folded reader: reads a pipe, whose size is unknown, as well as a file
     CHECK(cpprof::read_folded(fifo).total(0) == expected);
     writer.join();
 }
+
+TEST_CASE("folded reader: counts that each fit but add up past 2^63 - 1 are an error, not an overflow") {
+    // Found by the fuzzer: two lines of one stack, 8.8e18 each, merged by every writer.
+    const cpprof::profile p =
+        cpprof::parse_folded("a;b 8818088180808188101\na;b 8818088180808188101\n");
+    std::ostringstream os;
+    CHECK_THROWS_WITH_AS(cpprof::write_folded(p, os), doctest::Contains("add up to more than 2^63 - 1"),
+                         cpprof::error);
+    CHECK_THROWS_AS(cpprof::write_flamegraph(p, os), cpprof::error);
+    // Different stacks whose total overflows, too.
+    const cpprof::profile q =
+        cpprof::parse_folded("a;b 8818088180808188101\na;c 8818088180808188101\n");
+    CHECK_THROWS_AS(cpprof::write_flamegraph(q, os), cpprof::error);
+}

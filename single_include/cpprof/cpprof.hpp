@@ -4756,31 +4756,40 @@ stack_set collect_stacks_from(const stack_source* sources, std::size_t source_co
     };
     std::sort(raw.begin(), raw.end(), less);
 
+    // Sums are checked: values are 64-bit and hostile input can hold any of them. A total that
+    // does not fit is an error, and every partial sum a writer takes is at most the total.
+    auto add = [](std::int64_t& sum, std::int64_t v) {
+        if (__builtin_add_overflow(sum, v, &sum))
+            throw error("the sample values add up to more than 2^63 - 1; they cannot be drawn or "
+                        "written as one total");
+    };
     out.stacks.reserve(raw.size());
     if (first_values == nullptr) {
         for (std::size_t i = 0; i < raw.size();) {
             stack_set::entry merged = raw[i];
             std::size_t j = i + 1;
-            for (; j < raw.size() && same(raw[j], merged); ++j) merged.value += raw[j].value;
+            for (; j < raw.size() && same(raw[j], merged); ++j) add(merged.value, raw[j].value);
             if (merged.value > 0) {
                 out.stacks.push_back(merged);
-                out.total += merged.value;
+                add(out.total, merged.value);
             }
             i = j;
         }
         return out;
     }
     first_values->clear();
+    std::int64_t first_total = 0;
     for (std::size_t i = 0; i < raw.size();) {
         std::int64_t sums[2] = {0, 0};
         std::size_t j = i;
-        for (; j < raw.size() && same(raw[j], raw[i]); ++j) sums[raw[j].source != 0] += raw[j].value;
+        for (; j < raw.size() && same(raw[j], raw[i]); ++j) add(sums[raw[j].source != 0], raw[j].value);
         const std::int64_t first = std::max<std::int64_t>(sums[0], 0);
         const std::int64_t second = std::max<std::int64_t>(sums[1], 0);
         if (first > 0 || second > 0) {
             out.stacks.push_back({raw[i].offset, raw[i].length, 0, second});
             first_values->push_back(first);
-            out.total += second;
+            add(first_total, first);
+            add(out.total, second);
         }
         i = j;
     }
@@ -6564,9 +6573,8 @@ std::vector<flame_box> layout_boxes(const stack_set& set, double min_count,
 // of #frames in depth-first order; depth is read back from each rect's y, parents from the
 // order, so the file needs no per-box attributes beyond what the picture itself needs.
 inline constexpr std::string_view flamegraph_script = R"JS(
-"use strict";
 var cfg = cpprof_config;
-var frames = [];  // per box: {g, rect, text, label, name, count, x, w, xs, ys, text0, fill, depth, parent, end}
+var boxes = [];  // per box: {g, rect, text, label, name, count, x, w, xs, ys, text0, fill, depth, parent, end}
 var group, details, unzoomButton, searchButton, caseButton, matchedText;
 var zoomed = -1;         // index of the zoomed box, -1 when not zoomed
 var searchTerm = null;   // active search, or null
@@ -6623,27 +6631,27 @@ function readFrames() {
       fill: rect.getAttribute("fill"), depth: 0, parent: -1, end: 0,
       matched: false, moved: false
     };
-    if (i > 0) f.depth = Math.round(Math.abs(parseFloat(f.ys) - frames[0].y) / cfg.frameHeight);
+    if (i > 0) f.depth = Math.round(Math.abs(parseFloat(f.ys) - boxes[0].y) / cfg.frameHeight);
     f.y = parseFloat(f.ys);
     f.parent = f.depth > 0 ? onPath[f.depth - 1] : -1;
     onPath[f.depth] = i;
     onPath.length = f.depth + 1;
     g.cpprofIndex = i;
-    frames.push(f);
+    boxes.push(f);
   }
   // A box's subtree is the run of boxes after it that are deeper than it.
   var open = [];
-  for (i = 0; i < frames.length; ++i) {
-    while (open.length && frames[open[open.length - 1]].depth >= frames[i].depth)
-      frames[open.pop()].end = i;
+  for (i = 0; i < boxes.length; ++i) {
+    while (open.length && boxes[open[open.length - 1]].depth >= boxes[i].depth)
+      boxes[open.pop()].end = i;
     open.push(i);
   }
-  while (open.length) frames[open.pop()].end = frames.length;
+  while (open.length) boxes[open.pop()].end = boxes.length;
 }
 
 function frameOf(node) {
   for (; node && node !== group; node = node.parentNode)
-    if (node.cpprofIndex !== undefined) return frames[node.cpprofIndex];
+    if (node.cpprofIndex !== undefined) return boxes[node.cpprofIndex];
   return null;
 }
 
@@ -6674,12 +6682,12 @@ function place(f, x, w, faded) {
 
 function zoom(i) {
   if (i <= 0) { unzoom(); return; }
-  var z = frames[i], ratio = cfg.plotWidth / z.w;
-  var state = new Int8Array(frames.length);  // 0 hidden, 1 faded ancestor, 2 inside the zoom
-  for (var a = z.parent; a >= 0; a = frames[a].parent) state[a] = 1;
+  var z = boxes[i], ratio = cfg.plotWidth / z.w;
+  var state = new Int8Array(boxes.length);  // 0 hidden, 1 faded ancestor, 2 inside the zoom
+  for (var a = z.parent; a >= 0; a = boxes[a].parent) state[a] = 1;
   for (var j = i; j < z.end; ++j) state[j] = 2;
-  for (j = 0; j < frames.length; ++j) {
-    var f = frames[j];
+  for (j = 0; j < boxes.length; ++j) {
+    var f = boxes[j];
     if (state[j] === 0) setClass(f, "hide");
     else if (state[j] === 1) place(f, cfg.xpad, cfg.plotWidth, true);
     else place(f, cfg.xpad + (f.x - z.x) * ratio, f.w * ratio, false);
@@ -6690,8 +6698,8 @@ function zoom(i) {
 }
 
 function unzoom() {
-  for (var j = 0; j < frames.length; ++j) {
-    var f = frames[j];
+  for (var j = 0; j < boxes.length; ++j) {
+    var f = boxes[j];
     if (f.moved) place(f, f.x, f.w, false);
     else setClass(f, "");
   }
@@ -6719,8 +6727,8 @@ function search(term) {
   }
   searchTerm = term;
   var matched = 0, coveredUntil = 0;
-  for (var j = 0; j < frames.length; ++j) {
-    var f = frames[j];
+  for (var j = 0; j < boxes.length; ++j) {
+    var f = boxes[j];
     f.matched = re.test(f.name);
     f.rect.setAttribute("fill", f.matched ? cfg.searchColor : f.fill);
     if (f.matched && j >= coveredUntil) {
@@ -6728,7 +6736,7 @@ function search(term) {
       coveredUntil = f.end;
     }
   }
-  var total = frames.length ? frames[0].count : 0;
+  var total = boxes.length ? boxes[0].count : 0;
   var share = matched === total && total > 0 ? "100" : (total > 0 ? 100 * matched / total : 0).toFixed(1);
   matchedText.nodeValue = "Matched: " + share + "%";
   searchButton.firstChild.nodeValue = "Reset Search";
@@ -6737,8 +6745,8 @@ function search(term) {
 }
 
 function resetSearch() {
-  for (var j = 0; j < frames.length; ++j) {
-    var f = frames[j];
+  for (var j = 0; j < boxes.length; ++j) {
+    var f = boxes[j];
     if (f.matched) { f.rect.setAttribute("fill", f.fill); f.matched = false; }
   }
   searchTerm = null;
@@ -6772,7 +6780,7 @@ function saveState() {
   try {
     var params = new URLSearchParams(document.location.search);
     ["x", "y", "s", "i"].forEach(function (k) { params.delete(k); });
-    if (zoomed > 0) { params.set("x", frames[zoomed].xs); params.set("y", frames[zoomed].ys); }
+    if (zoomed > 0) { params.set("x", boxes[zoomed].xs); params.set("y", boxes[zoomed].ys); }
     if (searchTerm !== null) params.set("s", searchTerm);
     if (ignoreCase) params.set("i", "1");
     var query = params.toString();
@@ -6789,8 +6797,8 @@ function restoreState() {
   if (params.get("i") === "1") { ignoreCase = true; caseButton.classList.add("show"); }
   var x = params.get("x"), y = params.get("y");
   if (x !== null && y !== null)
-    for (var j = 1; j < frames.length; ++j)
-      if (frames[j].xs === x && frames[j].ys === y) { zoom(j); break; }
+    for (var j = 1; j < boxes.length; ++j)
+      if (boxes[j].xs === x && boxes[j].ys === y) { zoom(j); break; }
   var s = params.get("s");
   if (s) search(s);
 }
@@ -6911,7 +6919,7 @@ void render_flame_svg(const stack_set& set, bool differential, const std::int64_
           "#frames > g:hover > rect { stroke: black; stroke-width: 0.5; cursor: pointer; }\n"
           "#frames text { pointer-events: none; }\n"
           ".hide { display: none; }\n.parent { opacity: 0.5; }\n</style>\n"
-          "<script type=\"text/ecmascript\"><![CDATA[\nvar cpprof_config = {xpad: ");
+          "<script type=\"text/ecmascript\"><![CDATA[\n\"use strict\";\nvar cpprof_config = {xpad: ");
     num(xpad);
     w.put(", plotWidth: ");
     num(plot_width);

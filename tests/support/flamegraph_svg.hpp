@@ -28,7 +28,9 @@ struct svg_box {
 struct svg_graph {
     std::string raw;
     double width = 0, height = 0;
+    std::string onload;                        // the root's onload attribute
     std::map<std::string, std::string> texts;  // fixed texts by id
+    std::map<std::string, std::string> text_class;  // their class attributes, by id
     std::vector<svg_box> boxes;                // document order
 
     const svg_box& box(const std::string& name) const {
@@ -57,10 +59,10 @@ NS = '{http://www.w3.org/2000/svg}'
 root = E.parse(sys.argv[1]).getroot()
 assert root.tag == NS + 'svg', root.tag
 S = '\x1f'
-out = ['svg' + S + root.get('width') + S + root.get('height')]
+out = ['svg' + S + root.get('width') + S + root.get('height') + S + root.get('onload', '')]
 for t in root.iter(NS + 'text'):
     if t.get('id'):
-        out.append('text' + S + t.get('id') + S + (t.text or ''))
+        out.append('text' + S + t.get('id') + S + (t.text or '') + S + (t.get('class') or ''))
 frames = root.find('.//' + NS + "g[@id='frames']")
 for g in frames.findall(NS + 'g'):
     r, t = g.find(NS + 'rect'), g.find(NS + 'text')
@@ -97,8 +99,10 @@ inline svg_graph parse_flamegraph_svg(const std::string& svg, const std::string&
         if (f[0] == "svg") {
             g.width = std::stod(f[1]);
             g.height = std::stod(f[2]);
+            g.onload = f[3];
         } else if (f[0] == "text") {
             g.texts[f[1]] = f[2];
+            g.text_class[f[1]] = f[3];
         } else if (f[0] == "box") {
             REQUIRE(f.size() == 8);
             svg_box b;

@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include <cpprof/error.hpp>
 #include <cpprof/profile.hpp>
 
 namespace cpprof::detail {
@@ -261,31 +262,40 @@ stack_set collect_stacks_from(const stack_source* sources, std::size_t source_co
     };
     std::sort(raw.begin(), raw.end(), less);
 
+    // Sums are checked: values are 64-bit and hostile input can hold any of them. A total that
+    // does not fit is an error, and every partial sum a writer takes is at most the total.
+    auto add = [](std::int64_t& sum, std::int64_t v) {
+        if (__builtin_add_overflow(sum, v, &sum))
+            throw error("the sample values add up to more than 2^63 - 1; they cannot be drawn or "
+                        "written as one total");
+    };
     out.stacks.reserve(raw.size());
     if (first_values == nullptr) {
         for (std::size_t i = 0; i < raw.size();) {
             stack_set::entry merged = raw[i];
             std::size_t j = i + 1;
-            for (; j < raw.size() && same(raw[j], merged); ++j) merged.value += raw[j].value;
+            for (; j < raw.size() && same(raw[j], merged); ++j) add(merged.value, raw[j].value);
             if (merged.value > 0) {
                 out.stacks.push_back(merged);
-                out.total += merged.value;
+                add(out.total, merged.value);
             }
             i = j;
         }
         return out;
     }
     first_values->clear();
+    std::int64_t first_total = 0;
     for (std::size_t i = 0; i < raw.size();) {
         std::int64_t sums[2] = {0, 0};
         std::size_t j = i;
-        for (; j < raw.size() && same(raw[j], raw[i]); ++j) sums[raw[j].source != 0] += raw[j].value;
+        for (; j < raw.size() && same(raw[j], raw[i]); ++j) add(sums[raw[j].source != 0], raw[j].value);
         const std::int64_t first = std::max<std::int64_t>(sums[0], 0);
         const std::int64_t second = std::max<std::int64_t>(sums[1], 0);
         if (first > 0 || second > 0) {
             out.stacks.push_back({raw[i].offset, raw[i].length, 0, second});
             first_values->push_back(first);
-            out.total += second;
+            add(first_total, first);
+            add(out.total, second);
         }
         i = j;
     }
