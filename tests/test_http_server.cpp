@@ -345,6 +345,42 @@ TEST_CASE("http server: stop() cancels a running profile request" * CPPROF_NEEDS
     g.stop();
 }
 
+TEST_CASE("http server: a client that hangs up abandons its profile" * CPPROF_NEEDS_REAL_SIGNALS) {
+    h::server s{h::server_options{}.port(0)};
+    {
+        connection c(s.port());
+        REQUIRE(c.send("GET /debug/pprof/profile?seconds=30 HTTP/1.1\r\nHost: x\r\n\r\n"));
+        // The profile is running: the CPU profiler is taken.
+        bool busy = false;
+        for (int i = 0; i < 100 && !busy; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            try {
+                cpprof::profiler_guard<> probe;
+                probe.stop();
+            } catch (const cpprof::error&) {
+                busy = true;
+            }
+        }
+        REQUIRE(busy);
+    }  // the client goes away 30 s early
+    // Within about one 50 ms poll the server notices and frees the profiler, instead of
+    // profiling on for nobody until the 30 s are up.
+    const auto t0 = clock_type::now();
+    bool free_again = false;
+    while (!free_again && clock_type::now() - t0 < std::chrono::seconds(5)) {
+        try {
+            cpprof::profiler_guard<> g;
+            g.stop();
+            free_again = true;
+        } catch (const cpprof::error&) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+    }
+    CHECK(free_again);
+    // And the server still answers.
+    CHECK(status_of(get(s.port(), "/debug/pprof/cmdline")) == 200);
+}
+
 TEST_CASE("http server: curl and go tool pprof against a live server" * CPPROF_NEEDS_REAL_SIGNALS) {
     h::server s{h::server_options{}.port(0)};
     const std::string base = "http://127.0.0.1:" + std::to_string(s.port());

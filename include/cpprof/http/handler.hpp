@@ -17,10 +17,10 @@
 //                                       a CPU profile, gzipped pprof; 409 while another CPU
 //                                       profile runs in the process
 //   /debug/pprof/flamegraph  GET        the same, as an SVG flame graph
-//   /debug/pprof/heap        GET        ?seconds=N (default 5) [&gc=ignored]: a heap profile of
-//   /debug/pprof/allocs      GET        what was allocated during the N seconds (allocs: with
-//                                       alloc_space as default type); 404 saying how to enable
-//                                       it when cpprof's operator new is not linked in
+//   /debug/pprof/heap        GET        [?seconds=N] [&gc=ignored]: a heap profile (see "Heap"
+//   /debug/pprof/allocs      GET        below; allocs: with alloc_space as default type); 404
+//                                       saying how to enable it when cpprof's operator new is
+//                                       not linked in
 //   /debug/pprof/symbol      GET, HEAD, POST  Go's symbol protocol: "num_symbols: 1" then one
 //                                       "0xADDR name" line per known address of the POST body
 //                                       (or the GET query), addresses separated by '+'
@@ -36,18 +36,25 @@
 //
 // Query strings are parsed from request::query (a bad escape is a 400). `seconds` is a positive
 // decimal with at most 3 fractional digits (so tests can ask for 0.2), at most max_seconds.
-// Differences from Go, on purpose: the heap endpoints sample over a window rather than since
-// program start (cpprof samples the heap only while a heap profile runs); `frequency` is a
-// cpprof extension; the JSON endpoints answer errors as {"error": "..."}.
+// Heap: Go samples the heap from program start, cpprof only while a heap profile runs. Give
+// handler_options::heap_profile() a heap_profiler_guard the application keeps running (the
+// server does it with server_options::heap_since_start(true)) and /debug/pprof/heap and /allocs
+// answer at once with everything since it started, ?seconds=N with the delta over N seconds,
+// as Go's do; without one, each request samples a window of ?seconds=N (default 5) of its own.
+// Differences from Go, on purpose: `frequency` is a cpprof extension; the JSON endpoints answer
+// errors as {"error": "..."}.
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <unordered_map>
 #include <string_view>
 #include <thread>
 #include <utility>
@@ -85,16 +92,35 @@ public:
     /// `seconds` of /debug/pprof/profile and /flamegraph when the request names none (Go: 30).
     handler_options& default_seconds(int s) { default_seconds_ = s; return *this; }
     int default_seconds() const { return default_seconds_; }
-    /// `seconds` of /debug/pprof/heap and /allocs when the request names none (default 5).
+    /// `seconds` of /debug/pprof/heap and /allocs when the request names none and no
+    /// heap_profile() is given (default 5).
     handler_options& default_heap_seconds(int s) { default_heap_seconds_ = s; return *this; }
     int default_heap_seconds() const { return default_heap_seconds_; }
+    /// A heap profile the application keeps running (typically for its whole life; it must
+    /// outlive every handle() call that uses it). /debug/pprof/heap and /allocs then answer at
+    /// once with everything since it started, as Go's do, and with ?seconds=N the difference
+    /// over the next N seconds (Go's delta profile). nullptr (default): each request samples
+    /// the heap for a window of its own, ?seconds=N (default default_heap_seconds()).
+    handler_options& heap_profile(const heap_profiler_guard* g) { heap_ = g; return *this; }
+    const heap_profiler_guard* heap_profile() const { return heap_; }
     /// A flag that, once true, ends a profile request early with 503 (cpprof::http::server
     /// sets it when it stops, so stop() does not wait out a 30 s profile). nullptr: none.
     handler_options& cancel_flag(const std::atomic<bool>* flag) { cancel_ = flag; return *this; }
     const std::atomic<bool>* cancel_flag() const { return cancel_; }
+    /// Asked every 50 ms while a request waits out its profile; true abandons the profile (the
+    /// server passes "the client hung up", as Go cancels on a closed connection). Empty: never.
+    handler_options& cancel_when(std::function<bool()> f) { cancel_when_ = std::move(f); return *this; }
+    const std::function<bool()>& cancel_when() const { return cancel_when_; }
+
+    /// Whether a running profile request should end now (cancel_flag or cancel_when).
+    bool cancelled() const {
+        return (cancel_ && cancel_->load()) || (cancel_when_ && cancel_when_());
+    }
 
 private:
     const std::atomic<bool>* cancel_ = nullptr;
+    std::function<bool()> cancel_when_;
+    const heap_profiler_guard* heap_ = nullptr;
     int max_seconds_ = 300;
     int default_seconds_ = 30;
     int default_heap_seconds_ = 5;
@@ -226,22 +252,21 @@ std::optional<response> start_cpu(std::optional<Guard>& guard, int hz, bool json
     return std::nullopt;
 }
 
-/// Sleeps `ms` milliseconds, in slices of at most 50 ms while `cancel` can end it early.
+/// Sleeps `ms` milliseconds in slices of at most 50 ms, asking o.cancelled() between them.
 /// Returns false when cancelled.
-inline bool wait_window(std::int64_t ms, const std::atomic<bool>* cancel) {
+inline bool wait_window(std::int64_t ms, const handler_options& o) {
     const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
     for (;;) {
-        if (cancel && cancel->load()) return false;
+        if (o.cancelled()) return false;
         const auto now = std::chrono::steady_clock::now();
         if (now >= end) return true;
-        auto slice = end - now;
-        if (cancel && slice > std::chrono::milliseconds(50)) slice = std::chrono::milliseconds(50);
-        std::this_thread::sleep_for(slice);
+        std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+            end - now, std::chrono::milliseconds(50)));
     }
 }
 
 inline const char* cancelled_message() {
-    return "the server is shutting down: the profile was abandoned";
+    return "the profile was abandoned: the server is shutting down or the client hung up";
 }
 
 /// Runs a CPU profile for `ms` milliseconds into `out`; or returns the error response.
@@ -249,7 +274,7 @@ inline std::optional<response> cpu_window(std::int64_t ms, int hz, const handler
                                           profile& out) {
     std::optional<profiler_guard<>> guard;
     if (auto failure = start_cpu(guard, hz, false)) return failure;
-    if (!wait_window(ms, o.cancel_flag())) return text_response(503, cancelled_message());
+    if (!wait_window(ms, o)) return text_response(503, cancelled_message());
     try {
         out = guard->stop();
     } catch (const error& e) {
@@ -357,12 +382,56 @@ inline const char* heap_how_to_enable() {
            "/debug/pprof/heap and /debug/pprof/allocs will answer";
 }
 
+/// `after` minus `before`, stack by stack (matched by addresses, then names), keeping after's
+/// frames, mappings and labels: the delta of two reports of one running heap profile, whose
+/// stacks only ever get added.
+template <class = void>
+profile heap_delta(const profile& before, const profile& after) {
+    auto key_of = [](const profile& p, const sample& s) {
+        std::string key;
+        for (frame_id id : s.stack) {
+            const frame& f = p.frames()[id];
+            key.append(reinterpret_cast<const char*>(&f.address), sizeof f.address);
+            key += f.function;
+            key += '\0';
+        }
+        return key;
+    };
+    std::unordered_map<std::string, const sample*> earlier;
+    for (const sample& s : before.samples()) earlier.emplace(key_of(before, s), &s);
+    profile out = after;
+    auto& samples = out.mutable_samples();
+    std::size_t kept = 0;
+    for (sample& s : samples) {
+        const auto it = earlier.find(key_of(after, s));
+        bool nonzero = false;
+        for (std::size_t i = 0; i < s.values.size(); ++i) {
+            if (it != earlier.end() && i < it->second->values.size()) s.values[i] -= it->second->values[i];
+            nonzero = nonzero || s.values[i] != 0;
+        }
+        if (nonzero) samples[kept++] = std::move(s);
+    }
+    samples.resize(kept);
+    out.set_time_nanos(before.time_nanos() + before.duration_nanos());
+    out.set_duration_nanos(after.time_nanos() + after.duration_nanos() - out.time_nanos());
+    out.add_comment("delta: what changed over the request's seconds (after minus before)");
+    return out;
+}
+
+inline response heap_busy() {
+    return text_response(409, "a heap profile is already running in this process (another "
+                              "/debug/pprof/heap or allocs, or the application's own "
+                              "heap_profiler_guard); try again when it ends");
+}
+
 inline response serve_heap_window(const fields& params, const handler_options& o, bool allocs) {
     std::int64_t ms = 0;
+    const bool windowed = !o.heap_profile() || find_field(params, "seconds", false) != nullptr;
     const std::string why = parse_seconds(params, o.default_heap_seconds(), o.max_seconds(), ms);
     if (!why.empty()) return text_response(400, why);
 #if !CPPROF_ENABLED || !CPPROF_PLATFORM_SUPPORTED
     (void)allocs;
+    (void)windowed;
     return text_response(501, !CPPROF_ENABLED ? cpu_unavailable()
                                               : "heap profiling is supported on Linux only");
 #else
@@ -370,14 +439,22 @@ inline response serve_heap_window(const fields& params, const handler_options& o
         return text_response(404, heap_how_to_enable());
     profile p;
     try {
-        heap_profiler_guard guard;
-        if (!wait_window(ms, o.cancel_flag())) return text_response(503, cancelled_message());
-        p = guard.stop();
+        if (const heap_profiler_guard* standing = o.heap_profile()) {
+            if (!standing->running())
+                return text_response(500, "handler_options::heap_profile: that heap profile was stopped");
+            p = standing->report();
+            if (windowed) {
+                if (!wait_window(ms, o)) return text_response(503, cancelled_message());
+                p = heap_delta(p, standing->report());
+            }
+        } else {
+            heap_profiler_guard guard;
+            if (!wait_window(ms, o)) return text_response(503, cancelled_message());
+            p = guard.stop();
+        }
     } catch (const error& e) {
         if (std::string_view(e.what()).find("already running") != std::string_view::npos)
-            return text_response(409, "a heap profile is already running in this process (another "
-                                      "/debug/pprof/heap or allocs, or the application's own "
-                                      "heap_profiler_guard); try again when it ends");
+            return heap_busy();
         return text_response(500, e.what());
     }
     if (allocs)

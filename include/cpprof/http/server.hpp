@@ -92,6 +92,18 @@ public:
     /// Longest profile a request may ask for, in seconds (default 300).
     server_options& max_seconds(int s) { max_seconds_ = s; return *this; }
     int max_seconds() const { return max_seconds_; }
+    /// Runs a heap profile (`heap` options, default Poisson sampling every 512 KiB) for the
+    /// server's whole life, so /debug/pprof/heap and /allocs answer at once with everything
+    /// since the server started, as Go's do (handler_options::heap_profile). Off by default:
+    /// it needs CPPROF_IMPLEMENT_GLOBAL_NEW (else the constructor throws), costs the sampling
+    /// for as long as the server runs, and holds the process's one heap_profiler_guard.
+    server_options& heap_since_start(bool on, heap_options heap = {}) {
+        heap_since_start_ = on;
+        heap_ = heap;
+        return *this;
+    }
+    bool heap_since_start() const { return heap_since_start_; }
+    const heap_options& heap() const { return heap_; }
 
 private:
     std::string address_ = "127.0.0.1";
@@ -104,6 +116,8 @@ private:
     int idle_timeout_ms_ = 5000;
     int write_timeout_ms_ = 10000;
     int max_seconds_ = 300;
+    bool heap_since_start_ = false;
+    heap_options heap_;
 };
 
 namespace detail {
@@ -158,9 +172,21 @@ inline int ms_until(steady::time_point deadline) {
     return left <= 0 ? 0 : (left > 1000000 ? 1000000 : static_cast<int>(left));
 }
 
+/// Whether the peer closed its side of connection `fd` (or it failed), without reading: bytes
+/// of a pipelined request waiting to be read do not count.
+inline bool peer_hung_up(int fd) {
+    pollfd p{fd, static_cast<short>(POLLRDHUP), 0};
+    int r;
+    do {
+        r = ::poll(&p, 1, 0);
+    } while (r < 0 && errno == EINTR);
+    return r > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
+}
+
 /// State shared by the accepting thread and the connection threads.
 struct server_state {
     server_options options;
+    std::unique_ptr<heap_profiler_guard> heap;  ///< server_options::heap_since_start
     int listen_fd = -1;
     int wake_read = -1, wake_write = -1;  ///< a byte in the pipe = stop
     int port = 0;
@@ -233,9 +259,13 @@ struct server_state {
         parse_limits limits;
         limits.max_head = options.max_head_bytes();
         limits.max_body = options.max_body_bytes();
+        // A profile request is abandoned when the server stops or the client hangs up (as Go
+        // cancels a request's context when its connection closes).
         const handler_options hopts = handler_options{}
                                           .max_seconds(options.max_seconds())
-                                          .cancel_flag(&stopping);
+                                          .heap_profile(heap.get())
+                                          .cancel_flag(&stopping)
+                                          .cancel_when([fd] { return peer_hung_up(fd); });
         std::string buffer;
         bool continue_sent = false;
         auto deadline = steady::now() + std::chrono::milliseconds(options.idle_timeout_ms());
@@ -428,6 +458,7 @@ struct server_state {
         }
         if (acceptor.joinable()) acceptor.join();
         reap(true);
+        heap.reset();  // no connection uses it any more
         close_all();
     }
 
@@ -454,6 +485,8 @@ public:
 #if CPPROF_DETAIL_HTTP_SERVER
         state_ = std::make_unique<detail::server_state>();
         state_->options = options;
+        if (options.heap_since_start())
+            state_->heap = std::make_unique<heap_profiler_guard>(options.heap());
         state_->open();
 #elif CPPROF_ENABLED
         throw error("http::server needs POSIX sockets; on this platform use cpprof::http::handle() "
