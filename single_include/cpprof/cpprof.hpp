@@ -11658,15 +11658,23 @@ inline response serve_index(const request&, const fields&, const handler_options
     return r;
 }
 
-inline response serve_cmdline(const request&, const fields&, const handler_options&) {
+/// The command line, read once (as Go serves os.Args: what the program started with).
+inline const std::string& command_line() {
+    static const std::string args = [] {
 #if CPPROF_ENABLED && CPPROF_PLATFORM_SUPPORTED
-    std::string args = ::cpprof::detail::read_small_file("/proc/self/cmdline", 1u << 20);
+        std::string a = ::cpprof::detail::read_small_file("/proc/self/cmdline", 1u << 20);
 #else
-    std::string args;  // no /proc to read it from
+        std::string a;  // no /proc to read it from
 #endif
-    if (!args.empty() && args.back() == '\0') args.pop_back();  // joined by NUL, as Go's
+        if (!a.empty() && a.back() == '\0') a.pop_back();  // joined by NUL, as Go's
+        return a;
+    }();
+    return args;
+}
+
+inline response serve_cmdline(const request&, const fields&, const handler_options&) {
     response r = text_response(200, "");
-    r.body = std::move(args);
+    r.body = command_line();
     return r;
 }
 
@@ -12658,8 +12666,14 @@ struct server_state {
             reap(false);
             if (stopping.load()) return;
             pollfd p[2] = {{listen_fd, POLLIN, 0}, {wake_read, POLLIN, 0}};
-            // Wake up now and then to join finished connection threads.
-            const int r = ::poll(p, 2, 1000);
+            // While connection threads run, wake up now and then to join the finished ones;
+            // an idle server with none sleeps until a connection or stop() (no CPU at all).
+            bool any_workers;
+            {
+                std::lock_guard<std::mutex> lock(mutex);
+                any_workers = !workers.empty();
+            }
+            const int r = ::poll(p, 2, any_workers ? 1000 : -1);
             if (r < 0 && errno != EINTR) return;
             if (stopping.load() || p[1].revents != 0) return;
             if (r <= 0 || !(p[0].revents & POLLIN)) continue;

@@ -342,15 +342,23 @@ inline response serve_index(const request&, const fields&, const handler_options
     return r;
 }
 
-inline response serve_cmdline(const request&, const fields&, const handler_options&) {
+/// The command line, read once (as Go serves os.Args: what the program started with).
+inline const std::string& command_line() {
+    static const std::string args = [] {
 #if CPPROF_ENABLED && CPPROF_PLATFORM_SUPPORTED
-    std::string args = ::cpprof::detail::read_small_file("/proc/self/cmdline", 1u << 20);
+        std::string a = ::cpprof::detail::read_small_file("/proc/self/cmdline", 1u << 20);
 #else
-    std::string args;  // no /proc to read it from
+        std::string a;  // no /proc to read it from
 #endif
-    if (!args.empty() && args.back() == '\0') args.pop_back();  // joined by NUL, as Go's
+        if (!a.empty() && a.back() == '\0') a.pop_back();  // joined by NUL, as Go's
+        return a;
+    }();
+    return args;
+}
+
+inline response serve_cmdline(const request&, const fields&, const handler_options&) {
     response r = text_response(200, "");
-    r.body = std::move(args);
+    r.body = command_line();
     return r;
 }
 

@@ -344,8 +344,14 @@ struct server_state {
             reap(false);
             if (stopping.load()) return;
             pollfd p[2] = {{listen_fd, POLLIN, 0}, {wake_read, POLLIN, 0}};
-            // Wake up now and then to join finished connection threads.
-            const int r = ::poll(p, 2, 1000);
+            // While connection threads run, wake up now and then to join the finished ones;
+            // an idle server with none sleeps until a connection or stop() (no CPU at all).
+            bool any_workers;
+            {
+                std::lock_guard<std::mutex> lock(mutex);
+                any_workers = !workers.empty();
+            }
+            const int r = ::poll(p, 2, any_workers ? 1000 : -1);
             if (r < 0 && errno != EINTR) return;
             if (stopping.load() || p[1].revents != 0) return;
             if (r <= 0 || !(p[0].revents & POLLIN)) continue;
