@@ -27,6 +27,7 @@ idle=${IDLE:-60}
 server_cpu=${SERVER_CPU:-1}
 client_cpu=${CLIENT_CPU:-0}
 mkdir -p "$out"
+out=$(cd "$out" && pwd)  # absolute: go wants an absolute GOCACHE
 
 for tool in wrk go taskset; do
     command -v "$tool" >/dev/null || { echo "bench_http: $tool is not installed (tools/install-deps.sh)" >&2; exit 1; }
