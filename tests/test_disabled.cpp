@@ -42,3 +42,30 @@ TEST_CASE("disabled: writers and analyses still work on hand-built profiles") {
     cpprof::write_pprof(p, pprof);
     CHECK(pprof.str().size() > 20);
 }
+
+TEST_CASE("disabled: the HTTP handler says profiling is compiled out") {
+    cpprof::http::request req;
+    for (const char* path : {"/debug/pprof/profile", "/debug/pprof/flamegraph", "/debug/pprof/heap"}) {
+        req.path = path;
+        req.query = "seconds=0.1";
+        const cpprof::http::response r = cpprof::http::handle(req);
+        CHECK(r.status == 501);
+        CHECK(r.body.find("CPPROF_ENABLED=0") != std::string::npos);
+    }
+    req.method = "POST";
+    req.path = "/sampling/start";
+    req.query.clear();
+    CHECK(cpprof::http::handle(req).status == 501);
+    req.method = "GET";
+    req.path = "/debug/pprof/";
+    CHECK(cpprof::http::handle(req).status == 200);
+}
+
+TEST_CASE("disabled: the HTTP server is an empty shell that binds nothing") {
+    cpprof::http::server s{cpprof::http::server_options{}.port(0)};
+    CHECK(s.port() == 0);
+    CHECK_FALSE(s.running());
+    s.stop();
+    // Options are still validated.
+    CHECK_THROWS_AS(cpprof::http::server{cpprof::http::server_options{}.port(-1)}, cpprof::error);
+}

@@ -40,6 +40,8 @@ else
     libprotobuf-dev protobuf-compiler             # benchmark baseline: protoc's C++ for profile.proto
     golang-github-google-pprof-dev                #   (installs pprof's profile.proto under /usr/share/gocode)
     time                                          # /usr/bin/time: peak RSS in tools/bench_*.sh
+    curl                                          # the HTTP server tests' real client
+    wrk                                           # tools/bench_http.sh: requests per second
   )
 fi
 

@@ -43,3 +43,9 @@
 // input
 #include <cpprof/input/folded.hpp>
 #include <cpprof/input/pprof.hpp>
+
+// transports
+#include <cpprof/http/handler.hpp>
+#include <cpprof/http/message.hpp>
+#include <cpprof/http/server.hpp>
+#include <cpprof/http/wire.hpp>

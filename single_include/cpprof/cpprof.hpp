@@ -10868,6 +10868,1999 @@ profile read_pprof(const std::string& path) {
 
 }  // namespace cpprof
 // ----- end cpprof/input/pprof.hpp -----
+
+// transports
+// ----- begin cpprof/http/handler.hpp -----
+// cpprof::http::handle(): the /debug/pprof endpoints as a function from a request to a
+// response, for an application that has its own HTTP server (cpprof::http::server calls the
+// same function). Blocking: a profile request holds the calling thread for its `seconds`.
+//
+//     cpprof::http::request req;                 // filled from the application's server
+//     req.method = "GET";
+//     req.path = "/debug/pprof/profile";
+//     req.query = "seconds=10";
+//     cpprof::http::response res = cpprof::http::handle(req);
+//     // copy res.status, res.headers, res.body back
+//
+// Endpoints (Go's net/http/pprof where Go has them):
+//   /debug/pprof/            GET, HEAD  an HTML index linking the rest
+//   /debug/pprof/cmdline     GET, HEAD  the command line, arguments separated by NUL (as Go)
+//   /debug/pprof/profile     GET        ?seconds=N (default 30) &frequency=Hz (default 100):
+//                                       a CPU profile, gzipped pprof; 409 while another CPU
+//                                       profile runs in the process
+//   /debug/pprof/flamegraph  GET        the same, as an SVG flame graph
+//   /debug/pprof/heap        GET        [?seconds=N] [&gc=ignored]: a heap profile (see "Heap"
+//   /debug/pprof/allocs      GET        below; allocs: with alloc_space as default type); 404
+//                                       saying how to enable it when cpprof's operator new is
+//                                       not linked in
+//   /debug/pprof/symbol      GET, HEAD, POST  Go's symbol protocol: "num_symbols: 1" then one
+//                                       "0xADDR name" line per known address of the POST body
+//                                       (or the GET query), addresses separated by '+'
+//   /sampling/start          POST       JSON body {"frequency": N} (optional; empty body =
+//                                       100 Hz): starts a CPU profile that /sampling/stop
+//                                       ends; 200 with a JSON status, 409 when a CPU profile
+//                                       already runs, 400 with the reason for bad JSON/values
+//   /sampling/stop           GET, POST  ?format=svg (default) or pprof; 404 when none runs
+// `/debug/pprof` redirects (301) to `/debug/pprof/`; other /debug/pprof/NAME profiles of Go
+// (goroutine, block, mutex, threadcreate) are 404 with the list of what exists; a known path
+// with another method is 405 with Allow; HEAD answers as GET only where GET has no effect
+// (index, cmdline, symbol): on the profile endpoints it would have to run a profile, so 405.
+//
+// Query strings are parsed from request::query (a bad escape is a 400). `seconds` is a positive
+// decimal with at most 3 fractional digits (so tests can ask for 0.2), at most max_seconds.
+// Heap: Go samples the heap from program start, cpprof only while a heap profile runs. Give
+// handler_options::heap_profile() a heap_profiler_guard the application keeps running (the
+// server does it with server_options::heap_since_start(true)) and /debug/pprof/heap and /allocs
+// answer at once with everything since it started, ?seconds=N with the delta over N seconds,
+// as Go's do; without one, each request samples a window of ?seconds=N (default 5) of its own.
+// Differences from Go, on purpose: `frequency` is a cpprof extension; the JSON endpoints answer
+// errors as {"error": "..."}.
+
+#include <functional>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+// ----- begin cpprof/detail/json_reader.hpp -----
+// A small strict JSON reader (RFC 8259) for request bodies such as the HTTP server's
+// `{"frequency": 100}`. Strict means: one value and nothing but whitespace (space, tab, CR, LF)
+// around it; no comments, trailing commas, single quotes, NaN/Infinity, leading zeros, leading
+// '+' or bare control characters in strings; strings must be valid UTF-8 and \u escapes
+// well-formed (a high surrogate must be followed by a low one); duplicate object keys are an
+// error (RFC 8259 leaves them undefined; a request that says two things is refused). Nesting is
+// limited (default 32 levels) so hostile input cannot exhaust the stack.
+//
+// parse_json() returns a value tree or throws cpprof::error naming the byte offset and what is
+// wrong there ("JSON: at byte 12: expected ',' or '}' in an object").
+
+namespace cpprof::detail {
+
+struct json_value {
+    enum class kind { null, boolean, number, string, array, object };
+    kind type = kind::null;
+    bool boolean = false;
+    std::string text;  ///< number: its literal text; string: the decoded UTF-8
+    std::vector<json_value> items;                           ///< array
+    std::vector<std::pair<std::string, json_value>> members;  ///< object, in order
+
+    const json_value* member(std::string_view key) const {
+        for (const auto& m : members)
+            if (m.first == key) return &m.second;
+        return nullptr;
+    }
+};
+
+inline const char* json_kind_name(json_value::kind k) {
+    switch (k) {
+        case json_value::kind::null: return "null";
+        case json_value::kind::boolean: return "a boolean";
+        case json_value::kind::number: return "a number";
+        case json_value::kind::string: return "a string";
+        case json_value::kind::array: return "an array";
+        case json_value::kind::object: return "an object";
+    }
+    return "?";
+}
+
+template <class = void>
+class basic_json_reader {
+public:
+    basic_json_reader(std::string_view text, int max_depth) : s_(text), max_depth_(max_depth) {}
+
+    json_value parse() {
+        skip_ws();
+        json_value v = value(0);
+        skip_ws();
+        if (pos_ != s_.size()) fail("unexpected text after the JSON value");
+        return v;
+    }
+
+private:
+    [[noreturn]] void fail(const std::string& what) const {
+        throw error("JSON: at byte " + std::to_string(pos_) + ": " + what);
+    }
+
+    void skip_ws() {
+        while (pos_ < s_.size() &&
+               (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r'))
+            ++pos_;
+    }
+
+    bool take(char c) {
+        if (pos_ < s_.size() && s_[pos_] == c) {
+            ++pos_;
+            return true;
+        }
+        return false;
+    }
+
+    void literal(std::string_view word) {
+        if (s_.substr(pos_, word.size()) != word) fail("invalid literal (expected a JSON value)");
+        pos_ += word.size();
+    }
+
+    json_value value(int depth) {
+        if (pos_ >= s_.size()) fail("unexpected end of input (expected a JSON value)");
+        json_value v;
+        switch (s_[pos_]) {
+            case '{': {
+                if (depth >= max_depth_) fail("nested deeper than " + std::to_string(max_depth_) + " levels");
+                v.type = json_value::kind::object;
+                ++pos_;
+                skip_ws();
+                if (take('}')) return v;
+                for (;;) {
+                    skip_ws();
+                    if (pos_ >= s_.size() || s_[pos_] != '"') fail("expected a string key in an object");
+                    const std::size_t key_at = pos_;
+                    std::string key = string();
+                    if (v.member(key)) {
+                        pos_ = key_at;
+                        fail("duplicate key \"" + key + "\"");
+                    }
+                    skip_ws();
+                    if (!take(':')) fail("expected ':' after an object key");
+                    skip_ws();
+                    json_value m = value(depth + 1);
+                    v.members.emplace_back(std::move(key), std::move(m));
+                    skip_ws();
+                    if (take('}')) return v;
+                    if (!take(',')) fail("expected ',' or '}' in an object");
+                }
+            }
+            case '[': {
+                if (depth >= max_depth_) fail("nested deeper than " + std::to_string(max_depth_) + " levels");
+                v.type = json_value::kind::array;
+                ++pos_;
+                skip_ws();
+                if (take(']')) return v;
+                for (;;) {
+                    skip_ws();
+                    v.items.push_back(value(depth + 1));
+                    skip_ws();
+                    if (take(']')) return v;
+                    if (!take(',')) fail("expected ',' or ']' in an array");
+                }
+            }
+            case '"':
+                v.type = json_value::kind::string;
+                v.text = string();
+                return v;
+            case 't': literal("true"); v.type = json_value::kind::boolean; v.boolean = true; return v;
+            case 'f': literal("false"); v.type = json_value::kind::boolean; return v;
+            case 'n': literal("null"); return v;
+            default:
+                v.type = json_value::kind::number;
+                v.text = number();
+                return v;
+        }
+    }
+
+    static bool digit(char c) { return c >= '0' && c <= '9'; }
+
+    std::string number() {
+        const std::size_t start = pos_;
+        take('-');
+        if (pos_ >= s_.size() || !digit(s_[pos_])) fail("invalid value (expected a JSON value)");
+        if (s_[pos_] == '0') {
+            ++pos_;
+            if (pos_ < s_.size() && digit(s_[pos_])) fail("leading zero in a number");
+        } else {
+            while (pos_ < s_.size() && digit(s_[pos_])) ++pos_;
+        }
+        if (take('.')) {
+            if (pos_ >= s_.size() || !digit(s_[pos_])) fail("expected a digit after '.'");
+            while (pos_ < s_.size() && digit(s_[pos_])) ++pos_;
+        }
+        if (pos_ < s_.size() && (s_[pos_] == 'e' || s_[pos_] == 'E')) {
+            ++pos_;
+            if (!take('+')) take('-');
+            if (pos_ >= s_.size() || !digit(s_[pos_])) fail("expected a digit in the exponent");
+            while (pos_ < s_.size() && digit(s_[pos_])) ++pos_;
+        }
+        return std::string(s_.substr(start, pos_ - start));
+    }
+
+    unsigned hex4() {
+        if (s_.size() - pos_ < 4) fail("truncated \\u escape");
+        unsigned v = 0;
+        for (int i = 0; i < 4; ++i) {
+            const char c = s_[pos_++];
+            v <<= 4;
+            if (c >= '0' && c <= '9') v |= static_cast<unsigned>(c - '0');
+            else if (c >= 'a' && c <= 'f') v |= static_cast<unsigned>(c - 'a' + 10);
+            else if (c >= 'A' && c <= 'F') v |= static_cast<unsigned>(c - 'A' + 10);
+            else { --pos_; fail("bad hex digit in a \\u escape"); }
+        }
+        return v;
+    }
+
+    static void put_utf8(std::string& out, std::uint32_t cp) {
+        if (cp < 0x80) {
+            out.push_back(static_cast<char>(cp));
+        } else if (cp < 0x800) {
+            out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+            out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+        } else if (cp < 0x10000) {
+            out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+            out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+            out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+        } else {
+            out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+            out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+            out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+            out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+        }
+    }
+
+    std::string string() {
+        ++pos_;  // the opening quote
+        std::string out;
+        for (;;) {
+            if (pos_ >= s_.size()) fail("unterminated string");
+            const auto c = static_cast<unsigned char>(s_[pos_]);
+            if (c == '"') {
+                ++pos_;
+                return out;
+            }
+            if (c < 0x20) fail("control character in a string (escape it)");
+            if (c == '\\') {
+                ++pos_;
+                if (pos_ >= s_.size()) fail("unterminated string");
+                const char e = s_[pos_++];
+                switch (e) {
+                    case '"': out.push_back('"'); break;
+                    case '\\': out.push_back('\\'); break;
+                    case '/': out.push_back('/'); break;
+                    case 'b': out.push_back('\b'); break;
+                    case 'f': out.push_back('\f'); break;
+                    case 'n': out.push_back('\n'); break;
+                    case 'r': out.push_back('\r'); break;
+                    case 't': out.push_back('\t'); break;
+                    case 'u': {
+                        std::uint32_t cp = hex4();
+                        if (cp >= 0xDC00 && cp <= 0xDFFF) fail("lone low surrogate in a \\u escape");
+                        if (cp >= 0xD800 && cp <= 0xDBFF) {
+                            if (s_.substr(pos_, 2) != "\\u") fail("high surrogate without a low one");
+                            pos_ += 2;
+                            const std::uint32_t lo = hex4();
+                            if (lo < 0xDC00 || lo > 0xDFFF) fail("high surrogate without a low one");
+                            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                        }
+                        put_utf8(out, cp);
+                        break;
+                    }
+                    default:
+                        --pos_;
+                        fail("invalid escape in a string");
+                }
+                continue;
+            }
+            if (c < 0x80) {
+                out.push_back(static_cast<char>(c));
+                ++pos_;
+                continue;
+            }
+            std::uint32_t cp = 0;
+            const std::size_t len = utf8_decode(
+                reinterpret_cast<const unsigned char*>(s_.data()) + pos_, s_.size() - pos_, cp);
+            if (len == 0) fail("invalid UTF-8 in a string");
+            out.append(s_.substr(pos_, len));
+            pos_ += len;
+        }
+    }
+
+    std::string_view s_;
+    std::size_t pos_ = 0;
+    int max_depth_;
+};
+
+/// Parses one JSON text; throws cpprof::error with the byte offset on anything not strict JSON.
+template <class T = void>
+json_value parse_json(std::string_view text, int max_depth = 32) {
+    return basic_json_reader<T>(text, max_depth).parse();
+}
+
+}  // namespace cpprof::detail
+// ----- end cpprof/detail/json_reader.hpp -----
+// ----- begin cpprof/http/message.hpp -----
+// The contract between an HTTP server and cpprof's /debug/pprof handler: a request in, a
+// response out, with no socket code involved. An application that already runs an HTTP server
+// copies its request into a cpprof::http::request, calls cpprof::http::handle() and copies the
+// cpprof::http::response back; cpprof's own server (cpprof::http::server) does the same.
+//
+//  - request::method is the method token as sent ("GET", "POST", ...), case-sensitive.
+//  - request::path is the percent-decoded path ("/debug/pprof/profile").
+//  - request::query is the raw query string, without the '?' and not decoded
+//    ("seconds=5&frequency=99"). It is authoritative: handle() parses it itself (a bad escape is
+//    answered with 400), so an application only has to fill it.
+//  - request::params is what parse_query(query) gives; cpprof's request parser fills it, an
+//    application may leave it empty.
+//  - Header names compare case-insensitively (header()); values are kept as sent, with the
+//    surrounding spaces and tabs removed.
+//
+// parse_query() follows the rules of HTML form encoding as Go's url.ParseQuery does: '&'
+// separates pairs, '+' is a space, %XX is a byte; a '%' not followed by two hex digits, a
+// decoded NUL or a ';' (Go rejects it too, since 1.17) is an error.
+
+namespace cpprof {
+namespace http {
+
+/// Name/value pairs in the order received (headers, query parameters).
+using fields = std::vector<std::pair<std::string, std::string>>;
+
+namespace detail {
+
+inline char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+inline bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+    return true;
+}
+
+inline const std::string* find_field(const fields& f, std::string_view name, bool case_insensitive) {
+    for (const auto& kv : f)
+        if (case_insensitive ? iequals(kv.first, name) : kv.first == name) return &kv.second;
+    return nullptr;
+}
+
+/// A printable rendering of untrusted bytes for an error message (at most 64 of them).
+inline std::string quote_bytes(std::string_view s) {
+    static const char hex[] = "0123456789abcdef";
+    std::string out = "'";
+    for (std::size_t i = 0; i < s.size() && i < 64; ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') {
+            out.push_back(static_cast<char>(c));
+        } else {
+            out += "\\x";
+            out.push_back(hex[c >> 4]);
+            out.push_back(hex[c & 15]);
+        }
+    }
+    if (s.size() > 64) out += "...";
+    return out + "'";
+}
+
+inline int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/// Percent-decodes `in` into `out` ('+' is a space when plus_is_space). Returns an empty string
+/// on success, else the reason.
+inline std::string percent_decode(std::string_view in, std::string& out, bool plus_is_space) {
+    out.clear();
+    out.reserve(in.size());
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        const char c = in[i];
+        if (c == '%') {
+            const int hi = i + 1 < in.size() ? hex_digit(in[i + 1]) : -1;
+            const int lo = i + 2 < in.size() ? hex_digit(in[i + 2]) : -1;
+            if (hi < 0 || lo < 0)
+                return "bad percent-escape at byte " + std::to_string(i) +
+                       " ('%' must be followed by two hex digits)";
+            const char b = static_cast<char>(hi * 16 + lo);
+            if (b == '\0') return "percent-escape %00 (NUL) at byte " + std::to_string(i);
+            out.push_back(b);
+            i += 2;
+        } else if (c == '+' && plus_is_space) {
+            out.push_back(' ');
+        } else {
+            out.push_back(c);
+        }
+    }
+    return {};
+}
+
+/// Splits and decodes a raw query string; returns an empty string on success, else the reason.
+inline std::string parse_query_into(std::string_view query, fields& out) {
+    out.clear();
+    std::size_t pos = 0;
+    while (pos <= query.size()) {
+        std::size_t amp = query.find('&', pos);
+        if (amp == std::string_view::npos) amp = query.size();
+        const std::string_view pair = query.substr(pos, amp - pos);
+        pos = amp + 1;
+        if (pair.empty()) continue;
+        if (pair.find(';') != std::string_view::npos)
+            return "';' in query string (separate parameters with '&')";
+        const std::size_t eq = pair.find('=');
+        std::string name, value;
+        std::string why = percent_decode(pair.substr(0, eq), name, true);
+        if (why.empty() && eq != std::string_view::npos)
+            why = percent_decode(pair.substr(eq + 1), value, true);
+        if (!why.empty()) return "query parameter '" + std::string(pair) + "': " + why;
+        out.emplace_back(std::move(name), std::move(value));
+    }
+    return {};
+}
+
+}  // namespace detail
+
+/// Decodes a raw query string ("a=1&b=x%20y") into pairs. Throws cpprof::error on a bad escape.
+inline fields parse_query(std::string_view query) {
+    fields out;
+    const std::string why = detail::parse_query_into(query, out);
+    if (!why.empty()) throw error("http: " + why);
+    return out;
+}
+
+struct request {
+    std::string method = "GET";
+    std::string path = "/";
+    std::string query;
+    fields params;
+    fields headers;
+    std::string body;
+
+    /// The first header with this name (case-insensitive), or nullptr.
+    const std::string* header(std::string_view name) const {
+        return detail::find_field(headers, name, true);
+    }
+    /// The first decoded query parameter with this name (case-sensitive), or nullptr.
+    const std::string* param(std::string_view name) const {
+        return detail::find_field(params, name, false);
+    }
+};
+
+struct response {
+    int status = 200;
+    fields headers;
+    std::string body;
+
+    const std::string* header(std::string_view name) const {
+        return detail::find_field(headers, name, true);
+    }
+    /// Replaces the first header of this name (case-insensitive) or adds it.
+    response& set_header(std::string name, std::string value) {
+        for (auto& kv : headers)
+            if (detail::iequals(kv.first, name)) {
+                kv.second = std::move(value);
+                return *this;
+            }
+        headers.emplace_back(std::move(name), std::move(value));
+        return *this;
+    }
+};
+
+/// A plain-text response, e.g. an error with its reason: text_response(400, "bad seconds").
+inline response text_response(int status, std::string text) {
+    response r;
+    r.status = status;
+    if (!text.empty() && text.back() != '\n') text.push_back('\n');
+    r.body = std::move(text);
+    r.set_header("Content-Type", "text/plain; charset=utf-8");
+    r.set_header("X-Content-Type-Options", "nosniff");
+    return r;
+}
+
+/// The reason phrase of a status code ("Not Found"), or "Unknown" for codes not listed.
+inline const char* status_text(int status) {
+    switch (status) {
+        case 100: return "Continue";
+        case 200: return "OK";
+        case 204: return "No Content";
+        case 301: return "Moved Permanently";
+        case 302: return "Found";
+        case 304: return "Not Modified";
+        case 400: return "Bad Request";
+        case 401: return "Unauthorized";
+        case 403: return "Forbidden";
+        case 404: return "Not Found";
+        case 405: return "Method Not Allowed";
+        case 408: return "Request Timeout";
+        case 409: return "Conflict";
+        case 411: return "Length Required";
+        case 413: return "Content Too Large";
+        case 414: return "URI Too Long";
+        case 415: return "Unsupported Media Type";
+        case 431: return "Request Header Fields Too Large";
+        case 500: return "Internal Server Error";
+        case 501: return "Not Implemented";
+        case 503: return "Service Unavailable";
+        case 505: return "HTTP Version Not Supported";
+        default: return "Unknown";
+    }
+}
+
+}  // namespace http
+}  // namespace cpprof
+// ----- end cpprof/http/message.hpp -----
+
+// Included exactly as the profilers include them (the single header keeps one copy).
+#if CPPROF_ENABLED && CPPROF_PLATFORM_SUPPORTED
+#endif
+
+namespace cpprof {
+namespace http {
+
+/// Limits of handle(); cpprof::http::server passes its own.
+class handler_options {
+public:
+    /// Longest profile a request may ask for, in seconds (1..86400, default 300); more is a 400.
+    handler_options& max_seconds(int s) { max_seconds_ = s; return *this; }
+    int max_seconds() const { return max_seconds_; }
+    /// `seconds` of /debug/pprof/profile and /flamegraph when the request names none (Go: 30).
+    handler_options& default_seconds(int s) { default_seconds_ = s; return *this; }
+    int default_seconds() const { return default_seconds_; }
+    /// `seconds` of /debug/pprof/heap and /allocs when the request names none and no
+    /// heap_profile() is given (default 5).
+    handler_options& default_heap_seconds(int s) { default_heap_seconds_ = s; return *this; }
+    int default_heap_seconds() const { return default_heap_seconds_; }
+    /// A heap profile the application keeps running (typically for its whole life; it must
+    /// outlive every handle() call that uses it). /debug/pprof/heap and /allocs then answer at
+    /// once with everything since it started, as Go's do, and with ?seconds=N the difference
+    /// over the next N seconds (Go's delta profile). nullptr (default): each request samples
+    /// the heap for a window of its own, ?seconds=N (default default_heap_seconds()).
+    handler_options& heap_profile(const heap_profiler_guard* g) { heap_ = g; return *this; }
+    const heap_profiler_guard* heap_profile() const { return heap_; }
+    /// A flag that, once true, ends a profile request early with 503 (cpprof::http::server
+    /// sets it when it stops, so stop() does not wait out a 30 s profile). nullptr: none.
+    handler_options& cancel_flag(const std::atomic<bool>* flag) { cancel_ = flag; return *this; }
+    const std::atomic<bool>* cancel_flag() const { return cancel_; }
+    /// Asked every 50 ms while a request waits out its profile; true abandons the profile (the
+    /// server passes "the client hung up", as Go cancels on a closed connection). Empty: never.
+    handler_options& cancel_when(std::function<bool()> f) { cancel_when_ = std::move(f); return *this; }
+    const std::function<bool()>& cancel_when() const { return cancel_when_; }
+
+    /// Whether a running profile request should end now (cancel_flag or cancel_when).
+    bool cancelled() const {
+        return (cancel_ && cancel_->load()) || (cancel_when_ && cancel_when_());
+    }
+
+private:
+    const std::atomic<bool>* cancel_ = nullptr;
+    std::function<bool()> cancel_when_;
+    const heap_profiler_guard* heap_ = nullptr;
+    int max_seconds_ = 300;
+    int default_seconds_ = 30;
+    int default_heap_seconds_ = 5;
+};
+
+namespace detail {
+
+inline constexpr int default_http_frequency = 100;
+
+inline std::string json_quote(std::string_view s) {
+    std::string clean;
+    ::cpprof::detail::sanitize_utf8(s, clean);
+    static const char hex[] = "0123456789abcdef";
+    std::string out = "\"";
+    for (char c : clean) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') {
+            out.push_back('\\');
+            out.push_back(c);
+        } else if (u < 0x20) {
+            out += "\\u00";
+            out.push_back(hex[u >> 4]);
+            out.push_back(hex[u & 15]);
+        } else {
+            out.push_back(c);
+        }
+    }
+    return out + "\"";
+}
+
+inline response json_response(int status, std::string body) {
+    response r;
+    r.status = status;
+    r.body = std::move(body) + "\n";
+    r.set_header("Content-Type", "application/json");
+    r.set_header("X-Content-Type-Options", "nosniff");
+    return r;
+}
+
+inline response json_error(int status, std::string_view message) {
+    return json_response(status, "{\"error\": " + json_quote(message) + "}");
+}
+
+/// `seconds` as milliseconds: a positive decimal with at most 3 fractional digits, at most
+/// max_seconds. Empty reason on success.
+inline std::string parse_seconds(const fields& params, int default_seconds, int max_seconds,
+                                 std::int64_t& ms) {
+    const std::string* v = find_field(params, "seconds", false);
+    if (!v) {
+        ms = std::int64_t{default_seconds} * 1000;
+        return {};
+    }
+    const std::string range = "seconds must be a number in (0, " + std::to_string(max_seconds) +
+                              "] with at most 3 decimals, got '" + *v + "'";
+    std::int64_t whole = 0, frac = 0;
+    int frac_digits = 0;
+    std::size_t i = 0;
+    if (v->empty() || (*v)[0] < '0' || (*v)[0] > '9') return range;
+    for (; i < v->size() && (*v)[i] >= '0' && (*v)[i] <= '9'; ++i) {
+        whole = whole * 10 + ((*v)[i] - '0');
+        if (whole > max_seconds) return range;
+    }
+    if (i < v->size() && (*v)[i] == '.') {
+        ++i;
+        if (i == v->size()) return range;
+        for (; i < v->size() && (*v)[i] >= '0' && (*v)[i] <= '9'; ++i) {
+            if (++frac_digits > 3) return range;
+            frac = frac * 10 + ((*v)[i] - '0');
+        }
+    }
+    if (i != v->size()) return range;
+    while (frac_digits < 3) frac *= 10, ++frac_digits;
+    ms = whole * 1000 + frac;
+    if (ms <= 0 || ms > std::int64_t{max_seconds} * 1000) return range;
+    return {};
+}
+
+/// `frequency` (1..10000 Hz, default 100). Empty reason on success.
+inline std::string parse_frequency(const fields& params, int& hz) {
+    hz = default_http_frequency;
+    const std::string* v = find_field(params, "frequency", false);
+    if (!v) return {};
+    const std::string bad = "frequency must be an integer in 1..10000 (Hz), got '" + *v + "'";
+    if (v->empty() || v->size() > 5 || v->find_first_not_of("0123456789") != std::string::npos)
+        return bad;
+    hz = std::stoi(*v);
+    if (hz < 1 || hz > 10000) return bad;
+    return {};
+}
+
+inline bool cpu_profile_running() {
+#if CPPROF_ENABLED && CPPROF_PLATFORM_SUPPORTED
+    return ::cpprof::detail::globals().running.load();
+#else
+    return false;
+#endif
+}
+
+inline const char* cpu_conflict_message() {
+    return "a CPU profile is already running in this process (another /debug/pprof/profile, "
+           "/sampling/start, or the application's own profiler_guard); try again when it ends";
+}
+
+/// Why CPU profiling cannot work in this build, or nullptr.
+inline const char* cpu_unavailable() {
+#if !CPPROF_ENABLED
+    return "cpprof was compiled with CPPROF_ENABLED=0: profiling is off in this program";
+#elif !CPPROF_PLATFORM_SUPPORTED
+    return "CPU sampling is supported on Linux x86_64 and aarch64 only";
+#else
+    return nullptr;
+#endif
+}
+
+/// Starts a CPU profile into `guard`; on failure returns the response to send (409/500/501).
+template <class Guard>
+std::optional<response> start_cpu(std::optional<Guard>& guard, int hz, bool json) {
+    auto fail = [json](int status, std::string_view m) {
+        return json ? json_error(status, m) : text_response(status, std::string(m));
+    };
+    if (const char* why = cpu_unavailable()) return fail(501, why);
+    if (cpu_profile_running()) return fail(409, cpu_conflict_message());
+    try {
+        guard.emplace(profiler_options{}.frequency(hz));
+    } catch (const error& e) {
+        if (cpu_profile_running()) return fail(409, cpu_conflict_message());
+        return fail(500, e.what());
+    }
+    return std::nullopt;
+}
+
+/// Sleeps `ms` milliseconds in slices of at most 50 ms, asking o.cancelled() between them.
+/// Returns false when cancelled.
+inline bool wait_window(std::int64_t ms, const handler_options& o) {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    for (;;) {
+        if (o.cancelled()) return false;
+        const auto now = std::chrono::steady_clock::now();
+        if (now >= end) return true;
+        std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+            end - now, std::chrono::milliseconds(50)));
+    }
+}
+
+inline const char* cancelled_message() {
+    return "the profile was abandoned: the server is shutting down or the client hung up";
+}
+
+/// Runs a CPU profile for `ms` milliseconds into `out`; or returns the error response.
+inline std::optional<response> cpu_window(std::int64_t ms, int hz, const handler_options& o,
+                                          profile& out) {
+    std::optional<profiler_guard<>> guard;
+    if (auto failure = start_cpu(guard, hz, false)) return failure;
+    if (!wait_window(ms, o)) return text_response(503, cancelled_message());
+    try {
+        out = guard->stop();
+    } catch (const error& e) {
+        return text_response(500, e.what());
+    }
+    return std::nullopt;
+}
+
+inline response pprof_response(const profile& p, const char* filename) {
+    response r;
+    r.body = ::cpprof::detail::gzip_compress(encode_pprof(p), ::cpprof::detail::pprof_gzip_level);
+    r.set_header("Content-Type", "application/octet-stream");
+    r.set_header("Content-Disposition", std::string("attachment; filename=\"") + filename + "\"");
+    r.set_header("X-Content-Type-Options", "nosniff");
+    return r;
+}
+
+inline response svg_response(const profile& p, std::string title) {
+    std::ostringstream os;
+    write_flamegraph(p, os, flamegraph_options{}.title(std::move(title)));
+    response r;
+    r.body = std::move(os).str();
+    r.set_header("Content-Type", "image/svg+xml");
+    r.set_header("X-Content-Type-Options", "nosniff");
+    return r;
+}
+
+inline std::string seconds_text(std::int64_t ms) {
+    std::string s = std::to_string(ms / 1000);
+    if (ms % 1000 != 0) {
+        std::string f = std::to_string(1000 + ms % 1000).substr(1);
+        while (!f.empty() && f.back() == '0') f.pop_back();
+        s += "." + f;
+    }
+    return s;
+}
+
+// ---- endpoints ---------------------------------------------------------------------------
+
+inline response serve_index(const request&, const fields&, const handler_options&) {
+    response r;
+    r.body =
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>/debug/pprof/</title>"
+        "<style>.profile-name{display:inline-block;width:6rem}td{padding:0 1rem 0 0}</style>"
+        "</head>\n<body>\n<p>/debug/pprof/ (cpprof)</p>\n"
+        "<p>Profiles:</p>\n<table>\n"
+        "<tr><td><a href=\"profile?seconds=30\">profile</a></td><td>CPU profile (pprof, gzip); "
+        "?seconds=N&amp;frequency=Hz</td></tr>\n"
+        "<tr><td><a href=\"flamegraph?seconds=10\">flamegraph</a></td><td>CPU flame graph (SVG); "
+        "?seconds=N&amp;frequency=Hz</td></tr>\n"
+        "<tr><td><a href=\"heap\">heap</a></td><td>memory still in use, allocated during "
+        "?seconds=N (needs CPPROF_IMPLEMENT_GLOBAL_NEW)</td></tr>\n"
+        "<tr><td><a href=\"allocs\">allocs</a></td><td>all memory allocated during ?seconds=N "
+        "(needs CPPROF_IMPLEMENT_GLOBAL_NEW)</td></tr>\n"
+        "<tr><td><a href=\"cmdline\">cmdline</a></td><td>the command line</td></tr>\n"
+        "<tr><td><a href=\"symbol\">symbol</a></td><td>address to function name (for "
+        "go tool pprof)</td></tr>\n"
+        "</table>\n<p>Sampling control: <code>POST /sampling/start</code> with "
+        "<code>{\"frequency\": 100}</code>, then <code>GET /sampling/stop</code> "
+        "(flame graph; <code>?format=pprof</code> for a profile).</p>\n"
+        "<p>Use <code>go tool pprof http://HOST/debug/pprof/profile?seconds=10</code>.</p>\n"
+        "</body></html>\n";
+    r.set_header("Content-Type", "text/html; charset=utf-8");
+    r.set_header("X-Content-Type-Options", "nosniff");
+    return r;
+}
+
+/// The command line, read once (as Go serves os.Args: what the program started with).
+inline const std::string& command_line() {
+    static const std::string args = [] {
+#if CPPROF_ENABLED && CPPROF_PLATFORM_SUPPORTED
+        std::string a = ::cpprof::detail::read_small_file("/proc/self/cmdline", 1u << 20);
+#else
+        std::string a;  // no /proc to read it from
+#endif
+        if (!a.empty() && a.back() == '\0') a.pop_back();  // joined by NUL, as Go's
+        return a;
+    }();
+    return args;
+}
+
+inline response serve_cmdline(const request&, const fields&, const handler_options&) {
+    response r = text_response(200, "");
+    r.body = command_line();
+    return r;
+}
+
+inline response serve_cpu(const fields& params, const handler_options& o, bool svg) {
+    std::int64_t ms = 0;
+    int hz = 0;
+    std::string why = parse_seconds(params, o.default_seconds(), o.max_seconds(), ms);
+    if (why.empty()) why = parse_frequency(params, hz);
+    if (!why.empty()) return text_response(400, why);
+    profile p;
+    if (auto failure = cpu_window(ms, hz, o, p)) return *failure;
+    if (svg)
+        return svg_response(p, "CPU: " + seconds_text(ms) + " s at " + std::to_string(hz) + " Hz");
+    return pprof_response(p, "profile");
+}
+
+inline response serve_profile(const request&, const fields& params, const handler_options& o) {
+    return serve_cpu(params, o, false);
+}
+
+inline response serve_flamegraph(const request&, const fields& params, const handler_options& o) {
+    return serve_cpu(params, o, true);
+}
+
+inline const char* heap_how_to_enable() {
+    return "heap profiling is not enabled in this program: it needs cpprof's operator new. "
+           "Define CPPROF_IMPLEMENT_GLOBAL_NEW before including <cpprof/cpprof.hpp> in exactly "
+           "one .cpp file of the program (see <cpprof/memory/global_new.hpp>), rebuild, and "
+           "/debug/pprof/heap and /debug/pprof/allocs will answer";
+}
+
+/// `after` minus `before`, stack by stack (matched by addresses, then names), keeping after's
+/// frames, mappings and labels: the delta of two reports of one running heap profile, whose
+/// stacks only ever get added.
+template <class = void>
+profile heap_delta(const profile& before, const profile& after) {
+    auto key_of = [](const profile& p, const sample& s) {
+        std::string key;
+        for (frame_id id : s.stack) {
+            const frame& f = p.frames()[id];
+            key.append(reinterpret_cast<const char*>(&f.address), sizeof f.address);
+            key += f.function;
+            key += '\0';
+        }
+        return key;
+    };
+    std::unordered_map<std::string, const sample*> earlier;
+    for (const sample& s : before.samples()) earlier.emplace(key_of(before, s), &s);
+    profile out = after;
+    auto& samples = out.mutable_samples();
+    std::size_t kept = 0;
+    for (sample& s : samples) {
+        const auto it = earlier.find(key_of(after, s));
+        bool nonzero = false;
+        for (std::size_t i = 0; i < s.values.size(); ++i) {
+            if (it != earlier.end() && i < it->second->values.size()) s.values[i] -= it->second->values[i];
+            nonzero = nonzero || s.values[i] != 0;
+        }
+        if (nonzero) samples[kept++] = std::move(s);
+    }
+    samples.resize(kept);
+    out.set_time_nanos(before.time_nanos() + before.duration_nanos());
+    out.set_duration_nanos(after.time_nanos() + after.duration_nanos() - out.time_nanos());
+    out.add_comment("delta: what changed over the request's seconds (after minus before)");
+    return out;
+}
+
+inline response heap_busy() {
+    return text_response(409, "a heap profile is already running in this process (another "
+                              "/debug/pprof/heap or allocs, or the application's own "
+                              "heap_profiler_guard); try again when it ends");
+}
+
+inline response serve_heap_window(const fields& params, const handler_options& o, bool allocs) {
+    std::int64_t ms = 0;
+    const bool windowed = !o.heap_profile() || find_field(params, "seconds", false) != nullptr;
+    const std::string why = parse_seconds(params, o.default_heap_seconds(), o.max_seconds(), ms);
+    if (!why.empty()) return text_response(400, why);
+#if !CPPROF_ENABLED || !CPPROF_PLATFORM_SUPPORTED
+    (void)allocs;
+    (void)windowed;
+    return text_response(501, !CPPROF_ENABLED ? cpu_unavailable()
+                                              : "heap profiling is supported on Linux only");
+#else
+    if (!::cpprof::detail::g_global_new_linked.load(std::memory_order_relaxed))
+        return text_response(404, heap_how_to_enable());
+    profile p;
+    try {
+        if (const heap_profiler_guard* standing = o.heap_profile()) {
+            if (!standing->running())
+                return text_response(500, "handler_options::heap_profile: that heap profile was stopped");
+            p = standing->report();
+            if (windowed) {
+                if (!wait_window(ms, o)) return text_response(503, cancelled_message());
+                p = heap_delta(p, standing->report());
+            }
+        } else {
+            heap_profiler_guard guard;
+            if (!wait_window(ms, o)) return text_response(503, cancelled_message());
+            p = guard.stop();
+        }
+    } catch (const error& e) {
+        if (std::string_view(e.what()).find("already running") != std::string_view::npos)
+            return heap_busy();
+        return text_response(500, e.what());
+    }
+    if (allocs)
+        for (std::size_t i = 0; i < p.sample_types().size(); ++i)
+            if (p.sample_types()[i].type == "alloc_space") p.set_default_sample_index(i);
+    return pprof_response(p, allocs ? "allocs" : "heap");
+#endif
+}
+
+inline response serve_heap(const request&, const fields& params, const handler_options& o) {
+    return serve_heap_window(params, o, false);
+}
+
+inline response serve_allocs(const request&, const fields& params, const handler_options& o) {
+    return serve_heap_window(params, o, true);
+}
+
+/// strconv.ParseUint(word, 0, 64): 0x/0X hex, leading 0 octal, else decimal. 0 when invalid.
+inline std::uint64_t parse_address(std::string_view w) {
+    unsigned base = 10;
+    if (w.size() > 2 && w[0] == '0' && (w[1] == 'x' || w[1] == 'X')) {
+        base = 16;
+        w.remove_prefix(2);
+    } else if (w.size() > 1 && w[0] == '0') {
+        base = 8;
+        w.remove_prefix(1);
+    }
+    if (w.empty()) return 0;
+    std::uint64_t v = 0;
+    for (char c : w) {
+        const int d = hex_digit(c);
+        if (d < 0 || static_cast<unsigned>(d) >= base) return 0;
+        if (v > (~std::uint64_t{0} - static_cast<unsigned>(d)) / base) return 0;  // overflow
+        v = v * base + static_cast<unsigned>(d);
+    }
+    return v;
+}
+
+inline response serve_symbol(const request& req, const fields&, const handler_options&) {
+    std::string out = "num_symbols: 1\n";
+    const std::string_view words = req.method == "POST" ? std::string_view(req.body)
+                                                         : std::string_view(req.query);
+#if CPPROF_ENABLED && CPPROF_PLATFORM_SUPPORTED
+    std::unique_lock<std::mutex> lock;
+    ::cpprof::detail::symbolizer* sym = nullptr;
+    std::size_t pos = 0;
+    while (pos <= words.size() && !words.empty()) {
+        std::size_t plus = words.find('+', pos);
+        if (plus == std::string_view::npos) plus = words.size();
+        const std::uint64_t address = parse_address(words.substr(pos, plus - pos));
+        pos = plus + 1;
+        if (address == 0) continue;
+        if (!sym) sym = &::cpprof::detail::process_symbolizer(lock);
+        const ::cpprof::detail::symbol s = sym->lookup(address);
+        if (!s.found) continue;
+        static const char hex[] = "0123456789abcdef";
+        std::string a;
+        for (std::uint64_t v = address; v != 0; v >>= 4) a.insert(a.begin(), hex[v & 15]);
+        out += "0x" + a + " " + s.function + "\n";
+    }
+#else
+    (void)words;  // no symbol tables to read: "num_symbols: 1" and no names, as for unknowns
+#endif
+    return text_response(200, std::move(out));
+}
+
+/// The /sampling/start and /sampling/stop profile: process-wide, guarded by its mutex.
+struct sampling_state {
+    std::mutex mutex;
+    std::optional<profiler_guard<>> guard;
+    int frequency = 0;
+    std::chrono::steady_clock::time_point started;
+};
+
+inline sampling_state& sampling() {
+    static sampling_state s;
+    return s;
+}
+
+inline response serve_sampling_start(const request& req, const fields&, const handler_options&) {
+    int hz = default_http_frequency;
+    const std::string_view body = req.body;
+    if (body.find_first_not_of(" \t\r\n") != std::string_view::npos) {
+        ::cpprof::detail::json_value v;
+        try {
+            v = ::cpprof::detail::parse_json(body);
+        } catch (const error& e) {
+            return json_error(400, std::string("bad JSON body: ") + e.what());
+        }
+        if (v.type != ::cpprof::detail::json_value::kind::object)
+            return json_error(400, std::string("the body must be a JSON object such as "
+                                               "{\"frequency\": 100}, got ") +
+                                       ::cpprof::detail::json_kind_name(v.type));
+        for (const auto& m : v.members) {
+            if (m.first != "frequency")
+                return json_error(400, "unknown key \"" + m.first +
+                                           "\" (the body takes only \"frequency\")");
+            const auto& f = m.second;
+            const std::string bad = "\"frequency\" must be an integer in 1..10000 (Hz)";
+            if (f.type != ::cpprof::detail::json_value::kind::number)
+                return json_error(400, bad + ", got " + ::cpprof::detail::json_kind_name(f.type));
+            if (f.text.size() > 5 || f.text.find_first_not_of("0123456789") != std::string::npos)
+                return json_error(400, bad + ", got " + f.text);
+            hz = std::stoi(f.text);
+            if (hz < 1 || hz > 10000) return json_error(400, bad + ", got " + f.text);
+        }
+    }
+    sampling_state& s = sampling();
+    std::lock_guard<std::mutex> lock(s.mutex);
+    if (s.guard) return json_error(409, "sampling is already running (started by /sampling/start);"
+                                        " GET /sampling/stop first");
+    if (auto failure = start_cpu(s.guard, hz, true)) return *failure;
+    s.frequency = hz;
+    s.started = std::chrono::steady_clock::now();
+    return json_response(200, "{\"status\": \"running\", \"frequency\": " + std::to_string(hz) +
+                                  ", \"stop\": \"/sampling/stop\"}");
+}
+
+inline response serve_sampling_stop(const request&, const fields& params, const handler_options&) {
+    const std::string* format = find_field(params, "format", false);
+    const bool pprof = format && *format == "pprof";
+    if (format && !pprof && *format != "svg")
+        return text_response(400, "format must be svg (the default) or pprof, got '" + *format + "'");
+    sampling_state& s = sampling();
+    profile p;
+    std::int64_t ms = 0;
+    int hz = 0;
+    {
+        std::lock_guard<std::mutex> lock(s.mutex);
+        if (!s.guard)
+            return text_response(404, "no sampling is running: start it with POST /sampling/start "
+                                      "(JSON body {\"frequency\": 100})");
+        try {
+            p = s.guard->stop();
+        } catch (const error& e) {
+            s.guard.reset();
+            return text_response(500, e.what());
+        }
+        s.guard.reset();
+        hz = s.frequency;
+        ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::steady_clock::now() - s.started)
+                 .count();
+    }
+    if (pprof) return pprof_response(p, "profile");
+    return svg_response(p, "CPU: " + seconds_text(ms) + " s at " + std::to_string(hz) + " Hz");
+}
+
+struct route {
+    std::string_view path;
+    std::string_view allow;  ///< the Allow header: methods, HEAD only where GET has no effect
+    response (*serve)(const request&, const fields&, const handler_options&);
+};
+
+inline const route* find_route(std::string_view path) {
+    static const route routes[] = {
+        {"/debug/pprof/", "GET, HEAD", serve_index},
+        {"/debug/pprof/cmdline", "GET, HEAD", serve_cmdline},
+        {"/debug/pprof/profile", "GET", serve_profile},
+        {"/debug/pprof/flamegraph", "GET", serve_flamegraph},
+        {"/debug/pprof/heap", "GET", serve_heap},
+        {"/debug/pprof/allocs", "GET", serve_allocs},
+        {"/debug/pprof/symbol", "GET, HEAD, POST", serve_symbol},
+        {"/sampling/start", "POST", serve_sampling_start},
+        {"/sampling/stop", "GET, POST", serve_sampling_stop},
+    };
+    for (const route& r : routes)
+        if (r.path == path) return &r;
+    return nullptr;
+}
+
+inline bool allows(std::string_view allow, std::string_view method) {
+    while (!allow.empty()) {
+        std::size_t comma = allow.find(',');
+        if (comma == std::string_view::npos) comma = allow.size();
+        std::string_view m = allow.substr(0, comma);
+        while (!m.empty() && m.front() == ' ') m.remove_prefix(1);
+        if (m == method) return true;
+        allow.remove_prefix(comma == allow.size() ? comma : comma + 1);
+    }
+    return false;
+}
+
+}  // namespace detail
+
+/// Answers one request; see the top of this header. Never throws for any request: failures
+/// become 4xx/5xx responses with the reason in the body.
+inline response handle(const request& req, const handler_options& options) {
+    if (options.max_seconds() < 1 || options.max_seconds() > 86400 ||
+        options.default_seconds() < 1 || options.default_heap_seconds() < 1)
+        return text_response(500, "cpprof: handler_options: max_seconds must be in 1..86400 and "
+                                  "the default seconds at least 1");
+    try {
+        if (req.path == "/debug/pprof") {
+            response r = text_response(301, "moved to /debug/pprof/");
+            r.set_header("Location", "/debug/pprof/");
+            return r;
+        }
+        const detail::route* route = detail::find_route(req.path);
+        if (!route) {
+            if (req.path.compare(0, 13, "/debug/pprof/") == 0)
+                return text_response(404, "unknown profile " + detail::quote_bytes(req.path.substr(13)) +
+                                              ": cpprof serves profile, flamegraph, heap, allocs, "
+                                              "cmdline and symbol under /debug/pprof/");
+            return text_response(404, "no such page " + detail::quote_bytes(req.path) +
+                                          "; see /debug/pprof/");
+        }
+        if (!detail::allows(route->allow, req.method)) {
+            response r = text_response(405, "method " + detail::quote_bytes(req.method) +
+                                                " is not allowed on " + std::string(route->path) +
+                                                "; allowed: " + std::string(route->allow));
+            r.set_header("Allow", std::string(route->allow));
+            return r;
+        }
+        fields params;
+        const std::string why = detail::parse_query_into(req.query, params);
+        if (!why.empty()) return text_response(400, "bad query string: " + why);
+        return route->serve(req, params, options);
+    } catch (const std::exception& e) {
+        return text_response(500, e.what());
+    } catch (...) {
+        return text_response(500, "cpprof: unknown failure while answering the request");
+    }
+}
+
+inline response handle(const request& req) { return handle(req, handler_options{}); }
+
+}  // namespace http
+}  // namespace cpprof
+// ----- end cpprof/http/handler.hpp -----
+// ----- begin cpprof/http/server.hpp -----
+// cpprof::http::server: the /debug/pprof endpoints (http/handler.hpp) on a small HTTP/1.1
+// server of cpprof's own, on background threads, safe to leave on in production.
+//
+//     cpprof::http::server pprof_server{cpprof::http::server_options{}.port(6060)};
+//     // go tool pprof http://127.0.0.1:6060/debug/pprof/profile?seconds=10
+//
+// - Binds 127.0.0.1 unless address() says otherwise (an IPv4 or IPv6 literal); port(0) takes a
+//   free port, which port() then tells. Serving starts in the constructor (a bind failure
+//   throws cpprof::error naming the address and the system's reason); stop() and the
+//   destructor close the listener and every connection, cancel running profile requests
+//   (503) and join every thread.
+// - token(): when set, every request needs "Authorization: Bearer <token>" (compared in
+//   constant time), else 401.
+// - Bounded: request line + headers (max_head_bytes, 431), body (max_body_bytes, 413), open
+//   connections (max_connections; one more is answered 503 and closed at once), the time a
+//   request may take to arrive once it started (request_timeout_ms, then 408 and close, so a
+//   slow client cannot hold a worker), idle keep-alive connections (idle_timeout_ms, then
+//   closed), writes (write_timeout_ms), profile lengths (max_seconds, 400 past it).
+// - One thread accepts; each connection has a thread of its own (at most max_connections), which
+//   reads requests, handles keep-alive and pipelined requests in order, and answers
+//   "Expect: 100-continue". A request the parser refuses gets its 4xx/5xx and the connection
+//   is closed.
+// - With CPPROF_ENABLED=0 the server is an empty shell like every guard: it binds nothing and
+//   port() is 0.
+// Linux (and POSIX) only; elsewhere the constructor throws cpprof::error.
+
+// ----- begin cpprof/http/wire.hpp -----
+// HTTP/1.1 on the wire (RFC 9112): the request parser and the response writer of cpprof's
+// server, in cpprof::http::detail. They live beside message.hpp rather than in detail/ because
+// they fill and read its public types.
+//
+// parse_request() is written for hostile input and never throws: it looks at the bytes received
+// so far on a connection and says one of
+//   - complete:   one whole request was read; `consumed` bytes of the input belong to it, and
+//                 whatever follows is the start of the next (pipelined) request;
+//   - incomplete: more bytes are needed (nothing is consumed: call again with more);
+//   - error:      answer `error_status` with `reason` and close the connection.
+// What it enforces:
+//   - the request line and the headers together within limits.max_head bytes (default 8 KiB)
+//     and limits.max_headers fields, else 431, decided as soon as the limit is passed;
+//   - a body only by Content-Length, at most limits.max_body bytes (default 64 KiB), else 413,
+//     decided from the header before the body is read; several Content-Length fields must agree
+//     and be plain digits, else 400;
+//   - Transfer-Encoding (chunked or any other) is refused with 501: cpprof's endpoints take tiny
+//     bodies, so clients must send Content-Length;
+//   - request line "METHOD SP TARGET SP HTTP/1.x": the method a token, the target in origin
+//     form ("/path?query") or absolute form ("http://host/path"), visible ASCII only, no
+//     fragment; HTTP/2.0 and other majors get 505; an HTTP/1.1 request must carry exactly one
+//     Host (RFC 9112 §3.2), else 400;
+//   - header lines "name: value", the name a token with no space before the colon, the value
+//     without control characters; obsolete line folding is refused with 400;
+//   - lines end in CRLF or a bare LF (RFC 9112 §2.2 allows it); a CR anywhere else is a 400;
+//     empty lines before the request line are skipped (clients may send one after a body);
+//   - the path is percent-decoded and the query parsed (message.hpp): a bad escape is a 400.
+// keep_alive follows the version and the Connection header (HTTP/1.1 keeps the connection
+// unless "close"; HTTP/1.0 closes it unless "keep-alive").
+//
+// serialize_response() writes the status line, the response's headers (validated: a token name
+// and a value without CR, LF or NUL, else cpprof::error, since header injection is a bug of the
+// caller), then Content-Length and Connection written by itself (any such header in the
+// response is dropped, as is Transfer-Encoding), then the body unless head_only. 1xx, 204 and
+// 304 responses have neither Content-Length nor a body.
+
+namespace cpprof {
+namespace http {
+namespace detail {
+
+struct parse_limits {
+    std::size_t max_head = 8 * 1024;
+    std::size_t max_headers = 100;
+    std::size_t max_body = 64 * 1024;
+};
+
+enum class parse_status { complete, incomplete, error };
+
+struct parse_result {
+    parse_status status = parse_status::incomplete;
+    std::size_t consumed = 0;    ///< complete: bytes of the input that made the request
+    int error_status = 0;        ///< error: the status to answer (400, 413, 431, 501, 505)
+    std::string reason;          ///< error: what was wrong, for the response body
+    bool keep_alive = false;     ///< complete: the connection may carry another request
+    bool expect_continue = false;  ///< the head was read and says "Expect: 100-continue"
+    bool head_complete = false;  ///< the head was read (incomplete: the body is still missing)
+};
+
+inline bool is_tchar(char c) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+    switch (c) {
+        case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
+        case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+            return true;
+        default:
+            return false;
+    }
+}
+
+inline bool is_token(std::string_view s) {
+    if (s.empty()) return false;
+    for (char c : s)
+        if (!is_tchar(c)) return false;
+    return true;
+}
+
+inline std::string_view trim_ows(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+/// True when the comma-separated list `value` holds `token` (case-insensitive).
+inline bool list_has_token(std::string_view value, std::string_view token) {
+    while (!value.empty()) {
+        std::size_t comma = value.find(',');
+        if (comma == std::string_view::npos) comma = value.size();
+        if (iequals(trim_ows(value.substr(0, comma)), token)) return true;
+        value.remove_prefix(comma == value.size() ? comma : comma + 1);
+    }
+    return false;
+}
+
+inline parse_result parse_failure(int status, std::string reason) {
+    parse_result r;
+    r.status = parse_status::error;
+    r.error_status = status;
+    r.reason = std::move(reason);
+    return r;
+}
+
+/// Parses the request target (origin or absolute form) into out.path / query / params.
+/// Returns an empty string on success, else the reason for a 400.
+inline std::string parse_target(std::string_view target, request& out) {
+    for (char c : target) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u <= 0x20 || u >= 0x7f) return "request target has a byte that is not visible ASCII";
+        if (c == '#') return "request target has a fragment ('#')";
+    }
+    if (target.empty()) return "empty request target";
+    if (target.front() != '/') {
+        std::size_t scheme_len = 0;
+        if (target.size() >= 7 && iequals(target.substr(0, 7), "http://")) scheme_len = 7;
+        else if (target.size() >= 8 && iequals(target.substr(0, 8), "https://")) scheme_len = 8;
+        if (scheme_len == 0)
+            return "request target " + quote_bytes(target) +
+                   " is neither a path ('/...') nor an absolute http URL";
+        target.remove_prefix(scheme_len);
+        const std::size_t end = target.find_first_of("/?");
+        if (end == 0) return "absolute request target without a host";
+        if (end == std::string_view::npos) {
+            target = "/";
+        } else {
+            target.remove_prefix(end);
+            if (target.front() == '?') {
+                out.path = "/";
+                out.query.assign(target.substr(1));
+                const std::string why = parse_query_into(out.query, out.params);
+                return why;
+            }
+        }
+    }
+    const std::size_t q = target.find('?');
+    const std::string_view raw_path = target.substr(0, q);
+    std::string why = percent_decode(raw_path, out.path, false);
+    if (!why.empty()) return "path " + quote_bytes(raw_path) + ": " + why;
+    if (q != std::string_view::npos) {
+        out.query.assign(target.substr(q + 1));
+        why = parse_query_into(out.query, out.params);
+    } else {
+        out.query.clear();
+        out.params.clear();
+    }
+    return why;
+}
+
+/// See the top of this file. `out` is overwritten when the result is complete, and may hold a
+/// partial request otherwise.
+inline parse_result parse_request(std::string_view in, request& out, const parse_limits& limits = {}) {
+    std::size_t pos = 0;
+    // Empty lines before the request line are skipped (RFC 9112 §2.2), within the head limit.
+    while (pos < in.size() && (in[pos] == '\n' || (in[pos] == '\r' && pos + 1 < in.size() && in[pos + 1] == '\n')))
+        pos += in[pos] == '\r' ? 2 : 1;
+    if (pos > limits.max_head)
+        return parse_failure(431, "more than " + std::to_string(limits.max_head) +
+                                      " bytes of empty lines before the request line");
+    const std::size_t head_start = pos;
+
+    // Reads the next line: returns false when it is not all here yet.
+    std::string_view line;
+    std::string bad_line;
+    auto next_line = [&](std::size_t& p) -> bool {
+        const std::size_t nl = in.find('\n', p);
+        if (nl == std::string_view::npos) return false;
+        line = in.substr(p, nl - p);
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        if (line.find('\r') != std::string_view::npos) bad_line = "a CR that does not end a line";
+        p = nl + 1;
+        return true;
+    };
+    auto too_large = [&]() {
+        return parse_failure(431, "the request line and headers are larger than " +
+                                      std::to_string(limits.max_head) + " bytes");
+    };
+    auto not_yet = [&](std::size_t p) {
+        if (p - head_start > limits.max_head) return too_large();
+        return parse_result{};
+    };
+
+    // Request line. The method is checked as its bytes arrive, so that a client speaking
+    // something else (TLS, HTTP/2's preface is caught by the version) is refused at once
+    // rather than after the request timeout.
+    for (std::size_t i = pos; i < in.size() && in[i] != ' '; ++i) {
+        if (is_tchar(in[i]) || in[i] == '\r' || in[i] == '\n') continue;
+        if (i == pos && in[i] == '\x16')
+            return parse_failure(400, "this looks like a TLS handshake: the server speaks plain "
+                                      "HTTP (use http://, not https://)");
+        return parse_failure(400, "not an HTTP request: bad method " +
+                                      quote_bytes(in.substr(pos, i + 1 - pos)));
+    }
+    if (!next_line(pos)) return not_yet(in.size());
+    if (pos - head_start > limits.max_head) return too_large();
+    if (!bad_line.empty()) return parse_failure(400, "request line has " + bad_line);
+    const std::size_t sp1 = line.find(' ');
+    const std::size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
+    if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos)
+        return parse_failure(400, "malformed request line " + quote_bytes(line) +
+                                      " (expected 'METHOD /path HTTP/1.1')");
+    const std::string_view method = line.substr(0, sp1);
+    const std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+    const std::string_view version = line.substr(sp2 + 1);
+    if (!is_token(method)) return parse_failure(400, "bad method " + quote_bytes(method));
+    if (version.size() != 8 || version.compare(0, 5, "HTTP/") != 0 || version[5] < '0' ||
+        version[5] > '9' || version[6] != '.' || version[7] < '0' || version[7] > '9')
+        return parse_failure(400, "bad HTTP version " + quote_bytes(version));
+    if (version[5] != '1')
+        return parse_failure(505, "HTTP version " + std::string(version) +
+                                      " is not supported (HTTP/1.0 and HTTP/1.1 are)");
+    const bool http10 = version[7] == '0';
+    out = request{};
+    out.method.assign(method);
+    {
+        const std::string why = parse_target(target, out);
+        if (!why.empty()) return parse_failure(400, why);
+    }
+
+    // Header fields.
+    for (;;) {
+        if (!next_line(pos)) return not_yet(in.size());
+        if (pos - head_start > limits.max_head) return too_large();
+        if (!bad_line.empty()) return parse_failure(400, "header line has " + bad_line);
+        if (line.empty()) break;
+        if (line.front() == ' ' || line.front() == '\t')
+            return parse_failure(400, "obsolete header line folding (a line starting with a space "
+                                      "or tab) is not accepted");
+        if (out.headers.size() >= limits.max_headers)
+            return parse_failure(431, "more than " + std::to_string(limits.max_headers) +
+                                          " header fields");
+        const std::size_t colon = line.find(':');
+        if (colon == std::string_view::npos)
+            return parse_failure(400, "header line without ':': " + quote_bytes(line));
+        const std::string_view name = line.substr(0, colon);
+        if (!is_token(name))
+            return parse_failure(400, "bad header name " + quote_bytes(name) +
+                                          " (a token, with no space before the ':')");
+        const std::string_view value = trim_ows(line.substr(colon + 1));
+        for (char c : value) {
+            const auto u = static_cast<unsigned char>(c);
+            if ((u < 0x20 && c != '\t') || u == 0x7f)
+                return parse_failure(400, "header " + std::string(name) +
+                                              " has a control character in its value");
+        }
+        out.headers.emplace_back(std::string(name), std::string(value));
+    }
+    const std::size_t head_end = pos;
+
+    // Framing and the fields the parser acts upon.
+    std::size_t host_count = 0;
+    bool have_length = false;
+    std::size_t length = 0;
+    parse_result result;
+    for (const auto& kv : out.headers) {
+        if (iequals(kv.first, "Host")) {
+            ++host_count;
+        } else if (iequals(kv.first, "Transfer-Encoding")) {
+            return parse_failure(501, "Transfer-Encoding (" + quote_bytes(kv.second) +
+                                          ") is not supported: send the body with Content-Length");
+        } else if (iequals(kv.first, "Content-Length")) {
+            const std::string& v = kv.second;
+            if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos)
+                return parse_failure(400, "bad Content-Length " + quote_bytes(v));
+            std::size_t n = 0;
+            for (char c : v) {
+                n = n * 10 + static_cast<std::size_t>(c - '0');
+                if (n > limits.max_body)
+                    return parse_failure(413, "request body of " + v + " bytes is larger than " +
+                                                  std::to_string(limits.max_body) + " bytes");
+            }
+            if (have_length && n != length)
+                return parse_failure(400, "Content-Length fields disagree");
+            have_length = true;
+            length = n;
+        } else if (iequals(kv.first, "Expect")) {
+            if (iequals(kv.second, "100-continue")) result.expect_continue = true;
+        }
+    }
+    if (!http10 && host_count != 1)
+        return parse_failure(400, host_count == 0 ? "HTTP/1.1 request without a Host header"
+                                                  : "more than one Host header");
+    if (host_count > 1) return parse_failure(400, "more than one Host header");
+
+    // Every Connection field counts; "close" wins over "keep-alive".
+    bool keep_alive = !http10, close = false;
+    for (const auto& kv : out.headers) {
+        if (!iequals(kv.first, "Connection")) continue;
+        if (list_has_token(kv.second, "close")) close = true;
+        if (list_has_token(kv.second, "keep-alive")) keep_alive = true;
+    }
+    result.keep_alive = keep_alive && !close;
+    result.head_complete = true;
+
+    if (in.size() - head_end < length) return result;  // incomplete: the body is still coming
+    out.body.assign(in.substr(head_end, length));
+    result.status = parse_status::complete;
+    result.consumed = head_end + length;
+    return result;
+}
+
+/// See the top of this file.
+inline std::string serialize_response(const response& r, bool head_only, bool keep_alive) {
+    if (r.status < 100 || r.status > 599)
+        throw error("http: response status " + std::to_string(r.status) + " is not in 100..599");
+    std::string out = "HTTP/1.1 " + std::to_string(r.status) + " " + status_text(r.status) + "\r\n";
+    for (const auto& kv : r.headers) {
+        if (!is_token(kv.first))
+            throw error("http: response header name " + quote_bytes(kv.first) + " is not a token");
+        if (kv.second.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos)
+            throw error("http: response header " + kv.first + " has CR, LF or NUL in its value");
+        if (iequals(kv.first, "Content-Length") || iequals(kv.first, "Connection") ||
+            iequals(kv.first, "Transfer-Encoding"))
+            continue;
+        out += kv.first;
+        out += ": ";
+        out += kv.second;
+        out += "\r\n";
+    }
+    const bool bodiless = r.status < 200 || r.status == 204 || r.status == 304;
+    if (!bodiless) out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
+    if (r.status >= 200) out += keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
+    out += "\r\n";
+    if (!bodiless && !head_only) out += r.body;
+    return out;
+}
+
+}  // namespace detail
+}  // namespace http
+}  // namespace cpprof
+// ----- end cpprof/http/wire.hpp -----
+
+#if CPPROF_ENABLED && (defined(__unix__) || defined(__APPLE__))
+#define CPPROF_DETAIL_HTTP_SERVER 1
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#else
+#define CPPROF_DETAIL_HTTP_SERVER 0
+#endif
+
+namespace cpprof {
+namespace http {
+
+class server_options {
+public:
+    /// Address to listen on, an IPv4 or IPv6 literal (default "127.0.0.1": loopback only).
+    server_options& address(std::string a) { address_ = std::move(a); return *this; }
+    const std::string& address() const { return address_; }
+    /// TCP port, 0..65535 (default 6060; 0 = a free port, see server::port()).
+    server_options& port(int p) { port_ = p; return *this; }
+    int port() const { return port_; }
+    /// Bearer token every request must carry; empty (default) = no authentication.
+    server_options& token(std::string t) { token_ = std::move(t); return *this; }
+    const std::string& token() const { return token_; }
+    /// Connections served at once, 1..1024 (default 16); more are answered 503.
+    server_options& max_connections(int n) { max_connections_ = n; return *this; }
+    int max_connections() const { return max_connections_; }
+    /// Request line and headers, 256..1 MiB (default 8 KiB); more is 431.
+    server_options& max_head_bytes(std::size_t n) { max_head_ = n; return *this; }
+    std::size_t max_head_bytes() const { return max_head_; }
+    /// Request body, 0..16 MiB (default 64 KiB); more is 413.
+    server_options& max_body_bytes(std::size_t n) { max_body_ = n; return *this; }
+    std::size_t max_body_bytes() const { return max_body_; }
+    /// Time a request may take to arrive from its first byte, ms (default 10000); then 408.
+    server_options& request_timeout_ms(int ms) { request_timeout_ms_ = ms; return *this; }
+    int request_timeout_ms() const { return request_timeout_ms_; }
+    /// Time an idle keep-alive connection stays open, ms (default 5000).
+    server_options& idle_timeout_ms(int ms) { idle_timeout_ms_ = ms; return *this; }
+    int idle_timeout_ms() const { return idle_timeout_ms_; }
+    /// Time a response may take to be written, ms (default 10000); then the connection closes.
+    server_options& write_timeout_ms(int ms) { write_timeout_ms_ = ms; return *this; }
+    int write_timeout_ms() const { return write_timeout_ms_; }
+    /// Longest profile a request may ask for, in seconds (default 300).
+    server_options& max_seconds(int s) { max_seconds_ = s; return *this; }
+    int max_seconds() const { return max_seconds_; }
+    /// Runs a heap profile (`heap` options, default Poisson sampling every 512 KiB) for the
+    /// server's whole life, so /debug/pprof/heap and /allocs answer at once with everything
+    /// since the server started, as Go's do (handler_options::heap_profile). Off by default:
+    /// it needs CPPROF_IMPLEMENT_GLOBAL_NEW (else the constructor throws), costs the sampling
+    /// for as long as the server runs, and holds the process's one heap_profiler_guard.
+    server_options& heap_since_start(bool on, heap_options heap = {}) {
+        heap_since_start_ = on;
+        heap_ = heap;
+        return *this;
+    }
+    bool heap_since_start() const { return heap_since_start_; }
+    const heap_options& heap() const { return heap_; }
+
+private:
+    std::string address_ = "127.0.0.1";
+    int port_ = 6060;
+    std::string token_;
+    int max_connections_ = 16;
+    std::size_t max_head_ = 8 * 1024;
+    std::size_t max_body_ = 64 * 1024;
+    int request_timeout_ms_ = 10000;
+    int idle_timeout_ms_ = 5000;
+    int write_timeout_ms_ = 10000;
+    int max_seconds_ = 300;
+    bool heap_since_start_ = false;
+    heap_options heap_;
+};
+
+namespace detail {
+
+/// Equal strings, in time that depends on the lengths only (not on where they differ).
+inline bool constant_time_equals(std::string_view a, std::string_view b) {
+    const std::size_t n = a.size() > b.size() ? a.size() : b.size();
+    unsigned diff = a.size() == b.size() ? 0u : 1u;
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto x = static_cast<unsigned char>(i < a.size() ? a[i] : 0);
+        const auto y = static_cast<unsigned char>(i < b.size() ? b[i] : 0);
+        diff |= static_cast<unsigned>(x ^ y);
+    }
+    return diff == 0;
+}
+
+/// Whether the request carries "Authorization: Bearer <token>".
+inline bool authorized(const request& req, const std::string& token) {
+    if (token.empty()) return true;
+    const std::string* auth = req.header("Authorization");
+    if (!auth || auth->size() < 7 || !iequals(std::string_view(*auth).substr(0, 7), "Bearer "))
+        return false;
+    return constant_time_equals(trim_ows(std::string_view(*auth).substr(7)), token);
+}
+
+inline void validate_server_options(const server_options& o) {
+    auto bad = [](const std::string& what) { throw error("http::server_options: " + what); };
+    if (o.port() < 0 || o.port() > 65535) bad("port must be in 0..65535, got " + std::to_string(o.port()));
+    if (o.max_connections() < 1 || o.max_connections() > 1024)
+        bad("max_connections must be in 1..1024, got " + std::to_string(o.max_connections()));
+    if (o.max_head_bytes() < 256 || o.max_head_bytes() > (1u << 20))
+        bad("max_head_bytes must be in 256..1048576, got " + std::to_string(o.max_head_bytes()));
+    if (o.max_body_bytes() > (16u << 20))
+        bad("max_body_bytes must be at most 16777216, got " + std::to_string(o.max_body_bytes()));
+    for (int ms : {o.request_timeout_ms(), o.idle_timeout_ms(), o.write_timeout_ms()})
+        if (ms < 1 || ms > 3600 * 1000)
+            bad("timeouts must be in 1..3600000 ms, got " + std::to_string(ms));
+    if (o.max_seconds() < 1 || o.max_seconds() > 86400)
+        bad("max_seconds must be in 1..86400, got " + std::to_string(o.max_seconds()));
+    if (o.token().find_first_of("\r\n") != std::string::npos) bad("token has a CR or LF");
+}
+
+#if CPPROF_DETAIL_HTTP_SERVER
+
+inline std::string errno_text(int e) { return std::strerror(e); }
+
+using steady = std::chrono::steady_clock;
+
+inline int ms_until(steady::time_point deadline) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now()).count();
+    return left <= 0 ? 0 : (left > 1000000 ? 1000000 : static_cast<int>(left));
+}
+
+/// Whether the peer closed its side of connection `fd` (or it failed), without reading: bytes
+/// of a pipelined request waiting to be read do not count.
+inline bool peer_hung_up(int fd) {
+    pollfd p{fd, static_cast<short>(POLLRDHUP), 0};
+    int r;
+    do {
+        r = ::poll(&p, 1, 0);
+    } while (r < 0 && errno == EINTR);
+    return r > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
+}
+
+/// State shared by the accepting thread and the connection threads.
+struct server_state {
+    server_options options;
+    std::unique_ptr<heap_profiler_guard> heap;  ///< server_options::heap_since_start
+    int listen_fd = -1;
+    int wake_read = -1, wake_write = -1;  ///< a byte in the pipe = stop
+    int port = 0;
+    std::atomic<bool> stopping{false};
+    std::atomic<int> connections{0};
+
+    struct worker {
+        std::thread thread;
+        std::shared_ptr<std::atomic<bool>> done;
+    };
+    std::mutex mutex;
+    std::vector<worker> workers;
+    std::thread acceptor;
+
+    /// Waits until `fd` is ready for `events`, the server stops, or the deadline passes.
+    /// Returns 1 ready, 0 timed out, -1 stopping or error.
+    int wait(int fd, short events, steady::time_point deadline) const {
+        for (;;) {
+            if (stopping.load()) return -1;
+            pollfd p[2] = {{fd, events, 0}, {wake_read, POLLIN, 0}};
+            const int r = ::poll(p, 2, ms_until(deadline));
+            if (r < 0) {
+                if (errno == EINTR) continue;  // the CPU profiler's signals
+                return -1;
+            }
+            if (p[1].revents != 0 || stopping.load()) return -1;
+            if (r == 0) {
+                if (ms_until(deadline) == 0) return 0;
+                continue;  // poll's clock and ours disagree by a millisecond
+            }
+            if (p[0].revents & (POLLERR | POLLNVAL)) return -1;
+            return 1;  // readable, writable or hung up: the read or write tells which
+        }
+    }
+
+    /// Writes all of `data` before the write deadline. False when the connection is lost.
+    bool write_all(int fd, std::string_view data) const {
+        const auto deadline = steady::now() + std::chrono::milliseconds(options.write_timeout_ms());
+        while (!data.empty()) {
+            const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+            if (n > 0) {
+                data.remove_prefix(static_cast<std::size_t>(n));
+                continue;
+            }
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                if (wait(fd, POLLOUT, deadline) != 1) return false;
+                continue;
+            }
+            return false;
+        }
+        return true;
+    }
+
+    void send_and_close(int fd, const response& r) const {
+        (void)write_all(fd, serialize_response(r, false, false));
+        ::shutdown(fd, SHUT_WR);
+        // Drain briefly so the peer sees the response rather than a reset.
+        char buf[1024];
+        const auto deadline = steady::now() + std::chrono::milliseconds(200);
+        while (wait(fd, POLLIN, deadline) == 1) {
+            const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) break;
+        }
+    }
+
+    /// One connection, until it closes, times out, errs, or the server stops.
+    void serve_connection(int fd) {
+        parse_limits limits;
+        limits.max_head = options.max_head_bytes();
+        limits.max_body = options.max_body_bytes();
+        // A profile request is abandoned when the server stops or the client hangs up (as Go
+        // cancels a request's context when its connection closes).
+        const handler_options hopts = handler_options{}
+                                          .max_seconds(options.max_seconds())
+                                          .heap_profile(heap.get())
+                                          .cancel_flag(&stopping)
+                                          .cancel_when([fd] { return peer_hung_up(fd); });
+        std::string buffer;
+        bool continue_sent = false;
+        auto deadline = steady::now() + std::chrono::milliseconds(options.idle_timeout_ms());
+        bool in_request = false;  // bytes of a request have arrived: the request timeout runs
+        for (;;) {
+            if (!buffer.empty()) {
+                if (!in_request) {
+                    in_request = true;
+                    deadline = steady::now() + std::chrono::milliseconds(options.request_timeout_ms());
+                }
+                request req;
+                const parse_result res = parse_request(buffer, req, limits);
+                if (res.status == parse_status::error) {
+                    send_and_close(fd, text_response(res.error_status, res.reason));
+                    return;
+                }
+                if (res.status == parse_status::complete) {
+                    buffer.erase(0, res.consumed);
+                    response out;
+                    if (!authorized(req, options.token())) {
+                        out = text_response(401, "this server needs \"Authorization: Bearer "
+                                                 "<token>\" (server_options::token)");
+                        out.set_header("WWW-Authenticate", "Bearer realm=\"cpprof\"");
+                    } else {
+                        out = handle(req, hopts);
+                    }
+                    const bool keep = res.keep_alive && !stopping.load();
+                    if (!write_all(fd, serialize_response(out, req.method == "HEAD", keep)) || !keep)
+                        return;
+                    continue_sent = false;
+                    in_request = false;
+                    deadline = steady::now() + std::chrono::milliseconds(options.idle_timeout_ms());
+                    continue;  // a pipelined request may already be in the buffer
+                }
+                if (res.expect_continue && !continue_sent) {
+                    if (!write_all(fd, "HTTP/1.1 100 Continue\r\n\r\n")) return;
+                    continue_sent = true;
+                }
+            }
+            const int w = wait(fd, POLLIN, deadline);
+            if (w < 0) return;
+            if (w == 0) {
+                if (in_request)
+                    send_and_close(fd, text_response(408, "the request did not arrive within " +
+                                                              std::to_string(options.request_timeout_ms()) +
+                                                              " ms"));
+                return;  // idle keep-alive connection: closed silently
+            }
+            char chunk[16 * 1024];
+            const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+            if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
+            if (n <= 0) return;  // closed by the client, or an error
+            buffer.append(chunk, static_cast<std::size_t>(n));
+        }
+    }
+
+    void reap(bool all) {
+        std::vector<worker> finished;
+        {
+            std::lock_guard<std::mutex> lock(mutex);
+            for (std::size_t i = 0; i < workers.size();) {
+                if (all || workers[i].done->load()) {
+                    finished.push_back(std::move(workers[i]));
+                    workers[i] = std::move(workers.back());
+                    workers.pop_back();
+                } else {
+                    ++i;
+                }
+            }
+        }
+        for (auto& w : finished) w.thread.join();
+    }
+
+    void accept_loop() {
+        for (;;) {
+            reap(false);
+            if (stopping.load()) return;
+            pollfd p[2] = {{listen_fd, POLLIN, 0}, {wake_read, POLLIN, 0}};
+            // While connection threads run, wake up now and then to join the finished ones;
+            // an idle server with none sleeps until a connection or stop() (no CPU at all).
+            bool any_workers;
+            {
+                std::lock_guard<std::mutex> lock(mutex);
+                any_workers = !workers.empty();
+            }
+            const int r = ::poll(p, 2, any_workers ? 1000 : -1);
+            if (r < 0 && errno != EINTR) return;
+            if (stopping.load() || p[1].revents != 0) return;
+            if (r <= 0 || !(p[0].revents & POLLIN)) continue;
+            const int fd = ::accept(listen_fd, nullptr, nullptr);
+            if (fd < 0) {
+                // Out of descriptors: the listener stays readable, so back off instead of spinning.
+                if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+                continue;  // EINTR, ECONNABORTED...: try again
+            }
+            ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+            ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+            const int one = 1;
+            ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+            if (connections.load() >= options.max_connections()) {
+                response busy = text_response(503, "too many connections (max_connections " +
+                                                       std::to_string(options.max_connections()) +
+                                                       "); try again");
+                busy.set_header("Retry-After", "1");
+                const std::string text = serialize_response(busy, false, false);
+                (void)::send(fd, text.data(), text.size(), MSG_NOSIGNAL);
+                ::close(fd);
+                continue;
+            }
+            ++connections;
+            auto done = std::make_shared<std::atomic<bool>>(false);
+            try {
+                std::thread t([this, fd, done] {
+                    try {
+                        serve_connection(fd);
+                    } catch (...) {
+                        // A failure in one connection (e.g. out of memory) ends that connection.
+                    }
+                    ::close(fd);
+                    --connections;
+                    done->store(true);
+                });
+                std::lock_guard<std::mutex> lock(mutex);
+                workers.push_back({std::move(t), std::move(done)});
+            } catch (...) {
+                ::close(fd);
+                --connections;
+            }
+        }
+    }
+
+    void open() {
+        sockaddr_storage addr{};
+        socklen_t len = 0;
+        int family = AF_INET;
+        auto* v4 = reinterpret_cast<sockaddr_in*>(&addr);
+        auto* v6 = reinterpret_cast<sockaddr_in6*>(&addr);
+        if (::inet_pton(AF_INET, options.address().c_str(), &v4->sin_addr) == 1) {
+            v4->sin_family = AF_INET;
+            v4->sin_port = htons(static_cast<std::uint16_t>(options.port()));
+            len = sizeof(sockaddr_in);
+        } else if (::inet_pton(AF_INET6, options.address().c_str(), &v6->sin6_addr) == 1) {
+            family = AF_INET6;
+            v6->sin6_family = AF_INET6;
+            v6->sin6_port = htons(static_cast<std::uint16_t>(options.port()));
+            len = sizeof(sockaddr_in6);
+        } else {
+            throw error("http::server: address '" + options.address() +
+                        "' is not an IPv4 or IPv6 literal (such as 127.0.0.1 or ::1)");
+        }
+        const std::string where = options.address() + " port " + std::to_string(options.port());
+        listen_fd = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (listen_fd < 0) throw error("http::server: socket(): " + errno_text(errno));
+        const int one = 1;
+        ::setsockopt(listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (::bind(listen_fd, reinterpret_cast<sockaddr*>(&addr), len) != 0) {
+            const int e = errno;
+            close_all();
+            throw error("http::server: cannot listen on " + where + ": " + errno_text(e));
+        }
+        if (::listen(listen_fd, 64) != 0) {
+            const int e = errno;
+            close_all();
+            throw error("http::server: listen() on " + where + ": " + errno_text(e));
+        }
+        sockaddr_storage bound{};
+        socklen_t bound_len = sizeof bound;
+        ::getsockname(listen_fd, reinterpret_cast<sockaddr*>(&bound), &bound_len);
+        port = ntohs(family == AF_INET ? reinterpret_cast<sockaddr_in*>(&bound)->sin_port
+                                       : reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
+        int fds[2];
+        if (::pipe(fds) != 0) {
+            const int e = errno;
+            close_all();
+            throw error("http::server: pipe(): " + errno_text(e));
+        }
+        wake_read = fds[0];
+        wake_write = fds[1];
+        ::fcntl(wake_read, F_SETFD, FD_CLOEXEC);
+        ::fcntl(wake_write, F_SETFD, FD_CLOEXEC);
+        try {
+            acceptor = std::thread([this] { accept_loop(); });
+        } catch (...) {
+            close_all();
+            throw;
+        }
+    }
+
+    void stop() {
+        if (stopping.exchange(true)) return;
+        if (wake_write >= 0) {
+            const char b = 1;
+            while (::write(wake_write, &b, 1) < 0 && errno == EINTR) {
+            }
+        }
+        if (acceptor.joinable()) acceptor.join();
+        reap(true);
+        heap.reset();  // no connection uses it any more
+        close_all();
+    }
+
+    void close_all() {
+        for (int* fd : {&listen_fd, &wake_read, &wake_write})
+            if (*fd >= 0) {
+                ::close(*fd);
+                *fd = -1;
+            }
+    }
+};
+
+#endif  // CPPROF_DETAIL_HTTP_SERVER
+
+}  // namespace detail
+
+/// See the top of this header.
+class server {
+public:
+    /// Starts serving on a background thread. Throws cpprof::error for bad options or when the
+    /// address cannot be bound.
+    explicit server(const server_options& options = {}) {
+        detail::validate_server_options(options);
+#if CPPROF_DETAIL_HTTP_SERVER
+        state_ = std::make_unique<detail::server_state>();
+        state_->options = options;
+        if (options.heap_since_start())
+            state_->heap = std::make_unique<heap_profiler_guard>(options.heap());
+        state_->open();
+#elif CPPROF_ENABLED
+        throw error("http::server needs POSIX sockets; on this platform use cpprof::http::handle() "
+                    "from the application's own HTTP server");
+#endif
+    }
+
+    server(const server&) = delete;
+    server& operator=(const server&) = delete;
+
+    /// Stops serving; see stop().
+    ~server() { stop(); }
+
+    /// The port listened on (the one picked when server_options::port was 0); 0 once stopped
+    /// or when cpprof is compiled out.
+    int port() const noexcept {
+#if CPPROF_DETAIL_HTTP_SERVER
+        return state_ && !state_->stopping.load() ? state_->port : 0;
+#else
+        return 0;
+#endif
+    }
+
+    bool running() const noexcept { return port() != 0; }
+
+    /// Closes the listener and every connection, answers running profile requests with 503,
+    /// and joins every thread. Idempotent.
+    void stop() noexcept {
+#if CPPROF_DETAIL_HTTP_SERVER
+        try {
+            if (state_) state_->stop();
+        } catch (...) {
+            // std::thread::join failing is a bug of the process's state; nothing more to do
+        }
+#endif
+    }
+
+private:
+#if CPPROF_DETAIL_HTTP_SERVER
+    std::unique_ptr<detail::server_state> state_;
+#endif
+};
+
+}  // namespace http
+}  // namespace cpprof
+// ----- end cpprof/http/server.hpp -----
 // ----- end cpprof/cpprof.hpp -----
 
 #endif  // CPPROF_SINGLE_INCLUDE_CPPROF_HPP
