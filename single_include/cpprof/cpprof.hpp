@@ -119,8 +119,9 @@ public:
 // scope) only ever sees guards that are fully built and not yet destroyed, because:
 //   - a guard fills in all its fields, then (compiler fence) makes itself the top;
 //   - a guard unlinks itself, then (compiler fence) is destroyed.
-// Only the owning thread reads or writes its stack, so compiler fences (atomic_signal_fence)
-// are all the ordering needed; no atomics, no locks. A reader copies the bytes it wants out of
+// Only the owning thread reads or writes its stack, so compiler fences (__atomic_signal_fence,
+// the builtin behind std::atomic_signal_fence) are all the ordering needed; no atomics, no
+// locks. A reader copies the bytes it wants out of
 // the guards (into the sample store cell, or into the heap record), never keeps a pointer.
 //
 // The packed form a reader produces (pack_labels): for each label, innermost first,
@@ -128,10 +129,10 @@ public:
 // with bit 7 of the key-length byte set when the guard had to cut the key or the value.
 // Key and value lengths are at most 127, so bit 7 is free.
 //
-// Light: <cpprof/macros.hpp> includes this header, so only <atomic> and <cstddef>/<cstdint>;
-// copies use __builtin_memcpy/__builtin_strlen (GCC and Clang, the compilers cpprof supports).
+// Light: <cpprof/macros.hpp> includes this header, so only <cstddef> and <cstdint> (not even
+// <atomic>: see tools/check_include_cost.sh); fences, copies and lengths use the GCC/Clang
+// builtins (__atomic_signal_fence, __builtin_memcpy, __builtin_strlen).
 
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -207,9 +208,9 @@ inline void push_label(label_entry& e, label_text key, label_text value) noexcep
     e.prev = s.top;
     ++s.depth;
     // Everything above is written before a signal handler on this thread can see `e`.
-    std::atomic_signal_fence(std::memory_order_release);
+    __atomic_signal_fence(__ATOMIC_RELEASE);
     s.top = &e;
-    std::atomic_signal_fence(std::memory_order_seq_cst);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
 }
 
 /// Unlinks `e` from the calling thread's stack (normally its top; a guard destroyed out of
@@ -228,7 +229,7 @@ inline void pop_label(label_entry& e) noexcept {
     }
     --s.depth;
     // `e` is unreachable for a signal handler on this thread before its storage is reused.
-    std::atomic_signal_fence(std::memory_order_seq_cst);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
 }
 
 /// What pack_labels did.
@@ -250,7 +251,7 @@ inline packed_labels_info pack_labels(unsigned char* out, std::size_t cap) noexc
     packed_labels_info info;
     const label_stack& s = t_label_stack;              // signal-safe: own thread's TLS
     const label_entry* e = s.top;                      // signal-safe: plain load
-    std::atomic_signal_fence(std::memory_order_acquire);  // pairs with push_label's fence
+    __atomic_signal_fence(__ATOMIC_ACQUIRE);  // pairs with push_label's fence
     std::size_t walked = 0;
     const label_entry* seen[max_labels_per_sample];    // signal-safe: fixed stack array
     for (; e && walked < max_label_walk; e = e->prev, ++walked) {  // bounded walk
@@ -378,7 +379,8 @@ private:
 // layering rule that keeps one allocation from being counted twice, the flag that makes
 // cpprof's own allocations invisible, and the heap sampler's byte countdown. One plain,
 // constant-initialised thread_local struct, so a hook pays one TLS address computation and no
-// initialisation check. Light: only <cstdint>, because <cpprof/macros.hpp> includes it.
+// initialisation check. Light: only <cstdint>, because <cpprof/macros.hpp> includes it (not
+// even <atomic>, which alone would take most of that header's include budget).
 
 namespace cpprof::detail {
 
@@ -408,9 +410,24 @@ struct thread_alloc_state {
 // Zero-initialised and trivially destructible: accessing it needs no TLS wrapper call.
 inline thread_local thread_alloc_state t_alloc_state{};
 
+/// A bool read and written with relaxed atomic operations (the GCC/Clang __atomic builtins),
+/// so that this header needs no <atomic>. load() and store() take and ignore a memory order,
+/// so code written for std::atomic<bool> reads the same.
+struct relaxed_flag {
+    bool value;
+    template <class Order = int>
+    bool load(Order = Order{}) const noexcept {
+        return __atomic_load_n(&value, __ATOMIC_RELAXED);
+    }
+    template <class Order = int>
+    void store(bool v, Order = Order{}) noexcept {
+        __atomic_store_n(&value, v, __ATOMIC_RELAXED);
+    }
+};
+
 /// Set (once, at static initialisation) by the translation unit that defines
 /// CPPROF_IMPLEMENT_GLOBAL_NEW: operator new/delete are cpprof's.
-inline std::atomic<bool> g_global_new_linked{false};
+inline relaxed_flag g_global_new_linked{false};
 
 /// Makes everything the current thread allocates in scope cpprof-internal.
 struct internal_allocation_scope {
@@ -480,7 +497,7 @@ public:
     /// CPPROF_IMPLEMENT_GLOBAL_NEW). When false, only tracking allocators and resources count.
     static bool sees_global_new() noexcept {
 #if CPPROF_ENABLED
-        return detail::g_global_new_linked.load(std::memory_order_relaxed);
+        return detail::g_global_new_linked.load();  // relaxed (detail::relaxed_flag)
 #else
         return false;
 #endif
@@ -1144,6 +1161,7 @@ std::string thread_name(pid_t tid) {
 // same signal (SIGPROF is blocked while its handler runs), and other producers just move on to
 // the next cell; the consumer stops at the unpublished cell and picks it up on the next drain.
 
+#include <atomic>
 #include <memory>
 #include <new>
 
@@ -1419,6 +1437,8 @@ inline void delete_thread_timer(int timer_id) noexcept {
 // and symbolizes to the calling function (a return address can point past the end of a
 // function that ends in a call to a noreturn function).
 
+#include <atomic>
+
 #include <ucontext.h>
 #include <unwind.h>
 
@@ -1569,6 +1589,7 @@ inline walk_result walk_frame_pointers(const interrupted_context& c, stack_bound
 // ----- end cpprof/detail/unwind.hpp -----
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -3948,6 +3969,7 @@ private:
 // publish_batch bytes per thread of the truth. Allocations, bytes and live bytes are always
 // exact once the writing threads are quiet.
 
+#include <atomic>
 #include <cstdlib>
 #include <new>
 

@@ -13,8 +13,9 @@
 // scope) only ever sees guards that are fully built and not yet destroyed, because:
 //   - a guard fills in all its fields, then (compiler fence) makes itself the top;
 //   - a guard unlinks itself, then (compiler fence) is destroyed.
-// Only the owning thread reads or writes its stack, so compiler fences (atomic_signal_fence)
-// are all the ordering needed; no atomics, no locks. A reader copies the bytes it wants out of
+// Only the owning thread reads or writes its stack, so compiler fences (__atomic_signal_fence,
+// the builtin behind std::atomic_signal_fence) are all the ordering needed; no atomics, no
+// locks. A reader copies the bytes it wants out of
 // the guards (into the sample store cell, or into the heap record), never keeps a pointer.
 //
 // The packed form a reader produces (pack_labels): for each label, innermost first,
@@ -22,10 +23,10 @@
 // with bit 7 of the key-length byte set when the guard had to cut the key or the value.
 // Key and value lengths are at most 127, so bit 7 is free.
 //
-// Light: <cpprof/macros.hpp> includes this header, so only <atomic> and <cstddef>/<cstdint>;
-// copies use __builtin_memcpy/__builtin_strlen (GCC and Clang, the compilers cpprof supports).
+// Light: <cpprof/macros.hpp> includes this header, so only <cstddef> and <cstdint> (not even
+// <atomic>: see tools/check_include_cost.sh); fences, copies and lengths use the GCC/Clang
+// builtins (__atomic_signal_fence, __builtin_memcpy, __builtin_strlen).
 
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -101,9 +102,9 @@ inline void push_label(label_entry& e, label_text key, label_text value) noexcep
     e.prev = s.top;
     ++s.depth;
     // Everything above is written before a signal handler on this thread can see `e`.
-    std::atomic_signal_fence(std::memory_order_release);
+    __atomic_signal_fence(__ATOMIC_RELEASE);
     s.top = &e;
-    std::atomic_signal_fence(std::memory_order_seq_cst);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
 }
 
 /// Unlinks `e` from the calling thread's stack (normally its top; a guard destroyed out of
@@ -122,7 +123,7 @@ inline void pop_label(label_entry& e) noexcept {
     }
     --s.depth;
     // `e` is unreachable for a signal handler on this thread before its storage is reused.
-    std::atomic_signal_fence(std::memory_order_seq_cst);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
 }
 
 /// What pack_labels did.
@@ -144,7 +145,7 @@ inline packed_labels_info pack_labels(unsigned char* out, std::size_t cap) noexc
     packed_labels_info info;
     const label_stack& s = t_label_stack;              // signal-safe: own thread's TLS
     const label_entry* e = s.top;                      // signal-safe: plain load
-    std::atomic_signal_fence(std::memory_order_acquire);  // pairs with push_label's fence
+    __atomic_signal_fence(__ATOMIC_ACQUIRE);  // pairs with push_label's fence
     std::size_t walked = 0;
     const label_entry* seen[max_labels_per_sample];    // signal-safe: fixed stack array
     for (; e && walked < max_label_walk; e = e->prev, ++walked) {  // bounded walk
