@@ -243,45 +243,50 @@ struct packed_labels_info {
 /// Copies the calling thread's labels in force into `out` (at most `cap` bytes), innermost
 /// first, leaving out labels shadowed by an inner guard with the same key.
 ///
-/// ASYNC-SIGNAL-SAFE: called from the SIGPROF handler. It reads only the calling thread's own
-/// constant-initialised thread_local and the guards it links (live on this thread's stack, see
-/// the lifetime note at the top), writes only to `out`, and its loops are bounded by
-/// max_label_walk and max_labels_per_sample: no allocation, no lock, no system call.
+/// RUNS INSIDE THE SIGPROF HANDLER (cpu/sampler.hpp), and in operator new (heap sampler).
+/// Async-signal-safe, line by line below: it reads only the calling thread's own
+/// constant-initialised thread_local and the guards it links (alive on this thread's stack
+/// for as long as they are linked, see the lifetime note at the top), writes only to `out`
+/// and to locals, calls nothing but memcpy/memcmp (on POSIX's async-signal-safe list since
+/// POSIX.1-2016; usually inlined here), and both loops are bounded (max_label_walk,
+/// max_labels_per_sample): no allocation, no lock, no system call, no errno change.
 inline packed_labels_info pack_labels(unsigned char* out, std::size_t cap) noexcept {
-    packed_labels_info info;
-    const label_stack& s = t_label_stack;              // signal-safe: own thread's TLS
-    const label_entry* e = s.top;                      // signal-safe: plain load
-    __atomic_signal_fence(__ATOMIC_ACQUIRE);  // pairs with push_label's fence
-    std::size_t walked = 0;
-    const label_entry* seen[max_labels_per_sample];    // signal-safe: fixed stack array
-    for (; e && walked < max_label_walk; e = e->prev, ++walked) {  // bounded walk
-        bool is_shadowed = false;
-        for (std::uint32_t i = 0; i < info.count; ++i) {  // bounded by max_labels_per_sample
-            const label_entry* o = seen[i];
-            if (o->key_len == e->key_len && __builtin_memcmp(o->key, e->key, e->key_len) == 0) {
+    packed_labels_info info;                    // in the handler: a local
+    const label_stack& s = t_label_stack;       // in the handler: this thread's TLS, no init check
+    const label_entry* e = s.top;               // in the handler: plain load of our own TLS
+    __atomic_signal_fence(__ATOMIC_ACQUIRE);    // in the handler: compiler fence, no code
+    std::size_t walked = 0;                     // in the handler: a local
+    const label_entry* seen[max_labels_per_sample];  // in the handler: fixed local array
+    for (; e && walked < max_label_walk; e = e->prev, ++walked) {  // in the handler: bounded
+        bool is_shadowed = false;               // in the handler: a local
+        for (std::uint32_t i = 0; i < info.count; ++i) {  // in the handler: <= 16 rounds
+            const label_entry* o = seen[i];     // in the handler: a live guard (see above)
+            if (o->key_len == e->key_len &&     // in the handler: memcmp of <= 32 bytes
+                __builtin_memcmp(o->key, e->key, e->key_len) == 0) {
                 is_shadowed = true;
                 break;
             }
         }
-        if (is_shadowed) continue;  // an inner guard with the same key wins
-        const std::size_t need = 2 + std::size_t{e->key_len} + e->value_len;
-        if (info.count == max_labels_per_sample || info.bytes + need > cap) {
-            ++info.dropped;  // an outer label with no room left; it may shadow nothing
+        if (is_shadowed) continue;  // in the handler: an inner guard with the same key wins
+        const std::size_t need = 2 + std::size_t{e->key_len} + e->value_len;  // in the handler
+        if (info.count == max_labels_per_sample || info.bytes + need > cap) {  // in the handler
+            ++info.dropped;  // in the handler: no room for this (outer) label; counted
             continue;
         }
-        unsigned char* p = out + info.bytes;
-        p[0] = static_cast<unsigned char>(e->key_len | (e->cut ? packed_label_cut : 0));
-        p[1] = e->value_len;
-        __builtin_memcpy(p + 2, e->key, e->key_len);  // signal-safe: plain byte copy
-        __builtin_memcpy(p + 2 + e->key_len, e->value, e->value_len);
-        info.bytes += need;
-        seen[info.count++] = e;
-        info.cut += e->cut ? 1 : 0;
+        unsigned char* p = out + info.bytes;    // in the handler: inside `out`, checked above
+        p[0] = static_cast<unsigned char>(e->key_len | (e->cut ? packed_label_cut : 0));  // ditto
+        p[1] = e->value_len;                            // in the handler: store into `out`
+        __builtin_memcpy(p + 2, e->key, e->key_len);  // in the handler: <= 32 bytes into `out`
+        __builtin_memcpy(p + 2 + e->key_len, e->value, e->value_len);  // <= 64 bytes, ditto
+        info.bytes += need;                     // in the handler: locals
+        seen[info.count++] = e;                 // in the handler: count < 16 checked above
+        info.cut += e->cut ? 1 : 0;             // in the handler: a local
     }
-    // Guards beyond the walk limit were not looked at: counted as dropped (some of them may
-    // be shadowed; without walking them that cannot be told, so this errs towards reporting).
+    // In the handler: guards beyond the walk limit were not looked at and are counted as
+    // dropped (some of them may be shadowed; without walking them that cannot be told, so
+    // this errs towards reporting). Plain arithmetic on our own TLS.
     if (e && s.depth > walked) info.dropped += static_cast<std::uint32_t>(s.depth - walked);
-    return info;
+    return info;                                // in the handler: returned by value
 }
 
 /// Calls f(key, key_len, value, value_len, cut) for each label in a packed buffer.
