@@ -221,7 +221,8 @@ const profile& apply_label_options(const profile& p, const Options& o, profile& 
 
 /// Options of write_flamegraph: those of every flame graph (title, subtitle, count_name,
 /// sample_index, inverted, reverse, min_width, width, frame_height, font_size, font_width,
-/// thread_frames; see detail::basic_flamegraph_options) and the palette.
+/// thread_frames, group_by_label, label_filter; see detail::basic_flamegraph_options) and the
+/// palette.
 class flamegraph_options : public detail::basic_flamegraph_options<flamegraph_options> {
 public:
     flamegraph_options& palette(flamegraph_palette p) {
