@@ -61,16 +61,21 @@ bool contains(const std::string& haystack, const std::string& needle) {
     return haystack.find(needle) != std::string::npos;
 }
 
+// Three workloads whose bodies differ (the constant added at the end), so that at -O2 GCC's
+// identical code folding cannot merge them into one symbol.
 CPPROF_TEST_NOINLINE void cpprof_test_labelled_parse(std::uint64_t u) {
     workloads::spin_units(u);
+    workloads::sink.fetch_add(1, std::memory_order_relaxed);
     CPPROF_TEST_NO_TAIL_CALL();
 }
 CPPROF_TEST_NOINLINE void cpprof_test_labelled_render(std::uint64_t u) {
     workloads::spin_units(u);
+    workloads::sink.fetch_add(2, std::memory_order_relaxed);
     CPPROF_TEST_NO_TAIL_CALL();
 }
 CPPROF_TEST_NOINLINE void cpprof_test_unlabelled(std::uint64_t u) {
     workloads::spin_units(u);
+    workloads::sink.fetch_add(3, std::memory_order_relaxed);
     CPPROF_TEST_NO_TAIL_CALL();
 }
 
