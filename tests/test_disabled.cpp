@@ -69,3 +69,17 @@ TEST_CASE("disabled: the HTTP server is an empty shell that binds nothing") {
     // Options are still validated.
     CHECK_THROWS_AS(cpprof::http::server{cpprof::http::server_options{}.port(-1)}, cpprof::error);
 }
+
+TEST_CASE("disabled: label_guard and CPPROF_LABEL label nothing and evaluate nothing") {
+    int evaluated = 0;
+    auto value = [&evaluated] {
+        ++evaluated;
+        return "v";
+    };
+    CPPROF_LABEL("route", value());
+    cpprof::label_guard g{"route", "/x"};
+    CHECK(evaluated == 0);
+    CHECK(cpprof::detail::t_label_stack.top == nullptr);
+    CHECK(sizeof(cpprof::label_guard) == 1);
+    (void)value;
+}

@@ -5,9 +5,9 @@
 // layering rule that keeps one allocation from being counted twice, the flag that makes
 // cpprof's own allocations invisible, and the heap sampler's byte countdown. One plain,
 // constant-initialised thread_local struct, so a hook pays one TLS address computation and no
-// initialisation check. Light: only <cstdint>, because <cpprof/macros.hpp> includes it.
+// initialisation check. Light: only <cstdint>, because <cpprof/macros.hpp> includes it (not
+// even <atomic>, which alone would take most of that header's include budget).
 
-#include <atomic>
 #include <cstdint>
 
 namespace cpprof::detail {
@@ -38,9 +38,24 @@ struct thread_alloc_state {
 // Zero-initialised and trivially destructible: accessing it needs no TLS wrapper call.
 inline thread_local thread_alloc_state t_alloc_state{};
 
+/// A bool read and written with relaxed atomic operations (the GCC/Clang __atomic builtins),
+/// so that this header needs no <atomic>. load() and store() take and ignore a memory order,
+/// so code written for std::atomic<bool> reads the same.
+struct relaxed_flag {
+    bool value;
+    template <class Order = int>
+    bool load(Order = Order{}) const noexcept {
+        return __atomic_load_n(&value, __ATOMIC_RELAXED);
+    }
+    template <class Order = int>
+    void store(bool v, Order = Order{}) noexcept {
+        __atomic_store_n(&value, v, __ATOMIC_RELAXED);
+    }
+};
+
 /// Set (once, at static initialisation) by the translation unit that defines
 /// CPPROF_IMPLEMENT_GLOBAL_NEW: operator new/delete are cpprof's.
-inline std::atomic<bool> g_global_new_linked{false};
+inline relaxed_flag g_global_new_linked{false};
 
 /// Makes everything the current thread allocates in scope cpprof-internal.
 struct internal_allocation_scope {

@@ -48,7 +48,7 @@ public:
     /// CPPROF_IMPLEMENT_GLOBAL_NEW). When false, only tracking allocators and resources count.
     static bool sees_global_new() noexcept {
 #if CPPROF_ENABLED
-        return detail::g_global_new_linked.load(std::memory_order_relaxed);
+        return detail::g_global_new_linked.load();  // relaxed (detail::relaxed_flag)
 #else
         return false;
 #endif
