@@ -15,6 +15,7 @@
 #include "support/go_pprof.hpp"
 #include "support/http_receiver.hpp"
 #include "support/json.hpp"
+#include "support/sanitizers.hpp"
 #include "support/stack_builder.hpp"
 
 #include <sys/stat.h>
@@ -336,8 +337,11 @@ TEST_CASE("pyroscope: push stays fast while the server hangs; drops counted; des
                                                                                        << push_us.back()
                                                                                        << " us; destructor "
                                                                                        << destroy_ms << " ms");
-    CHECK(p95 < 1000.0);
-    CHECK(push_us.back() < 50000.0);
+    // Encoding and gzip are CPU work on the caller's thread (about 10 us for this profile in a
+    // release build); sanitizers make that work 10-50x slower, never a network wait.
+    const double slow = (CPPROF_TEST_TSAN || CPPROF_TEST_ASAN) ? 20.0 : 1.0;
+    CHECK(p95 < 1000.0 * slow);
+    CHECK(push_us.back() < 50000.0 * slow);
     CHECK(s.enqueued == 9);
     CHECK(s.dropped_queue_full == 92);
     CHECK(s.in_queue == 9);
