@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -346,4 +347,55 @@ TEST_CASE("pyroscope: push stays fast while the server hangs; drops counted; des
     CHECK(s.dropped_queue_full == 92);
     CHECK(s.in_queue == 9);
     CHECK(destroy_ms < 2000.0);
+}
+
+TEST_CASE("pyroscope: Node's HTTP server as the peer: a 503 retried, a chunked 200, pprof-format decodes") {
+    if (!decoder_available()) return;
+    // server.cjs prints its port, then one JSON line per request once it has two.
+    const std::string cmd = cpprof_test::shell_quote(CPPROF_TEST_NODE) + " " +
+                            cpprof_test::shell_quote(decoder_dir() + "/server.cjs") + " 2";
+    std::FILE* node = ::popen(cmd.c_str(), "r");
+    REQUIRE(node != nullptr);
+    char line[256] = {};
+    REQUIRE(std::fgets(line, sizeof line, node) != nullptr);
+    const int port = std::atoi(line);
+    REQUIRE(port > 0);
+    cpprof::export_stats s;
+    {
+        pyro::client client{pyro::options{}
+                                .url("http://localhost:" + std::to_string(port))  // a name: getaddrinfo
+                                .application("checkout")
+                                .tag("env", "prod")
+                                .exporter(fast_exporter())};
+        REQUIRE(client.push(cpu_profile()));
+        CHECK(client.flush(20000ms));
+        s = client.stats();
+    }
+    std::string out;
+    while (std::fgets(line, sizeof line, node) != nullptr) out += line;
+    const int status = ::pclose(node);
+    INFO("server.cjs printed:\n" << out << "\nlast_error: " << s.last_error);
+    CHECK(status == 0);
+    CHECK(s.sent == 1);
+    CHECK(s.retried == 1);
+    CHECK(contains(s.last_error, "HTTP 503 Service Unavailable (Retry-After: 0): {\"code\":\"unavailable\",\"message\":\"try again\"}"));
+    std::vector<json::value> reqs;
+    std::size_t pos = 0;
+    while (pos < out.size()) {
+        const std::size_t nl = out.find('\n', pos);
+        reqs.push_back(json::parse(out.substr(pos, nl - pos)));
+        pos = nl == std::string::npos ? out.size() : nl + 1;
+    }
+    REQUIRE(reqs.size() == 2);
+    for (const json::value& r : reqs) {
+        CHECK(r["method"].str() == "POST");
+        CHECK(contains(r["url"].str(), "/ingest?name=checkout%7Benv%3Dprod%7D&from=1700000000123456789"));
+        CHECK(r["headers"]["host"].str() == "localhost:" + std::to_string(port));
+        CHECK(r["headers"]["content-type"].str() == "application/octet-stream");
+        REQUIRE(r.has("profile"));
+        CHECK(r["profile"]["samples"].as_int() == 2);
+        CHECK(r["profile"]["sampleTypes"][1][0].str() == "cpu");
+        REQUIRE(r["profile"]["functions"].size() == 4);
+        CHECK(r["profile"]["functions"][0].str() == "handle_request");
+    }
 }
