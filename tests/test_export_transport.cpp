@@ -380,7 +380,7 @@ TEST_CASE("export: receiver down (connection refused): retried, then failed, sub
     CHECK(rx.count() == 0);
 }
 
-TEST_CASE("export: a slow receiver times out; the attempt is retried, then given up") {
+TEST_CASE("export: a slow receiver times out, the attempt is retried, then given up") {
     http_receiver rx;
     rx.set_default(reply::ok().delay(5000));
     background_exporter e{fast_options().timeout(200ms).max_retries(1)};
@@ -501,7 +501,7 @@ TEST_CASE("export: the destructor cancels a long backoff and counts what was lef
     CHECK(rx.count() == 1);
 }
 
-TEST_CASE("export: flush waits for the queue, then returns true; concurrent submitters") {
+TEST_CASE("export: flush waits for the queue, then returns true, with concurrent submitters") {
     http_receiver rx;
     background_exporter e{fast_options().queue_capacity(1000)};
     std::vector<std::thread> threads;

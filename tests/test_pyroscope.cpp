@@ -263,7 +263,7 @@ TEST_CASE("pyroscope: a URL path prefix, and a profile without a start time is d
     CHECK(until_ns - before_ns < 60000000000LL);
 }
 
-TEST_CASE("pyroscope: faults: down, 503 with Retry-After, 400; stats show them") {
+TEST_CASE("pyroscope: faults (down, 503 with Retry-After, 400) show in stats") {
     SUBCASE("receiver down") {
         http_receiver rx;
         const std::string url = rx.url();
@@ -308,7 +308,7 @@ TEST_CASE("pyroscope: faults: down, 503 with Retry-After, 400; stats show them")
     }
 }
 
-TEST_CASE("pyroscope: push stays fast while the server hangs; drops counted; destruction bounded") {
+TEST_CASE("pyroscope: push stays fast while the server hangs, drops are counted, destruction is bounded") {
     http_receiver rx;
     rx.set_default(reply::ok().hang());
     const cpprof::profile p = cpu_profile();
