@@ -46,6 +46,8 @@
 #include <cpprof/input/pprof.hpp>
 
 // transports
+#include <cpprof/export/pyroscope.hpp>
+#include <cpprof/export/transport.hpp>
 #include <cpprof/http/handler.hpp>
 #include <cpprof/http/message.hpp>
 #include <cpprof/http/server.hpp>
