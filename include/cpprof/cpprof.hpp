@@ -45,6 +45,7 @@
 #include <cpprof/input/pprof.hpp>
 
 // transports
+#include <cpprof/export/otlp_encode.hpp>
 #include <cpprof/http/handler.hpp>
 #include <cpprof/http/message.hpp>
 #include <cpprof/http/server.hpp>
