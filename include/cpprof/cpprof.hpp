@@ -12,6 +12,7 @@
 #include <cpprof/config.hpp>
 #include <cpprof/version.hpp>
 #include <cpprof/error.hpp>
+#include <cpprof/label_guard.hpp>
 #include <cpprof/macros.hpp>
 
 // model

@@ -78,6 +78,277 @@ public:
 
 }  // namespace cpprof
 // ----- end cpprof/error.hpp -----
+// ----- begin cpprof/label_guard.hpp -----
+// label_guard: every CPU and heap sample taken on this thread inside the scope carries the
+// label key=value (pprof labels, shown by `go tool pprof -tags`, and Pyroscope tags).
+//
+//     void handle(const request& r) {
+//         cpprof::label_guard route{"route", r.path};       // or CPPROF_LABEL("route", r.path);
+//         cpprof::label_guard user{"user", std::to_string(r.user_id)};   // safe: copied
+//         ...
+//     }
+//
+// - Thread-local: a guard labels the samples of the thread that made it, nothing else.
+// - Nests: labels of enclosing guards stay in force; an inner guard with the same key shadows
+//   the outer one until it ends; each guard restores what was there on exit.
+// - Copies: key and value are copied into the guard (up to 32 and 64 bytes), so the strings
+//   may die right after the constructor. Longer ones are cut at a UTF-8 boundary, and samples
+//   that carry a cut label get the numeric label "cpprof.labels_cut" (and the profile counts
+//   them), so a cut is visible rather than silent.
+// - Per sample: at most 16 labels and as many bytes as the sampler reserves per sample
+//   (profiler_options::label_bytes, default 256); the outermost labels that do not fit are
+//   left out and counted in the numeric label "cpprof.labels_dropped".
+// - Scoped: non-copyable, non-movable, not heap-allocatable. Entering and leaving costs two
+//   short copies and a few stores (bench/bench_labels.cpp): no atomics, no system calls.
+// - With CPPROF_ENABLED=0 the guard is empty and CPPROF_LABEL evaluates nothing.
+//
+// Key and value: a const char* (nullptr is ""), or anything with data() and size()
+// (std::string, std::string_view). Light: part of <cpprof/macros.hpp>.
+
+// ----- begin cpprof/detail/label_stack.hpp -----
+//
+// The per-thread stack of labels that label_guard pushes and pops, and the two readers of it:
+// the SIGPROF handler (cpu/sampler.hpp) and the heap sampler (detail/heap_sampler.hpp), which
+// both run on the thread whose labels they read.
+//
+// Lifetimes. A guard copies its key and value into itself (bounded: label_key_bytes and
+// label_value_bytes), so `label_guard g{"user", std::to_string(id)}` is safe: the temporary
+// string may die at the end of the statement, the guard's copy does not. The stack is an
+// intrusive list of guards that live on the thread's own stack, linked through `top`; a reader
+// on the same thread (a signal handler interrupting it, or operator new called inside the
+// scope) only ever sees guards that are fully built and not yet destroyed, because:
+//   - a guard fills in all its fields, then (compiler fence) makes itself the top;
+//   - a guard unlinks itself, then (compiler fence) is destroyed.
+// Only the owning thread reads or writes its stack, so compiler fences (atomic_signal_fence)
+// are all the ordering needed; no atomics, no locks. A reader copies the bytes it wants out of
+// the guards (into the sample store cell, or into the heap record), never keeps a pointer.
+//
+// The packed form a reader produces (pack_labels): for each label, innermost first,
+//   [key length: 1 byte][value length: 1 byte][key bytes][value bytes]
+// with bit 7 of the key-length byte set when the guard had to cut the key or the value.
+// Key and value lengths are at most 127, so bit 7 is free.
+//
+// Light: <cpprof/macros.hpp> includes this header, so only <atomic> and <cstddef>/<cstdint>;
+// copies use __builtin_memcpy/__builtin_strlen (GCC and Clang, the compilers cpprof supports).
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace cpprof::detail {
+
+/// Bytes of a label key a guard keeps; longer keys are cut (and the cut is recorded).
+inline constexpr std::size_t label_key_bytes = 32;
+/// Bytes of a label value a guard keeps; longer values are cut (and the cut is recorded).
+inline constexpr std::size_t label_value_bytes = 64;
+/// Most labels one sample carries; with more guards in force the outermost are dropped.
+inline constexpr std::size_t max_labels_per_sample = 16;
+/// How many guards a reader looks at, at most (bounds the time spent in the signal handler).
+inline constexpr std::size_t max_label_walk = 64;
+/// Bit 7 of a packed key-length byte: the guard cut this label's key or value.
+inline constexpr unsigned char packed_label_cut = 0x80;
+
+struct label_entry {
+    const label_entry* prev;  ///< the guard below this one on the thread's stack
+    std::uint8_t key_len;
+    std::uint8_t value_len;
+    bool cut;  ///< key or value was longer than the guard keeps
+    char key[label_key_bytes];
+    char value[label_value_bytes];
+};
+
+struct label_stack {
+    const label_entry* top;  ///< innermost guard in force, or nullptr
+    std::uint32_t depth;     ///< guards in force
+};
+
+// Zero-initialised and trivially destructible: constant-initialised, so reading it needs no
+// TLS wrapper call and no initialisation check (safe from a signal handler, see above).
+inline thread_local label_stack t_label_stack{};
+
+/// Pointer and length of a key or value given to label_guard.
+struct label_text {
+    const char* data;
+    std::size_t size;
+};
+
+inline label_text to_label_text(const char* s) noexcept {
+    return {s, s ? __builtin_strlen(s) : 0};
+}
+
+/// Anything with data() and size() (std::string, std::string_view, ...).
+template <class S, class = decltype(static_cast<const char*>(static_cast<const S*>(nullptr)->data())),
+          class = decltype(static_cast<std::size_t>(static_cast<const S*>(nullptr)->size()))>
+label_text to_label_text(const S& s) noexcept {
+    return {s.data(), static_cast<std::size_t>(s.size())};
+}
+
+/// Length to keep of `t` in `cap` bytes: all of it when it fits, otherwise cut at a UTF-8
+/// character boundary.
+inline std::size_t label_keep_bytes(label_text t, std::size_t cap, bool& cut) noexcept {
+    if (t.size <= cap) return t.size;
+    cut = true;
+    std::size_t n = cap;
+    while (n > 0 && (static_cast<unsigned char>(t.data[n]) & 0xC0) == 0x80) --n;
+    return n;
+}
+
+/// Fills `e` and pushes it on the calling thread's stack.
+inline void push_label(label_entry& e, label_text key, label_text value) noexcept {
+    bool cut = false;
+    const std::size_t k = label_keep_bytes(key, label_key_bytes, cut);
+    const std::size_t v = label_keep_bytes(value, label_value_bytes, cut);
+    if (k) __builtin_memcpy(e.key, key.data, k);
+    if (v) __builtin_memcpy(e.value, value.data, v);
+    e.key_len = static_cast<std::uint8_t>(k);
+    e.value_len = static_cast<std::uint8_t>(v);
+    e.cut = cut;
+    label_stack& s = t_label_stack;
+    e.prev = s.top;
+    ++s.depth;
+    // Everything above is written before a signal handler on this thread can see `e`.
+    std::atomic_signal_fence(std::memory_order_release);
+    s.top = &e;
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+}
+
+/// Unlinks `e` from the calling thread's stack (normally its top; a guard destroyed out of
+/// order, which scoped guards never are, is unlinked from the middle).
+inline void pop_label(label_entry& e) noexcept {
+    label_stack& s = t_label_stack;
+    if (s.top == &e) {
+        s.top = e.prev;
+    } else {
+        for (const label_entry* p = s.top; p; p = p->prev) {
+            if (p->prev == &e) {
+                const_cast<label_entry*>(p)->prev = e.prev;
+                break;
+            }
+        }
+    }
+    --s.depth;
+    // `e` is unreachable for a signal handler on this thread before its storage is reused.
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+}
+
+/// What pack_labels did.
+struct packed_labels_info {
+    std::size_t bytes = 0;           ///< bytes written
+    std::uint32_t count = 0;         ///< labels written
+    std::uint32_t dropped = 0;       ///< labels in force that did not fit (count or bytes)
+    std::uint32_t cut = 0;           ///< labels written whose key or value a guard had cut
+};
+
+/// Copies the calling thread's labels in force into `out` (at most `cap` bytes), innermost
+/// first, leaving out labels shadowed by an inner guard with the same key.
+///
+/// ASYNC-SIGNAL-SAFE: called from the SIGPROF handler. It reads only the calling thread's own
+/// constant-initialised thread_local and the guards it links (live on this thread's stack, see
+/// the lifetime note at the top), writes only to `out`, and its loops are bounded by
+/// max_label_walk and max_labels_per_sample: no allocation, no lock, no system call.
+inline packed_labels_info pack_labels(unsigned char* out, std::size_t cap) noexcept {
+    packed_labels_info info;
+    const label_stack& s = t_label_stack;              // signal-safe: own thread's TLS
+    const label_entry* e = s.top;                      // signal-safe: plain load
+    std::atomic_signal_fence(std::memory_order_acquire);  // pairs with push_label's fence
+    std::size_t walked = 0;
+    const label_entry* seen[max_labels_per_sample];    // signal-safe: fixed stack array
+    for (; e && walked < max_label_walk; e = e->prev, ++walked) {  // bounded walk
+        bool is_shadowed = false;
+        for (std::uint32_t i = 0; i < info.count; ++i) {  // bounded by max_labels_per_sample
+            const label_entry* o = seen[i];
+            if (o->key_len == e->key_len && __builtin_memcmp(o->key, e->key, e->key_len) == 0) {
+                is_shadowed = true;
+                break;
+            }
+        }
+        if (is_shadowed) continue;  // an inner guard with the same key wins
+        const std::size_t need = 2 + std::size_t{e->key_len} + e->value_len;
+        if (info.count == max_labels_per_sample || info.bytes + need > cap) {
+            ++info.dropped;  // an outer label with no room left; it may shadow nothing
+            continue;
+        }
+        unsigned char* p = out + info.bytes;
+        p[0] = static_cast<unsigned char>(e->key_len | (e->cut ? packed_label_cut : 0));
+        p[1] = e->value_len;
+        __builtin_memcpy(p + 2, e->key, e->key_len);  // signal-safe: plain byte copy
+        __builtin_memcpy(p + 2 + e->key_len, e->value, e->value_len);
+        info.bytes += need;
+        seen[info.count++] = e;
+        info.cut += e->cut ? 1 : 0;
+    }
+    // Guards beyond the walk limit were not looked at: counted as dropped (some of them may
+    // be shadowed; without walking them that cannot be told, so this errs towards reporting).
+    if (e && s.depth > walked) info.dropped += static_cast<std::uint32_t>(s.depth - walked);
+    return info;
+}
+
+/// Calls f(key, key_len, value, value_len, cut) for each label in a packed buffer.
+template <class F>
+void for_each_packed_label(const unsigned char* p, std::size_t n, F&& f) {
+    std::size_t i = 0;
+    while (i + 2 <= n) {
+        const std::size_t k = p[i] & 0x7F, v = p[i + 1];
+        const bool cut = (p[i] & packed_label_cut) != 0;
+        if (i + 2 + k + v > n) break;
+        f(reinterpret_cast<const char*>(p + i + 2), k,
+          reinterpret_cast<const char*>(p + i + 2 + k), v, cut);
+        i += 2 + k + v;
+    }
+}
+
+}  // namespace cpprof::detail
+// ----- end cpprof/detail/label_stack.hpp -----
+
+namespace cpprof {
+
+class label_guard {
+public:
+    /// Puts key=value in force on this thread until the guard is destroyed.
+    template <class Key, class Value>
+    [[nodiscard]] label_guard(const Key& key, const Value& value) noexcept {
+#if CPPROF_ENABLED
+        detail::push_label(entry_, detail::to_label_text(key), detail::to_label_text(value));
+#else
+        (void)key;
+        (void)value;
+#endif
+    }
+
+    ~label_guard() {
+#if CPPROF_ENABLED
+        detail::pop_label(entry_);
+#endif
+    }
+
+    label_guard(const label_guard&) = delete;
+    label_guard& operator=(const label_guard&) = delete;
+    label_guard(label_guard&&) = delete;
+    label_guard& operator=(label_guard&&) = delete;
+    // Scoped only: a guard on the heap could outlive the guards above it.
+    static void* operator new(std::size_t) = delete;
+    static void* operator new[](std::size_t) = delete;
+
+private:
+#if CPPROF_ENABLED
+    detail::label_entry entry_;  // not initialised here: push_label fills every field it reads
+#endif
+};
+
+}  // namespace cpprof
+
+#define CPPROF_DETAIL_CONCAT_IMPL(a, b) a##b
+#define CPPROF_DETAIL_CONCAT(a, b) CPPROF_DETAIL_CONCAT_IMPL(a, b)
+
+/// CPPROF_LABEL("route", path); labels the rest of the enclosing scope (see label_guard).
+/// With CPPROF_ENABLED=0 it declares nothing and evaluates neither argument.
+#if CPPROF_ENABLED
+#define CPPROF_LABEL(key, value) \
+    const ::cpprof::label_guard CPPROF_DETAIL_CONCAT(cpprof_label_, __COUNTER__) { (key), (value) }
+#else
+#define CPPROF_LABEL(key, value) static_assert(true, "")
+#endif
+// ----- end cpprof/label_guard.hpp -----
 // ----- begin cpprof/macros.hpp -----
 // The light instrumentation header: what instrumented translation units include (labels,
 // scoped regions, allocation counters). It has a compile-time budget of tens of milliseconds
@@ -108,9 +379,6 @@ public:
 // cpprof's own allocations invisible, and the heap sampler's byte countdown. One plain,
 // constant-initialised thread_local struct, so a hook pays one TLS address computation and no
 // initialisation check. Light: only <cstdint>, because <cpprof/macros.hpp> includes it.
-
-#include <atomic>
-#include <cstdint>
 
 namespace cpprof::detail {
 
@@ -296,7 +564,6 @@ struct is_sampling_mode<sampling_mode<Hz, C>> : std::true_type {};
 // templates with a dummy parameter, called exactly like plain members: see the note on lazy
 // instantiation in config.hpp.
 
-#include <cstddef>
 #include <initializer_list>
 #include <string_view>
 #include <unordered_map>
@@ -376,6 +643,11 @@ struct label {
 namespace label_keys {
 inline constexpr std::string_view thread_name = "thread";  ///< string: the thread's name
 inline constexpr std::string_view thread_id = "thread_id";  ///< number: the kernel tid
+/// number: labels in force (label_guard) that this sample could not carry (too many, or no
+/// room left in the per-sample budget); the outermost ones are left out
+inline constexpr std::string_view labels_dropped = "cpprof.labels_dropped";
+/// number: labels of this sample whose key or value a label_guard had to cut to its size
+inline constexpr std::string_view labels_cut = "cpprof.labels_cut";
 }  // namespace label_keys
 
 struct sample {
@@ -592,6 +864,13 @@ public:
     profiler_options& buffer_samples(std::size_t n) { buffer_samples_ = n; return *this; }
     std::size_t buffer_samples() const { return buffer_samples_; }
 
+    /// Bytes reserved in each sample for the labels in force (label_guard), 0..4096 (default
+    /// 256; 0 records no labels). Each label takes 2 bytes plus its key and value; labels
+    /// that do not fit are left out, outermost first, and the sample says so with the numeric
+    /// label "cpprof.labels_dropped".
+    profiler_options& label_bytes(std::size_t n) { label_bytes_ = n; return *this; }
+    std::size_t label_bytes() const { return label_bytes_; }
+
     /// How often new threads are looked for while threads come and go, in milliseconds
     /// (default 20); while the thread count is steady the collector backs off to 100 ms.
     profiler_options& thread_scan_interval_ms(int ms) { scan_interval_ms_ = ms; return *this; }
@@ -607,6 +886,7 @@ private:
     timer_source timer_ = timer_source::automatic;
     thread_scope threads_ = thread_scope::all;
     std::size_t buffer_samples_ = 1024;
+    std::size_t label_bytes_ = 256;
     int scan_interval_ms_ = 20;
 };
 
@@ -874,7 +1154,8 @@ struct raw_sample {
     std::uint16_t depth;    ///< number of valid entries in frames
     std::uint16_t flags;    ///< raw_sample_flags
     std::int64_t weight;    ///< clock nanoseconds this sample stands for
-    // `max_depth` frame addresses follow the header in the cell, leaf first.
+    // `max_depth` frame addresses follow the header in the cell, leaf first, then the
+    // label area (sample_store::labels).
     std::uint64_t* frames() noexcept { return reinterpret_cast<std::uint64_t*>(this + 1); }
     const std::uint64_t* frames() const noexcept {
         return reinterpret_cast<const std::uint64_t*>(this + 1);
@@ -886,15 +1167,31 @@ enum raw_sample_flags : std::uint16_t {
     raw_truncated = 1,  ///< the stack was cut at max_depth
 };
 
+/// The label area of a cell: a small header, then the labels in force when the sample was
+/// taken, packed by detail::pack_labels (detail/label_stack.hpp).
+struct raw_labels {
+    std::uint16_t bytes;    ///< packed bytes that follow
+    std::uint8_t dropped;   ///< labels in force left out (no room), saturated at 255
+    std::uint8_t cut;       ///< labels recorded whose key or value the guard had cut
+    unsigned char* data() noexcept { return reinterpret_cast<unsigned char*>(this + 1); }
+    const unsigned char* data() const noexcept {
+        return reinterpret_cast<const unsigned char*>(this + 1);
+    }
+};
+static_assert(sizeof(raw_labels) == 4, "the packed labels follow a 4-byte header");
+
 class sample_store {
 public:
-    sample_store(std::size_t capacity, std::size_t max_depth) : max_depth_(max_depth) {
+    /// `label_bytes`: room for packed labels in each cell (0: no label area).
+    sample_store(std::size_t capacity, std::size_t max_depth, std::size_t label_bytes = 0)
+        : max_depth_(max_depth), label_bytes_(label_bytes) {
         std::size_t cap = 16;
         while (cap < capacity) cap <<= 1;
         mask_ = cap - 1;
         // cell = sequence number + raw_sample header + max_depth frames, 8-byte aligned.
         stride_ = sizeof(std::atomic<std::size_t>) + sizeof(raw_sample) +
-                  max_depth * sizeof(std::uint64_t);
+                  max_depth * sizeof(std::uint64_t) +
+                  (label_bytes ? sizeof(raw_labels) + label_bytes : 0);
         stride_ = (stride_ + 63) & ~std::size_t{63};  // one cell never shares a line's tail
         memory_.reset(static_cast<unsigned char*>(
             ::operator new[](cap * stride_, std::align_val_t{64})));
@@ -905,6 +1202,19 @@ public:
 
     std::size_t capacity() const { return mask_ + 1; }
     std::size_t max_depth() const { return max_depth_; }
+    /// Room for packed labels in each cell; 0 when the cells have no label area.
+    std::size_t label_bytes() const noexcept { return label_bytes_; }
+
+    /// The label area of a cell (async-signal-safe: pointer arithmetic), or nullptr when the
+    /// cells have none.
+    raw_labels* labels(raw_sample* s) const noexcept {
+        if (label_bytes_ == 0) return nullptr;
+        return reinterpret_cast<raw_labels*>(s->frames() + max_depth_);
+    }
+    const raw_labels* labels(const raw_sample* s) const noexcept {
+        if (label_bytes_ == 0) return nullptr;
+        return reinterpret_cast<const raw_labels*>(s->frames() + max_depth_);
+    }
 
     /// Producer (async-signal-safe): claims a cell, or returns nullptr when the store is full.
     /// `*ticket` must be passed to publish().
@@ -973,6 +1283,7 @@ private:
                   "the sample store needs lock-free atomics to be signal-safe");
 
     std::size_t max_depth_;
+    std::size_t label_bytes_;
     std::size_t mask_ = 0;
     std::size_t stride_ = 0;
     std::unique_ptr<unsigned char[], aligned_delete> memory_;
@@ -1418,9 +1729,14 @@ struct stack_stats {
     std::int64_t weight = 0;  ///< clock nanoseconds they stand for
 };
 
-/// What the sampler collected, before symbolization. Keys are [tid, leaf, ..., root].
+/// What the sampler collected, before symbolization. Keys are [thread, leaf, ..., root], where
+/// `thread` is the tid in the low 32 bits and an index into `label_sets` in the high 32 bits
+/// (raw_thread_tid / raw_thread_label_set).
 struct raw_profile {
     std::unordered_map<std::vector<std::uint64_t>, stack_stats, stack_key_hash> stacks;
+    /// Distinct label sets seen: [labels dropped][labels cut] then the packed labels
+    /// (detail/label_stack.hpp). Index 0 is the empty set.
+    std::vector<std::string> label_sets{std::string(2, '\0')};
     std::unordered_map<int, std::string> thread_names;
     /// CPU time threads that started after the profiler burned before the collector found
     /// them and armed their timers (CPU mode only): real, but seen by no sample.
@@ -1434,6 +1750,13 @@ struct raw_profile {
     std::int64_t duration_ns = 0;
     bool from_parent_process = false;  ///< a fork() child: what the parent collected is not here
 };
+
+inline int raw_thread_tid(std::uint64_t key0) {
+    return static_cast<int>(static_cast<std::int32_t>(key0 & 0xffffffffu));
+}
+inline std::size_t raw_thread_label_set(std::uint64_t key0) {
+    return static_cast<std::size_t>(key0 >> 32);
+}
 
 // ---- the session ---------------------------------------------------------------------------
 
@@ -1458,7 +1781,8 @@ public:
           frequency_(r.frequency),
           clock_(r.clock),
           period_ns_(1000000000LL / r.frequency),
-          store_(opts_.buffer_samples(), static_cast<std::size_t>(opts_.max_depth())),
+          store_(opts_.buffer_samples(), static_cast<std::size_t>(opts_.max_depth()),
+                 opts_.label_bytes()),
           slots_(max_slots),
           stack_ranges_(4096),
           owner_pid_(::getpid()) {
@@ -1530,6 +1854,7 @@ public:
         r.stacks = std::move(stacks_);
         r.thread_names = std::move(thread_names_);
         r.unsampled_ns = std::move(unsampled_ns_);
+        r.label_sets = std::move(label_sets_);
         r.losses = losses_locked();
         return r;
     }
@@ -1548,6 +1873,7 @@ public:
         r.stacks = stacks_;
         r.thread_names = thread_names_;
         r.unsampled_ns = unsampled_ns_;
+        r.label_sets = label_sets_;
         r.losses = losses_locked();
         return r;
     }
@@ -1612,6 +1938,20 @@ public:
         s->weight = weight;
         s->depth = static_cast<std::uint16_t>(w.found ? w.depth : 0);  // 0 = unwind failed
         s->flags = w.truncated ? raw_truncated : 0;
+        // Labels in force on this thread (label_guard), copied into the claimed cell: the
+        // guards live on this thread's stack and are gone by the time the collector drains.
+        // Async-signal-safe: labels() is pointer arithmetic; pack_labels reads only this
+        // thread's constant-initialised thread_local and the live guards it links, copies
+        // bytes, takes no lock and does not allocate (see detail/label_stack.hpp); the stores
+        // below go to the cell this handler claimed and nobody else touches until publish().
+        // The handler runs on the sampled thread (SIGEV_THREAD_ID / F_OWNER_TID), so the
+        // thread_local is that thread's.
+        if (raw_labels* l = store_.labels(s)) {  // in the handler: pointer arithmetic only
+            packed_labels_info li = pack_labels(l->data(), store_.label_bytes());  // in the handler
+            l->bytes = static_cast<std::uint16_t>(li.bytes);  // in the handler: plain stores
+            l->dropped = static_cast<std::uint8_t>(li.dropped > 255 ? 255 : li.dropped);
+            l->cut = static_cast<std::uint8_t>(li.cut > 255 ? 255 : li.cut);
+        }
         store_.publish(ticket);
         if (store_.approx_size() * 2 >= store_.capacity() &&
             !wake_pending_.exchange(true, std::memory_order_relaxed))
@@ -1958,8 +2298,22 @@ private:
                 return;
             }
             if (s.flags & raw_truncated) ++truncated_;
+            std::uint64_t set = 0;
+            if (const raw_labels* l = store_.labels(&s)) {
+                if (l->bytes != 0 || l->dropped != 0) {
+                    set_key_.assign(1, static_cast<char>(l->dropped));
+                    set_key_.push_back(static_cast<char>(l->cut));
+                    set_key_.append(reinterpret_cast<const char*>(l->data()), l->bytes);
+                    auto it = label_set_ids_.find(set_key_);
+                    if (it == label_set_ids_.end()) {
+                        label_sets_.push_back(set_key_);
+                        it = label_set_ids_.emplace(set_key_, label_sets_.size() - 1).first;
+                    }
+                    set = it->second;
+                }
+            }
             key_.clear();
-            key_.push_back(static_cast<std::uint64_t>(s.tid));
+            key_.push_back(static_cast<std::uint32_t>(s.tid) | (set << 32));
             key_.insert(key_.end(), s.frames(), s.frames() + s.depth);
             auto& st = stacks_[key_];
             st.count += 1;
@@ -2009,6 +2363,10 @@ private:
     std::unordered_map<int, std::string> thread_names_;
     std::unordered_map<int, std::int64_t> unsampled_ns_;
     std::vector<std::uint64_t> key_;
+    // label sets seen (raw_profile::label_sets), index 0 the empty one
+    std::vector<std::string> label_sets_{std::string(2, '\0')};
+    std::unordered_map<std::string, std::uint64_t> label_set_ids_;
+    std::string set_key_;
     std::uint64_t unwind_failed_ = 0;
     std::uint64_t truncated_ = 0;
 };
@@ -2041,6 +2399,50 @@ void basic_sampler_session<T>::handler(int sig, siginfo_t* info, void* ucontext)
 
 }  // namespace cpprof::detail
 // ----- end cpprof/cpu/sampler.hpp -----
+// ----- begin cpprof/detail/label_sets.hpp -----
+//
+// Label sets as the collectors keep them: one std::string per distinct set, built outside any
+// signal handler from what detail::pack_labels wrote (detail/label_stack.hpp):
+//
+//   [labels dropped: 1 byte, saturated at 255][labels cut: 1 byte][packed labels]
+//
+// and their decoding into cpprof::label values when a profile is built. Templates with a dummy
+// parameter: see the note on lazy instantiation in config.hpp.
+
+namespace cpprof::detail {
+
+/// The set string for `info` and the bytes pack_labels wrote; empty when there is nothing.
+template <class = void>
+std::string make_label_set(const unsigned char* packed, const packed_labels_info& info) {
+    if (info.bytes == 0 && info.dropped == 0) return {};
+    std::string s;
+    s.reserve(2 + info.bytes);
+    s.push_back(static_cast<char>(info.dropped > 255 ? 255 : info.dropped));
+    s.push_back(static_cast<char>(info.cut > 255 ? 255 : info.cut));
+    s.append(reinterpret_cast<const char*>(packed), info.bytes);
+    return s;
+}
+
+/// The labels of a set: the user's, innermost first, then the numeric cpprof.labels_dropped
+/// and cpprof.labels_cut when not zero.
+template <class = void>
+std::vector<label> decode_label_set(const std::string& set) {
+    std::vector<label> out;
+    if (set.size() < 2) return out;
+    const auto* p = reinterpret_cast<const unsigned char*>(set.data());
+    std::int64_t cut = 0;
+    for_each_packed_label(p + 2, set.size() - 2,
+                          [&](const char* k, std::size_t kn, const char* v, std::size_t vn, bool c) {
+                              out.push_back(label{std::string(k, kn), std::string(v, vn), 0, {}});
+                              cut += c ? 1 : 0;
+                          });
+    if (p[0] != 0) out.push_back(label{std::string(label_keys::labels_dropped), {}, p[0], {}});
+    if (cut != 0) out.push_back(label{std::string(label_keys::labels_cut), {}, cut, {}});
+    return out;
+}
+
+}  // namespace cpprof::detail
+// ----- end cpprof/detail/label_sets.hpp -----
 // ----- begin cpprof/detail/symbolizer.hpp -----
 //
 // Turns instruction addresses of this process into function names.
@@ -3336,6 +3738,10 @@ profile build_cpu_profile(raw_profile&& raw) {
 
     std::unique_lock<std::mutex> lock;
     basic_symbolizer<T>& sym = process_symbolizer<T>(lock);
+    std::vector<std::vector<label>> label_sets;
+    label_sets.reserve(raw.label_sets.size());
+    std::uint64_t samples_dropping = 0, samples_cut = 0;
+    for (const auto& set : raw.label_sets) label_sets.push_back(decode_label_set(set));
     auto thread_labels = [&raw](int tid) {
         std::vector<label> labels;
         auto name = raw.thread_names.find(tid);
@@ -3351,7 +3757,17 @@ profile build_cpu_profile(raw_profile&& raw) {
         for (std::size_t i = 1; i < key.size(); ++i) {
             stack.push_back(intern_address(p, sym, ids, key[i]));
         }
-        p.add_sample(stack, {st.count, st.weight}, thread_labels(static_cast<int>(key[0])));
+        std::vector<label> labels = thread_labels(raw_thread_tid(key[0]));
+        const std::size_t set = raw_thread_label_set(key[0]);
+        if (set < label_sets.size()) {
+            const auto& extra = label_sets[set];
+            labels.insert(labels.end(), extra.begin(), extra.end());
+            for (const auto& l : extra) {
+                if (l.key == label_keys::labels_dropped) samples_dropping += static_cast<std::uint64_t>(st.count);
+                if (l.key == label_keys::labels_cut) samples_cut += static_cast<std::uint64_t>(st.count);
+            }
+        }
+        p.add_sample(stack, {st.count, st.weight}, std::move(labels));
     }
     // CPU a thread burned before the collector found it: shown under that thread, named for
     // what it is, rather than lost or pinned on a stack nobody saw.
@@ -3363,6 +3779,16 @@ profile build_cpu_profile(raw_profile&& raw) {
     }
     for (const auto& m : sym.mappings()) p.add_mapping(m);
     lock.unlock();
+    if (samples_dropping != 0)
+        p.add_comment("cpprof: " + std::to_string(samples_dropping) +
+                      " samples could not carry all their labels (too many or too long for "
+                      "profiler_options::label_bytes); see the numeric label " +
+                      std::string(label_keys::labels_dropped));
+    if (samples_cut != 0)
+        p.add_comment("cpprof: " + std::to_string(samples_cut) +
+                      " samples carry labels cut to label_guard's size (key 32, value 64 "
+                      "bytes); see the numeric label " +
+                      std::string(label_keys::labels_cut));
 
     const auto& l = raw.losses;
     add_lost_samples(p, "sample store full", l.buffer_full, raw.period_ns);
@@ -3490,6 +3916,9 @@ private:
         if (o.buffer_samples() < 16 || o.buffer_samples() > (1u << 20))
             throw error("profiler_options: buffer_samples must be in 16..1048576, got " +
                         std::to_string(o.buffer_samples()));
+        if (o.label_bytes() > 4096)
+            throw error("profiler_options: label_bytes must be in 0..4096, got " +
+                        std::to_string(o.label_bytes()));
         if (o.thread_scan_interval_ms() < 1 || o.thread_scan_interval_ms() > 10000)
             throw error("profiler_options: thread_scan_interval_ms must be in 1..10000, got " +
                         std::to_string(o.thread_scan_interval_ms()));
@@ -4012,8 +4441,12 @@ inline std::size_t capture_heap_stack(const void* return_address, std::uint64_t*
 
 // ---- records -----------------------------------------------------------------------------
 
+/// Room for the labels in force (label_guard) that a sampled allocation records.
+inline constexpr std::size_t heap_label_bytes = 256;
+
 struct heap_bucket {
     std::vector<std::uint64_t> stack;  // leaf first
+    std::string labels;                // label set (detail/label_sets.hpp format), or empty
     double alloc_objects = 0;          // estimates since the current guard started
     double alloc_space = 0;
 };
@@ -4091,23 +4524,40 @@ public:
                 const void* return_address) noexcept {
         // The stack buffer comes from malloc, not the stack: operator new may run on a thread
         // with a small stack. (malloc is never hooked; only operator new is.)
+        // Labels in force go in the same buffer, after the stack.
         const auto cap = static_cast<std::size_t>(max_depth_.load(std::memory_order_relaxed));
         struct buffer {
             std::uint64_t* p;
             ~buffer() { std::free(p); }
-        } buf{static_cast<std::uint64_t*>(std::malloc(cap * sizeof(std::uint64_t)))};
+        } buf{static_cast<std::uint64_t*>(
+            std::malloc(cap * sizeof(std::uint64_t) + 2 + heap_label_bytes))};
         if (buf.p == nullptr) return false;
         std::uint64_t* stack = buf.p;
         bool truncated = false;
         std::size_t depth = capture_heap_stack(return_address, stack, cap, truncated);
+        // This runs on the allocating thread, inside the guards' scopes: its labels are live.
+        auto* packed = reinterpret_cast<unsigned char*>(stack + cap);
+        const packed_labels_info li = pack_labels(packed + 2, heap_label_bytes);
+        packed[0] = static_cast<unsigned char>(li.dropped > 255 ? 255 : li.dropped);
+        packed[1] = static_cast<unsigned char>(li.cut > 255 ? 255 : li.cut);
+        const bool labelled = li.bytes != 0 || li.dropped != 0;
         try {
             std::lock_guard<std::mutex> lock(mu_);
             if (sessions_.empty()) return false;
+            // The bucket key: the stack, then the label set and its length, then a tag byte
+            // saying whether there are labels; read from the end, it decodes one way only.
             std::string key(reinterpret_cast<const char*>(stack), depth * sizeof stack[0]);
+            if (labelled) {
+                const auto n = static_cast<std::uint16_t>(2 + li.bytes);
+                key.append(reinterpret_cast<const char*>(packed), n);
+                key.append(reinterpret_cast<const char*>(&n), sizeof n);
+            }
+            key.push_back(labelled ? '\1' : '\0');
             auto it = index_.find(key);
             if (it == index_.end()) {
                 heap_bucket b;
                 b.stack.assign(stack, stack + depth);
+                if (labelled) b.labels.assign(reinterpret_cast<const char*>(packed), 2 + li.bytes);
                 buckets_.push_back(std::move(b));
                 it = index_.emplace(std::move(key), static_cast<std::uint32_t>(buckets_.size() - 1))
                          .first;
@@ -5208,6 +5658,11 @@ profile build_heap_profile(heap_snapshot&& snap, bool with_alloc, std::int64_t s
         const double objs = with_alloc ? b.alloc_objects : snap.inuse_objects[i];
         const double bytes = with_alloc ? b.alloc_space : snap.inuse_space[i];
         if (objs > 0) labels.push_back(label{"bytes", {}, math::llround(bytes / objs), {}});
+        // The labels in force (label_guard) when the allocations were sampled.
+        if (!b.labels.empty()) {
+            std::vector<label> extra = decode_label_set(b.labels);
+            labels.insert(labels.end(), extra.begin(), extra.end());
+        }
         if (with_alloc) {
             p.add_sample(stack, {ao, as, io, is}, std::move(labels));
         } else {
@@ -5915,7 +6370,15 @@ void print_hotspot_diff(std::ostream& os, const profile& before, const profile& 
 //
 //   CHECK(cpprof::fraction(profile, "parse") >= 0.3);
 //
-// fraction() is a template with a dummy parameter: see the note on lazy instantiation in
+// and views of a profile by label (label_guard, pprof labels):
+//
+//   cpprof::profile orders = cpprof::filter(p, "route", "/api/orders");  // only those samples
+//   cpprof::profile by_route = cpprof::group_by_label(p, "route");      // root frame per route
+//   for (auto& [route, value] : cpprof::label_values(p, "route")) ...    // values, by weight
+//
+// Filtered and grouped profiles are ordinary profiles: every writer and analysis takes them
+// (write_flamegraph(group_by_label(p, "route"), ...), hotspots(filter(p, ...)), write_pprof).
+// The functions are templates with a dummy parameter: see the note on lazy instantiation in
 // config.hpp.
 
 namespace cpprof {
@@ -5946,6 +6409,83 @@ double fraction(const profile& p, std::string_view substring) {
             }
     }
     return static_cast<double>(hit) / static_cast<double>(total);
+}
+
+/// A copy of `p` with only the samples that carry the string label key=value (as label_guard
+/// and pprof set them). Everything else (sample types, frames, mappings, period, times,
+/// comments, losses) is kept as it is, so the result writes and reads like `p`; losses stay
+/// those of the whole collection, since a lost sample's labels are unknown.
+template <class = void>
+profile filter(const profile& p, std::string_view key, std::string_view value) {
+    profile out = p;
+    auto& samples = out.mutable_samples();
+    samples.erase(std::remove_if(samples.begin(), samples.end(),
+                                 [&](const sample& s) {
+                                     for (const label& l : s.labels)
+                                         if (l.key == key && !l.is_numeric() && l.str == value)
+                                             return false;
+                                     return true;
+                                 }),
+                  samples.end());
+    out.add_comment("cpprof: filtered to samples labelled " + std::string(key) + "=" +
+                    std::string(value));
+    return out;
+}
+
+/// What group_by_label names samples without the label: "key=" followed by this.
+inline constexpr std::string_view unlabelled_group = "(none)";
+
+/// A copy of `p` where every sample gets one more root frame, "key=value" for its string label
+/// `key` ("key=(none)" when it has none), so a flame graph splits at the root by that label
+/// and hotspots() lists each group as a function whose total is the group's share.
+template <class = void>
+profile group_by_label(const profile& p, std::string_view key) {
+    profile out = p;
+    std::string name;
+    for (sample& s : out.mutable_samples()) {
+        name.assign(key.data(), key.size());
+        name += '=';
+        std::string_view v = unlabelled_group;
+        for (const label& l : s.labels)
+            if (l.key == key && !l.is_numeric()) {
+                v = l.str;
+                break;
+            }
+        name.append(v.data(), v.size());
+        frame f;
+        f.function = name;
+        s.stack.push_back(out.intern(f));
+    }
+    return out;
+}
+
+/// The distinct string values of label `key` in `p`, each with the sum of the value column
+/// `sample_index` (default: the profile's default) over its samples, largest first (then by
+/// value). Samples without the label are left out.
+template <class = void>
+std::vector<std::pair<std::string, std::int64_t>> label_values(
+    const profile& p, std::string_view key, std::size_t sample_index = static_cast<std::size_t>(-1)) {
+    const std::size_t index = sample_index == static_cast<std::size_t>(-1)
+                                  ? p.default_sample_index()
+                                  : sample_index;
+    std::vector<std::pair<std::string, std::int64_t>> out;
+    std::unordered_map<std::string_view, std::size_t> at;  // views into the samples' labels
+    for (const sample& s : p.samples()) {
+        for (const label& l : s.labels) {
+            if (l.key != key || l.is_numeric()) continue;
+            const std::int64_t v = index < s.values.size() ? s.values[index] : 0;
+            auto [it, added] = at.try_emplace(l.str, out.size());
+            if (added)
+                out.emplace_back(l.str, v);
+            else
+                out[it->second].second += v;
+            break;
+        }
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+        return a.second != b.second ? a.second > b.second : a.first < b.first;
+    });
+    return out;
 }
 
 }  // namespace cpprof
@@ -6227,6 +6767,25 @@ public:
     }
     std::optional<bool> thread_frames() const { return thread_frames_; }
 
+    /// Split the graph at the root by the string label `key` (label_guard, pprof labels): each
+    /// sample gets a root frame "key=value", or "key=(none)" (see cpprof::group_by_label).
+    /// Empty (the default): no grouping.
+    Derived& group_by_label(std::string key) {
+        group_by_label_ = std::move(key);
+        return self();
+    }
+    const std::string& group_by_label() const { return group_by_label_; }
+
+    /// Draw only the samples labelled key=value (see cpprof::filter). Unset by default; for a
+    /// differential graph both profiles are filtered.
+    Derived& label_filter(std::string key, std::string value) {
+        label_filter_ = std::make_pair(std::move(key), std::move(value));
+        return self();
+    }
+    const std::optional<std::pair<std::string, std::string>>& label_filter() const {
+        return label_filter_;
+    }
+
 protected:
     basic_flamegraph_options() = default;
     ~basic_flamegraph_options() = default;
@@ -6250,7 +6809,19 @@ private:
     double font_size_ = 12;
     double font_width_ = 0.59;
     std::optional<bool> thread_frames_;
+    std::string group_by_label_;
+    std::optional<std::pair<std::string, std::string>> label_filter_;
 };
+
+/// `p` as the options' label_filter and group_by_label ask for: `p` itself when they ask for
+/// nothing, otherwise a view built into `holder`.
+template <class Options>
+const profile& apply_label_options(const profile& p, const Options& o, profile& holder) {
+    if (!o.label_filter() && o.group_by_label().empty()) return p;
+    holder = o.label_filter() ? filter(p, o.label_filter()->first, o.label_filter()->second) : p;
+    if (!o.group_by_label().empty()) holder = group_by_label(holder, o.group_by_label());
+    return holder;
+}
 
 }  // namespace detail
 
@@ -7181,7 +7752,9 @@ void render_diff_flamegraph(const profile& before, const profile& after, diff_co
 template <class = void>
 void write_flamegraph(const profile& p, std::ostream& os,
                       const flamegraph_options& options = {}) {
-    detail::render_flamegraph(p, detail::check_flamegraph_options(p, options), options, os);
+    profile holder;
+    const profile& q = detail::apply_label_options(p, options, holder);
+    detail::render_flamegraph(q, detail::check_flamegraph_options(q, options), options, os);
 }
 
 /// Writes the flame graph to the file `path` (created or truncated). Throws cpprof::error for
@@ -7190,9 +7763,11 @@ void write_flamegraph(const profile& p, std::ostream& os,
 template <class = void>
 void write_flamegraph(const profile& p, const std::string& path,
                       const flamegraph_options& options = {}) {
-    const std::size_t index = detail::check_flamegraph_options(p, options);
+    profile holder;
+    const profile& q = detail::apply_label_options(p, options, holder);
+    const std::size_t index = detail::check_flamegraph_options(q, options);
     std::string failure = detail::write_file(
-        path, [&](std::ostream& os) { detail::render_flamegraph(p, index, options, os); });
+        path, [&](std::ostream& os) { detail::render_flamegraph(q, index, options, os); });
     if (!failure.empty()) throw error("write_flamegraph: " + failure);
 }
 
@@ -7212,9 +7787,11 @@ void write_flamegraph(const profile& p, const std::string& path,
 template <class = void>
 void write_diff_flamegraph(const profile& before, const profile& after, std::ostream& os,
                            const diff_flamegraph_options& options = {}) {
-    detail::render_diff_flamegraph(
-        before, after, detail::check_diff_flamegraph_options(before, after, options), options,
-        os);
+    profile hold_before, hold_after;
+    const profile& b = detail::apply_label_options(before, options, hold_before);
+    const profile& a = detail::apply_label_options(after, options, hold_after);
+    detail::render_diff_flamegraph(b, a, detail::check_diff_flamegraph_options(b, a, options),
+                                   options, os);
 }
 
 /// Writes the differential flame graph to the file `path` (created or truncated); errors as
@@ -7222,10 +7799,12 @@ void write_diff_flamegraph(const profile& before, const profile& after, std::ost
 template <class = void>
 void write_diff_flamegraph(const profile& before, const profile& after, const std::string& path,
                            const diff_flamegraph_options& options = {}) {
-    const detail::diff_columns columns =
-        detail::check_diff_flamegraph_options(before, after, options);
+    profile hold_before, hold_after;
+    const profile& b = detail::apply_label_options(before, options, hold_before);
+    const profile& a = detail::apply_label_options(after, options, hold_after);
+    const detail::diff_columns columns = detail::check_diff_flamegraph_options(b, a, options);
     std::string failure = detail::write_file(path, [&](std::ostream& os) {
-        detail::render_diff_flamegraph(before, after, columns, options, os);
+        detail::render_diff_flamegraph(b, a, columns, options, os);
     });
     if (!failure.empty()) throw error("write_diff_flamegraph: " + failure);
 }
