@@ -47,6 +47,7 @@
 
 // transports
 #include <cpprof/export/otlp_encode.hpp>
+#include <cpprof/export/transport.hpp>
 #include <cpprof/http/handler.hpp>
 #include <cpprof/http/message.hpp>
 #include <cpprof/http/server.hpp>

@@ -12182,6 +12182,1621 @@ std::string encode_profiles(const profile& p, const encode_options& o = {}) {
 }  // namespace otlp
 }  // namespace cpprof
 // ----- end cpprof/export/otlp_encode.hpp -----
+// ----- begin cpprof/export/transport.hpp -----
+// The transport every export sink shares (Pyroscope push, OTLP/HTTP): a plain HTTP/1.1 client
+// and a background exporter with a bounded queue, timeouts, and retries with backoff.
+//
+//     cpprof::detail::background_exporter exporter{cpprof::export_options{}.timeout(
+//         std::chrono::seconds(5))};
+//     exporter.submit({"http://127.0.0.1:4040/ingest?name=app", "application/octet-stream",
+//                      {}, std::move(body), "pyroscope ingest"});   // never blocks on the network
+//     exporter.flush(std::chrono::seconds(2));                         // bounded
+//     exporter.stats();   // enqueued, sent, retried, dropped_queue_full, failed, abandoned, ...
+//
+// The HTTP client
+// - speaks HTTP/1.1 to http:// URLs only. An https:// URL is refused with an error saying why:
+//   TLS is left to a local collector or agent (an OpenTelemetry Collector, Grafana Alloy), which
+//   also handles fan-out and credentials rotation. One request per connection
+//   ("Connection: close"): exports are minutes apart, so keep-alive would buy nothing.
+// - resolves names with getaddrinfo() on the background thread only, tries every address it
+//   gives, and uses non-blocking sockets and poll() for connect, send and receive, all under
+//   one deadline per attempt (export_options::timeout), which a stop descriptor can cut short.
+// - reads responses framed by Content-Length, chunked transfer coding, or the connection's
+//   close, skips 1xx interim responses, and keeps at most max_response_bytes of a body (the
+//   rest is not read: the connection is closed).
+//
+// The background exporter (one thread per exporter)
+// - submit() only takes a mutex held for queue operations (never across network calls) and
+//   appends to a bounded queue; when the queue is full the new request is dropped, counted in
+//   dropped_queue_full, and submit() returns false.
+// - Requests are sent in order. A connection error or timeout, a 429 and any 5xx are retried
+//   up to max_retries times, after an exponential backoff (initial_backoff doubling up to
+//   max_backoff) with jitter (a random point in the upper half of the interval); a Retry-After
+//   header (seconds or an HTTP-date) is honoured, up to max_retry_after. Any other status that
+//   is not 2xx (4xx, 3xx: cpprof does not follow redirects) fails at once, without retry.
+// - Every failed attempt is described in stats().last_error ("<what>: POST <url>: <why>").
+// - flush(timeout) waits until every submitted request was sent or given up, or the timeout.
+// - The destructor first lets the queue drain for at most shutdown_timeout (default 2 s), then
+//   cancels the call in flight and any backoff through a self-pipe, counts what is left as
+//   abandoned, and joins the thread. It can take longer only while getaddrinfo() is resolving
+//   a name (it cannot be cancelled; it is bounded by the resolver's own timeouts): use an IP
+//   address or a name in /etc/hosts (such as localhost) for the collector.
+// - With CPPROF_ENABLED=0 (or without POSIX sockets) nothing is sent: submit() returns false
+//   and last_error says why.
+
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
+
+// ----- begin cpprof/detail/socket.hpp -----
+// Socket helpers shared by cpprof's HTTP server (http/server.hpp) and its HTTP client
+// (export/transport.hpp): deadlines on the steady clock, a poll() that also watches a "stop"
+// descriptor (the read end of a self-pipe) and retries on EINTR (the CPU profiler's SIGPROF
+// interrupts system calls), and a send-everything loop for non-blocking sockets.
+//
+// CPPROF_DETAIL_SOCKETS is 1 where POSIX sockets exist and cpprof is enabled; the helpers
+// exist only then.
+
+#if CPPROF_ENABLED && (defined(__unix__) || defined(__APPLE__))
+#define CPPROF_DETAIL_SOCKETS 1
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <unistd.h>
+#else
+#define CPPROF_DETAIL_SOCKETS 0
+#endif
+
+namespace cpprof {
+namespace detail {
+
+#if CPPROF_DETAIL_SOCKETS
+
+inline std::string errno_text(int e) { return std::strerror(e); }
+
+using steady = std::chrono::steady_clock;
+
+/// Milliseconds from now until `deadline`, for poll(): 0 when passed, capped at 1000 s.
+inline int ms_until(steady::time_point deadline) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now()).count();
+    return left <= 0 ? 0 : (left > 1000000 ? 1000000 : static_cast<int>(left));
+}
+
+/// Waits until `fd` is ready for `events` (POLLIN / POLLOUT), `stop_fd` becomes readable (a
+/// byte in a self-pipe: -1 for none), or the deadline passes. `fd` may be -1 to just sleep
+/// until the deadline or the stop. Returns 1 ready, 0 timed out, -1 stopped or error.
+inline int wait_fd(int fd, short events, steady::time_point deadline, int stop_fd) {
+    for (;;) {
+        pollfd p[2] = {{stop_fd, POLLIN, 0}, {fd, events, 0}};
+        const nfds_t n = fd >= 0 ? 2 : 1;
+        const int r = ::poll(stop_fd >= 0 ? p : p + 1, stop_fd >= 0 ? n : n - 1, ms_until(deadline));
+        if (r < 0) {
+            if (errno == EINTR) continue;  // the CPU profiler's signals
+            return -1;
+        }
+        if (stop_fd >= 0 && p[0].revents != 0) return -1;
+        if (r == 0) {
+            if (ms_until(deadline) == 0) return 0;
+            continue;  // poll's clock and ours disagree by a millisecond
+        }
+        if (fd < 0) continue;
+        if (p[1].revents & (POLLERR | POLLNVAL)) {
+            // A failed connect() shows as POLLERR on POLLOUT: let the caller ask SO_ERROR.
+            if (events & POLLOUT) return 1;
+            return -1;
+        }
+        return 1;  // readable, writable or hung up: the read or write tells which
+    }
+}
+
+enum class io_status { ok, timed_out, stopped, failed };
+
+/// Sends all of `data` on a non-blocking socket before the deadline. On `failed`, `err` is the
+/// errno (0 when the peer closed).
+inline io_status send_all(int fd, std::string_view data, steady::time_point deadline, int stop_fd,
+                          int& err) {
+    err = 0;
+    while (!data.empty()) {
+        const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+        if (n > 0) {
+            data.remove_prefix(static_cast<std::size_t>(n));
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            const int w = wait_fd(fd, POLLOUT, deadline, stop_fd);
+            if (w == 0) return io_status::timed_out;
+            if (w < 0) return io_status::stopped;
+            continue;
+        }
+        err = n < 0 ? errno : 0;
+        return io_status::failed;
+    }
+    return io_status::ok;
+}
+
+/// A pipe whose read end becomes readable once signal() wrote a byte: the "stop" descriptor
+/// that wait_fd() watches. Both ends close-on-exec; the write end non-blocking.
+struct self_pipe {
+    int read_fd = -1, write_fd = -1;
+
+    /// False (errno set) when the pipe cannot be made.
+    bool open() {
+        int fds[2];
+        if (::pipe(fds) != 0) return false;
+        read_fd = fds[0];
+        write_fd = fds[1];
+        ::fcntl(read_fd, F_SETFD, FD_CLOEXEC);
+        ::fcntl(write_fd, F_SETFD, FD_CLOEXEC);
+        ::fcntl(write_fd, F_SETFL, ::fcntl(write_fd, F_GETFL) | O_NONBLOCK);
+        return true;
+    }
+    void signal() const {
+        if (write_fd < 0) return;
+        const char b = 1;
+        while (::write(write_fd, &b, 1) < 0 && errno == EINTR) {
+        }
+    }
+    void close() {
+        for (int* fd : {&read_fd, &write_fd})
+            if (*fd >= 0) {
+                ::close(*fd);
+                *fd = -1;
+            }
+    }
+};
+
+#endif  // CPPROF_DETAIL_SOCKETS
+
+}  // namespace detail
+}  // namespace cpprof
+// ----- end cpprof/detail/socket.hpp -----
+// ----- begin cpprof/http/message.hpp -----
+// The contract between an HTTP server and cpprof's /debug/pprof handler: a request in, a
+// response out, with no socket code involved. An application that already runs an HTTP server
+// copies its request into a cpprof::http::request, calls cpprof::http::handle() and copies the
+// cpprof::http::response back; cpprof's own server (cpprof::http::server) does the same.
+//
+//  - request::method is the method token as sent ("GET", "POST", ...), case-sensitive.
+//  - request::path is the percent-decoded path ("/debug/pprof/profile").
+//  - request::query is the raw query string, without the '?' and not decoded
+//    ("seconds=5&frequency=99"). It is authoritative: handle() parses it itself (a bad escape is
+//    answered with 400), so an application only has to fill it.
+//  - request::params is what parse_query(query) gives; cpprof's request parser fills it, an
+//    application may leave it empty.
+//  - Header names compare case-insensitively (header()); values are kept as sent, with the
+//    surrounding spaces and tabs removed.
+//
+// parse_query() follows the rules of HTML form encoding as Go's url.ParseQuery does: '&'
+// separates pairs, '+' is a space, %XX is a byte; a '%' not followed by two hex digits, a
+// decoded NUL or a ';' (Go rejects it too, since 1.17) is an error.
+
+namespace cpprof {
+namespace http {
+
+/// Name/value pairs in the order received (headers, query parameters).
+using fields = std::vector<std::pair<std::string, std::string>>;
+
+namespace detail {
+
+inline char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+inline bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+    return true;
+}
+
+inline const std::string* find_field(const fields& f, std::string_view name, bool case_insensitive) {
+    for (const auto& kv : f)
+        if (case_insensitive ? iequals(kv.first, name) : kv.first == name) return &kv.second;
+    return nullptr;
+}
+
+/// A printable rendering of untrusted bytes for an error message (at most 64 of them).
+inline std::string quote_bytes(std::string_view s) {
+    static const char hex[] = "0123456789abcdef";
+    std::string out = "'";
+    for (std::size_t i = 0; i < s.size() && i < 64; ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') {
+            out.push_back(static_cast<char>(c));
+        } else {
+            out += "\\x";
+            out.push_back(hex[c >> 4]);
+            out.push_back(hex[c & 15]);
+        }
+    }
+    if (s.size() > 64) out += "...";
+    return out + "'";
+}
+
+inline int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/// Percent-decodes `in` into `out` ('+' is a space when plus_is_space). Returns an empty string
+/// on success, else the reason.
+inline std::string percent_decode(std::string_view in, std::string& out, bool plus_is_space) {
+    out.clear();
+    out.reserve(in.size());
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        const char c = in[i];
+        if (c == '%') {
+            const int hi = i + 1 < in.size() ? hex_digit(in[i + 1]) : -1;
+            const int lo = i + 2 < in.size() ? hex_digit(in[i + 2]) : -1;
+            if (hi < 0 || lo < 0)
+                return "bad percent-escape at byte " + std::to_string(i) +
+                       " ('%' must be followed by two hex digits)";
+            const char b = static_cast<char>(hi * 16 + lo);
+            if (b == '\0') return "percent-escape %00 (NUL) at byte " + std::to_string(i);
+            out.push_back(b);
+            i += 2;
+        } else if (c == '+' && plus_is_space) {
+            out.push_back(' ');
+        } else {
+            out.push_back(c);
+        }
+    }
+    return {};
+}
+
+/// Splits and decodes a raw query string; returns an empty string on success, else the reason.
+inline std::string parse_query_into(std::string_view query, fields& out) {
+    out.clear();
+    std::size_t pos = 0;
+    while (pos <= query.size()) {
+        std::size_t amp = query.find('&', pos);
+        if (amp == std::string_view::npos) amp = query.size();
+        const std::string_view pair = query.substr(pos, amp - pos);
+        pos = amp + 1;
+        if (pair.empty()) continue;
+        if (pair.find(';') != std::string_view::npos)
+            return "';' in query string (separate parameters with '&')";
+        const std::size_t eq = pair.find('=');
+        std::string name, value;
+        std::string why = percent_decode(pair.substr(0, eq), name, true);
+        if (why.empty() && eq != std::string_view::npos)
+            why = percent_decode(pair.substr(eq + 1), value, true);
+        if (!why.empty()) return "query parameter '" + std::string(pair) + "': " + why;
+        out.emplace_back(std::move(name), std::move(value));
+    }
+    return {};
+}
+
+}  // namespace detail
+
+/// Decodes a raw query string ("a=1&b=x%20y") into pairs. Throws cpprof::error on a bad escape.
+inline fields parse_query(std::string_view query) {
+    fields out;
+    const std::string why = detail::parse_query_into(query, out);
+    if (!why.empty()) throw error("http: " + why);
+    return out;
+}
+
+struct request {
+    std::string method = "GET";
+    std::string path = "/";
+    std::string query;
+    fields params;
+    fields headers;
+    std::string body;
+
+    /// The first header with this name (case-insensitive), or nullptr.
+    const std::string* header(std::string_view name) const {
+        return detail::find_field(headers, name, true);
+    }
+    /// The first decoded query parameter with this name (case-sensitive), or nullptr.
+    const std::string* param(std::string_view name) const {
+        return detail::find_field(params, name, false);
+    }
+};
+
+struct response {
+    int status = 200;
+    fields headers;
+    std::string body;
+
+    const std::string* header(std::string_view name) const {
+        return detail::find_field(headers, name, true);
+    }
+    /// Replaces the first header of this name (case-insensitive) or adds it.
+    response& set_header(std::string name, std::string value) {
+        for (auto& kv : headers)
+            if (detail::iequals(kv.first, name)) {
+                kv.second = std::move(value);
+                return *this;
+            }
+        headers.emplace_back(std::move(name), std::move(value));
+        return *this;
+    }
+};
+
+/// A plain-text response, e.g. an error with its reason: text_response(400, "bad seconds").
+inline response text_response(int status, std::string text) {
+    response r;
+    r.status = status;
+    if (!text.empty() && text.back() != '\n') text.push_back('\n');
+    r.body = std::move(text);
+    r.set_header("Content-Type", "text/plain; charset=utf-8");
+    r.set_header("X-Content-Type-Options", "nosniff");
+    return r;
+}
+
+/// The reason phrase of a status code ("Not Found"), or "Unknown" for codes not listed.
+inline const char* status_text(int status) {
+    switch (status) {
+        case 100: return "Continue";
+        case 200: return "OK";
+        case 204: return "No Content";
+        case 301: return "Moved Permanently";
+        case 302: return "Found";
+        case 304: return "Not Modified";
+        case 400: return "Bad Request";
+        case 401: return "Unauthorized";
+        case 403: return "Forbidden";
+        case 404: return "Not Found";
+        case 405: return "Method Not Allowed";
+        case 408: return "Request Timeout";
+        case 409: return "Conflict";
+        case 411: return "Length Required";
+        case 413: return "Content Too Large";
+        case 414: return "URI Too Long";
+        case 415: return "Unsupported Media Type";
+        case 422: return "Unprocessable Content";
+        case 429: return "Too Many Requests";
+        case 431: return "Request Header Fields Too Large";
+        case 500: return "Internal Server Error";
+        case 501: return "Not Implemented";
+        case 502: return "Bad Gateway";
+        case 503: return "Service Unavailable";
+        case 504: return "Gateway Timeout";
+        case 505: return "HTTP Version Not Supported";
+        default: return "Unknown";
+    }
+}
+
+}  // namespace http
+}  // namespace cpprof
+// ----- end cpprof/http/message.hpp -----
+// ----- begin cpprof/http/wire.hpp -----
+// HTTP/1.1 on the wire (RFC 9112): the request parser and the response writer of cpprof's
+// server, in cpprof::http::detail. They live beside message.hpp rather than in detail/ because
+// they fill and read its public types.
+//
+// parse_request() is written for hostile input and never throws: it looks at the bytes received
+// so far on a connection and says one of
+//   - complete:   one whole request was read; `consumed` bytes of the input belong to it, and
+//                 whatever follows is the start of the next (pipelined) request;
+//   - incomplete: more bytes are needed (nothing is consumed: call again with more);
+//   - error:      answer `error_status` with `reason` and close the connection.
+// What it enforces:
+//   - the request line and the headers together within limits.max_head bytes (default 8 KiB)
+//     and limits.max_headers fields, else 431, decided as soon as the limit is passed;
+//   - a body only by Content-Length, at most limits.max_body bytes (default 64 KiB), else 413,
+//     decided from the header before the body is read; several Content-Length fields must agree
+//     and be plain digits, else 400;
+//   - Transfer-Encoding (chunked or any other) is refused with 501: cpprof's endpoints take tiny
+//     bodies, so clients must send Content-Length;
+//   - request line "METHOD SP TARGET SP HTTP/1.x": the method a token, the target in origin
+//     form ("/path?query") or absolute form ("http://host/path"), visible ASCII only, no
+//     fragment; HTTP/2.0 and other majors get 505; an HTTP/1.1 request must carry exactly one
+//     Host (RFC 9112 §3.2), else 400;
+//   - header lines "name: value", the name a token with no space before the colon, the value
+//     without control characters; obsolete line folding is refused with 400;
+//   - lines end in CRLF or a bare LF (RFC 9112 §2.2 allows it); a CR anywhere else is a 400;
+//     empty lines before the request line are skipped (clients may send one after a body);
+//   - the path is percent-decoded and the query parsed (message.hpp): a bad escape is a 400.
+// keep_alive follows the version and the Connection header (HTTP/1.1 keeps the connection
+// unless "close"; HTTP/1.0 closes it unless "keep-alive").
+//
+// serialize_response() writes the status line, the response's headers (validated: a token name
+// and a value without CR, LF or NUL, else cpprof::error, since header injection is a bug of the
+// caller), then Content-Length and Connection written by itself (any such header in the
+// response is dropped, as is Transfer-Encoding), then the body unless head_only. 1xx, 204 and
+// 304 responses have neither Content-Length nor a body.
+
+namespace cpprof {
+namespace http {
+namespace detail {
+
+struct parse_limits {
+    std::size_t max_head = 8 * 1024;
+    std::size_t max_headers = 100;
+    std::size_t max_body = 64 * 1024;
+};
+
+enum class parse_status { complete, incomplete, error };
+
+struct parse_result {
+    parse_status status = parse_status::incomplete;
+    std::size_t consumed = 0;    ///< complete: bytes of the input that made the request
+    int error_status = 0;        ///< error: the status to answer (400, 413, 431, 501, 505)
+    std::string reason;          ///< error: what was wrong, for the response body
+    bool keep_alive = false;     ///< complete: the connection may carry another request
+    bool expect_continue = false;  ///< the head was read and says "Expect: 100-continue"
+    bool head_complete = false;  ///< the head was read (incomplete: the body is still missing)
+};
+
+inline bool is_tchar(char c) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+    switch (c) {
+        case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
+        case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+            return true;
+        default:
+            return false;
+    }
+}
+
+inline bool is_token(std::string_view s) {
+    if (s.empty()) return false;
+    for (char c : s)
+        if (!is_tchar(c)) return false;
+    return true;
+}
+
+inline std::string_view trim_ows(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+/// True when the comma-separated list `value` holds `token` (case-insensitive).
+inline bool list_has_token(std::string_view value, std::string_view token) {
+    while (!value.empty()) {
+        std::size_t comma = value.find(',');
+        if (comma == std::string_view::npos) comma = value.size();
+        if (iequals(trim_ows(value.substr(0, comma)), token)) return true;
+        value.remove_prefix(comma == value.size() ? comma : comma + 1);
+    }
+    return false;
+}
+
+inline parse_result parse_failure(int status, std::string reason) {
+    parse_result r;
+    r.status = parse_status::error;
+    r.error_status = status;
+    r.reason = std::move(reason);
+    return r;
+}
+
+/// Parses the request target (origin or absolute form) into out.path / query / params.
+/// Returns an empty string on success, else the reason for a 400.
+inline std::string parse_target(std::string_view target, request& out) {
+    for (char c : target) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u <= 0x20 || u >= 0x7f) return "request target has a byte that is not visible ASCII";
+        if (c == '#') return "request target has a fragment ('#')";
+    }
+    if (target.empty()) return "empty request target";
+    if (target.front() != '/') {
+        std::size_t scheme_len = 0;
+        if (target.size() >= 7 && iequals(target.substr(0, 7), "http://")) scheme_len = 7;
+        else if (target.size() >= 8 && iequals(target.substr(0, 8), "https://")) scheme_len = 8;
+        if (scheme_len == 0)
+            return "request target " + quote_bytes(target) +
+                   " is neither a path ('/...') nor an absolute http URL";
+        target.remove_prefix(scheme_len);
+        const std::size_t end = target.find_first_of("/?");
+        if (end == 0) return "absolute request target without a host";
+        if (end == std::string_view::npos) {
+            target = "/";
+        } else {
+            target.remove_prefix(end);
+            if (target.front() == '?') {
+                out.path = "/";
+                out.query.assign(target.substr(1));
+                const std::string why = parse_query_into(out.query, out.params);
+                return why;
+            }
+        }
+    }
+    const std::size_t q = target.find('?');
+    const std::string_view raw_path = target.substr(0, q);
+    std::string why = percent_decode(raw_path, out.path, false);
+    if (!why.empty()) return "path " + quote_bytes(raw_path) + ": " + why;
+    if (q != std::string_view::npos) {
+        out.query.assign(target.substr(q + 1));
+        why = parse_query_into(out.query, out.params);
+    } else {
+        out.query.clear();
+        out.params.clear();
+    }
+    return why;
+}
+
+/// See the top of this file. `out` is overwritten when the result is complete, and may hold a
+/// partial request otherwise.
+inline parse_result parse_request(std::string_view in, request& out, const parse_limits& limits = {}) {
+    std::size_t pos = 0;
+    // Empty lines before the request line are skipped (RFC 9112 §2.2), within the head limit.
+    while (pos < in.size() && (in[pos] == '\n' || (in[pos] == '\r' && pos + 1 < in.size() && in[pos + 1] == '\n')))
+        pos += in[pos] == '\r' ? 2 : 1;
+    if (pos > limits.max_head)
+        return parse_failure(431, "more than " + std::to_string(limits.max_head) +
+                                      " bytes of empty lines before the request line");
+    const std::size_t head_start = pos;
+
+    // Reads the next line: returns false when it is not all here yet.
+    std::string_view line;
+    std::string bad_line;
+    auto next_line = [&](std::size_t& p) -> bool {
+        const std::size_t nl = in.find('\n', p);
+        if (nl == std::string_view::npos) return false;
+        line = in.substr(p, nl - p);
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        if (line.find('\r') != std::string_view::npos) bad_line = "a CR that does not end a line";
+        p = nl + 1;
+        return true;
+    };
+    auto too_large = [&]() {
+        return parse_failure(431, "the request line and headers are larger than " +
+                                      std::to_string(limits.max_head) + " bytes");
+    };
+    auto not_yet = [&](std::size_t p) {
+        if (p - head_start > limits.max_head) return too_large();
+        return parse_result{};
+    };
+
+    // Request line. The method is checked as its bytes arrive, so that a client speaking
+    // something else (TLS, HTTP/2's preface is caught by the version) is refused at once
+    // rather than after the request timeout.
+    for (std::size_t i = pos; i < in.size() && in[i] != ' '; ++i) {
+        if (is_tchar(in[i]) || in[i] == '\r' || in[i] == '\n') continue;
+        if (i == pos && in[i] == '\x16')
+            return parse_failure(400, "this looks like a TLS handshake: the server speaks plain "
+                                      "HTTP (use http://, not https://)");
+        return parse_failure(400, "not an HTTP request: bad method " +
+                                      quote_bytes(in.substr(pos, i + 1 - pos)));
+    }
+    if (!next_line(pos)) return not_yet(in.size());
+    if (pos - head_start > limits.max_head) return too_large();
+    if (!bad_line.empty()) return parse_failure(400, "request line has " + bad_line);
+    const std::size_t sp1 = line.find(' ');
+    const std::size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
+    if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos)
+        return parse_failure(400, "malformed request line " + quote_bytes(line) +
+                                      " (expected 'METHOD /path HTTP/1.1')");
+    const std::string_view method = line.substr(0, sp1);
+    const std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+    const std::string_view version = line.substr(sp2 + 1);
+    if (!is_token(method)) return parse_failure(400, "bad method " + quote_bytes(method));
+    if (version.size() != 8 || version.compare(0, 5, "HTTP/") != 0 || version[5] < '0' ||
+        version[5] > '9' || version[6] != '.' || version[7] < '0' || version[7] > '9')
+        return parse_failure(400, "bad HTTP version " + quote_bytes(version));
+    if (version[5] != '1')
+        return parse_failure(505, "HTTP version " + std::string(version) +
+                                      " is not supported (HTTP/1.0 and HTTP/1.1 are)");
+    const bool http10 = version[7] == '0';
+    out = request{};
+    out.method.assign(method);
+    {
+        const std::string why = parse_target(target, out);
+        if (!why.empty()) return parse_failure(400, why);
+    }
+
+    // Header fields.
+    for (;;) {
+        if (!next_line(pos)) return not_yet(in.size());
+        if (pos - head_start > limits.max_head) return too_large();
+        if (!bad_line.empty()) return parse_failure(400, "header line has " + bad_line);
+        if (line.empty()) break;
+        if (line.front() == ' ' || line.front() == '\t')
+            return parse_failure(400, "obsolete header line folding (a line starting with a space "
+                                      "or tab) is not accepted");
+        if (out.headers.size() >= limits.max_headers)
+            return parse_failure(431, "more than " + std::to_string(limits.max_headers) +
+                                          " header fields");
+        const std::size_t colon = line.find(':');
+        if (colon == std::string_view::npos)
+            return parse_failure(400, "header line without ':': " + quote_bytes(line));
+        const std::string_view name = line.substr(0, colon);
+        if (!is_token(name))
+            return parse_failure(400, "bad header name " + quote_bytes(name) +
+                                          " (a token, with no space before the ':')");
+        const std::string_view value = trim_ows(line.substr(colon + 1));
+        for (char c : value) {
+            const auto u = static_cast<unsigned char>(c);
+            if ((u < 0x20 && c != '\t') || u == 0x7f)
+                return parse_failure(400, "header " + std::string(name) +
+                                              " has a control character in its value");
+        }
+        out.headers.emplace_back(std::string(name), std::string(value));
+    }
+    const std::size_t head_end = pos;
+
+    // Framing and the fields the parser acts upon.
+    std::size_t host_count = 0;
+    bool have_length = false;
+    std::size_t length = 0;
+    parse_result result;
+    for (const auto& kv : out.headers) {
+        if (iequals(kv.first, "Host")) {
+            ++host_count;
+        } else if (iequals(kv.first, "Transfer-Encoding")) {
+            return parse_failure(501, "Transfer-Encoding (" + quote_bytes(kv.second) +
+                                          ") is not supported: send the body with Content-Length");
+        } else if (iequals(kv.first, "Content-Length")) {
+            const std::string& v = kv.second;
+            if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos)
+                return parse_failure(400, "bad Content-Length " + quote_bytes(v));
+            std::size_t n = 0;
+            for (char c : v) {
+                n = n * 10 + static_cast<std::size_t>(c - '0');
+                if (n > limits.max_body)
+                    return parse_failure(413, "request body of " + v + " bytes is larger than " +
+                                                  std::to_string(limits.max_body) + " bytes");
+            }
+            if (have_length && n != length)
+                return parse_failure(400, "Content-Length fields disagree");
+            have_length = true;
+            length = n;
+        } else if (iequals(kv.first, "Expect")) {
+            if (iequals(kv.second, "100-continue")) result.expect_continue = true;
+        }
+    }
+    if (!http10 && host_count != 1)
+        return parse_failure(400, host_count == 0 ? "HTTP/1.1 request without a Host header"
+                                                  : "more than one Host header");
+    if (host_count > 1) return parse_failure(400, "more than one Host header");
+
+    // Every Connection field counts; "close" wins over "keep-alive".
+    bool keep_alive = !http10, close = false;
+    for (const auto& kv : out.headers) {
+        if (!iequals(kv.first, "Connection")) continue;
+        if (list_has_token(kv.second, "close")) close = true;
+        if (list_has_token(kv.second, "keep-alive")) keep_alive = true;
+    }
+    result.keep_alive = keep_alive && !close;
+    result.head_complete = true;
+
+    if (in.size() - head_end < length) return result;  // incomplete: the body is still coming
+    out.body.assign(in.substr(head_end, length));
+    result.status = parse_status::complete;
+    result.consumed = head_end + length;
+    return result;
+}
+
+/// See the top of this file.
+inline std::string serialize_response(const response& r, bool head_only, bool keep_alive) {
+    if (r.status < 100 || r.status > 599)
+        throw error("http: response status " + std::to_string(r.status) + " is not in 100..599");
+    std::string out = "HTTP/1.1 " + std::to_string(r.status) + " " + status_text(r.status) + "\r\n";
+    for (const auto& kv : r.headers) {
+        if (!is_token(kv.first))
+            throw error("http: response header name " + quote_bytes(kv.first) + " is not a token");
+        if (kv.second.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos)
+            throw error("http: response header " + kv.first + " has CR, LF or NUL in its value");
+        if (iequals(kv.first, "Content-Length") || iequals(kv.first, "Connection") ||
+            iequals(kv.first, "Transfer-Encoding"))
+            continue;
+        out += kv.first;
+        out += ": ";
+        out += kv.second;
+        out += "\r\n";
+    }
+    const bool bodiless = r.status < 200 || r.status == 204 || r.status == 304;
+    if (!bodiless) out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
+    if (r.status >= 200) out += keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
+    out += "\r\n";
+    if (!bodiless && !head_only) out += r.body;
+    return out;
+}
+
+}  // namespace detail
+}  // namespace http
+}  // namespace cpprof
+// ----- end cpprof/http/wire.hpp -----
+
+#if CPPROF_DETAIL_SOCKETS
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#endif
+
+namespace cpprof {
+
+/// A snapshot of an exporter's counters; every counter only grows.
+/// enqueued == sent + failed + abandoned + in_queue at any moment.
+struct export_stats {
+    std::uint64_t enqueued = 0;            ///< requests accepted by submit()
+    std::uint64_t sent = 0;                ///< answered with a 2xx status
+    std::uint64_t retried = 0;             ///< attempts repeated after a retryable failure
+    std::uint64_t dropped_queue_full = 0;  ///< refused by submit(): the queue was full
+    std::uint64_t failed = 0;              ///< gave up: 4xx (or 3xx), bad request, retries exhausted
+    std::uint64_t in_queue = 0;            ///< waiting, or being sent right now
+    std::uint64_t abandoned = 0;           ///< still queued or in flight when the exporter stopped
+    std::string last_error;                ///< the last failed attempt; empty when none
+};
+
+/// Options of a background exporter (chained setters; see the top of export/transport.hpp).
+class export_options {
+public:
+    using ms = std::chrono::milliseconds;
+
+    /// Requests that may wait to be sent, 1..100000 (default 64); more are dropped.
+    export_options& queue_capacity(std::size_t n) { queue_capacity_ = n; return *this; }
+    std::size_t queue_capacity() const { return queue_capacity_; }
+    /// The most one attempt may take: resolve, connect, send, receive (default 10 s).
+    export_options& timeout(ms t) { timeout_ = t; return *this; }
+    ms timeout() const { return timeout_; }
+    /// Retries after the first attempt, 0..100 (default 5).
+    export_options& max_retries(int n) { max_retries_ = n; return *this; }
+    int max_retries() const { return max_retries_; }
+    /// Backoff before the first retry, doubled for each next one (default 500 ms).
+    export_options& initial_backoff(ms t) { initial_backoff_ = t; return *this; }
+    ms initial_backoff() const { return initial_backoff_; }
+    /// The longest backoff (default 30 s).
+    export_options& max_backoff(ms t) { max_backoff_ = t; return *this; }
+    ms max_backoff() const { return max_backoff_; }
+    /// The longest wait a Retry-After header can ask for (default 60 s); longer is cut to it.
+    export_options& max_retry_after(ms t) { max_retry_after_ = t; return *this; }
+    ms max_retry_after() const { return max_retry_after_; }
+    /// How long the destructor lets queued requests go out before it cancels them (default 2 s;
+    /// 0 = cancel at once).
+    export_options& shutdown_timeout(ms t) { shutdown_timeout_ = t; return *this; }
+    ms shutdown_timeout() const { return shutdown_timeout_; }
+    /// The most of a response body that is read (default 1 MiB).
+    export_options& max_response_bytes(std::size_t n) { max_response_bytes_ = n; return *this; }
+    std::size_t max_response_bytes() const { return max_response_bytes_; }
+    /// The User-Agent header (default "cpprof/<version>").
+    export_options& user_agent(std::string s) { user_agent_ = std::move(s); return *this; }
+    const std::string& user_agent() const { return user_agent_; }
+
+private:
+    std::size_t queue_capacity_ = 64;
+    ms timeout_ = ms(10000);
+    int max_retries_ = 5;
+    ms initial_backoff_ = ms(500);
+    ms max_backoff_ = ms(30000);
+    ms max_retry_after_ = ms(60000);
+    ms shutdown_timeout_ = ms(2000);
+    std::size_t max_response_bytes_ = 1u << 20;
+    std::string user_agent_ = "cpprof/" CPPROF_VERSION_STRING;
+};
+
+namespace detail {
+
+/// One HTTP POST for the background exporter.
+struct export_request {
+    std::string url;           ///< http://host[:port]/path?query
+    std::string content_type;  ///< empty: no Content-Type header
+    std::vector<std::pair<std::string, std::string>> headers;  ///< extra headers
+    std::string body;
+    std::string what;  ///< "otlp metrics", "pyroscope ingest": names the request in last_error
+};
+
+inline void validate_export_options(const export_options& o) {
+    auto bad = [](const std::string& what) { throw error("export_options: " + what); };
+    using ms = export_options::ms;
+    const ms hour(3600 * 1000);
+    if (o.queue_capacity() < 1 || o.queue_capacity() > 100000)
+        bad("queue_capacity must be in 1..100000, got " + std::to_string(o.queue_capacity()));
+    if (o.timeout() < ms(1) || o.timeout() > hour)
+        bad("timeout must be in 1 ms..1 h, got " + std::to_string(o.timeout().count()) + " ms");
+    if (o.max_retries() < 0 || o.max_retries() > 100)
+        bad("max_retries must be in 0..100, got " + std::to_string(o.max_retries()));
+    for (const auto& kv : {std::make_pair("initial_backoff", o.initial_backoff()),
+                           std::make_pair("max_backoff", o.max_backoff()),
+                           std::make_pair("max_retry_after", o.max_retry_after()),
+                           std::make_pair("shutdown_timeout", o.shutdown_timeout())})
+        if (kv.second < ms(0) || kv.second > hour)
+            bad(std::string(kv.first) + " must be in 0 ms..1 h, got " +
+                std::to_string(kv.second.count()) + " ms");
+    if (o.max_backoff() < o.initial_backoff())
+        bad("max_backoff (" + std::to_string(o.max_backoff().count()) +
+            " ms) is shorter than initial_backoff (" + std::to_string(o.initial_backoff().count()) +
+            " ms)");
+    if (o.max_response_bytes() > (64u << 20))
+        bad("max_response_bytes must be at most 67108864, got " +
+            std::to_string(o.max_response_bytes()));
+    if (o.user_agent().find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos)
+        bad("user_agent has a CR, LF or NUL");
+}
+
+// ---- URLs ------------------------------------------------------------------------------------
+
+struct http_url {
+    std::string host;         ///< name or address, without brackets
+    int port = 80;
+    std::string target;       ///< "/path?query"
+    std::string host_header;  ///< "host[:port]", IPv6 in brackets
+};
+
+/// Parses "http://host[:port][/path][?query]". Throws cpprof::error saying what is wrong; an
+/// https:// URL is refused with the reason (TLS belongs to a local collector or agent).
+inline http_url parse_http_url(std::string_view url) {
+    const std::string shown = http::detail::quote_bytes(url);
+    auto bad = [&](const std::string& why) -> http_url { throw error("export: URL " + shown + ": " + why); };
+    if (url.size() >= 8 && http::detail::iequals(url.substr(0, 8), "https://"))
+        return bad("https is not supported: cpprof sends plain HTTP to a local collector or agent "
+                   "(an OpenTelemetry Collector, Grafana Alloy, a Pyroscope server on the host or "
+                   "a sidecar) that handles TLS; use an http:// URL");
+    if (url.size() < 7 || !http::detail::iequals(url.substr(0, 7), "http://"))
+        return bad("not an http:// URL (expected http://host[:port]/path)");
+    for (char c : url) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u <= 0x20 || u >= 0x7f)
+            return bad("has a space, a control character or a non-ASCII byte (percent-encode it)");
+    }
+    std::string_view rest = url.substr(7);
+    if (rest.find('#') != std::string_view::npos) return bad("has a fragment ('#')");
+    const std::size_t end = rest.find_first_of("/?");
+    std::string_view authority = rest.substr(0, end);
+    std::string_view target = end == std::string_view::npos ? std::string_view() : rest.substr(end);
+    if (authority.find('@') != std::string_view::npos)
+        return bad("credentials in the URL are not supported (use the sink's basic_auth option)");
+    if (authority.empty()) return bad("has no host");
+    http_url out;
+    std::string_view port_text;
+    if (authority.front() == '[') {
+        const std::size_t close = authority.find(']');
+        if (close == std::string_view::npos) return bad("'[' without ']' around an IPv6 address");
+        out.host.assign(authority.substr(1, close - 1));
+        const std::string_view after = authority.substr(close + 1);
+        if (!after.empty()) {
+            if (after.front() != ':') return bad("unexpected text after ']'");
+            port_text = after.substr(1);
+            if (port_text.empty()) return bad("empty port after ':'");
+        }
+        for (char c : out.host)
+            if (!(http::detail::hex_digit(c) >= 0 || c == ':' || c == '.'))
+                return bad("bad IPv6 address in brackets");
+    } else {
+        const std::size_t colon = authority.rfind(':');
+        out.host.assign(authority.substr(0, colon));
+        if (colon != std::string_view::npos) {
+            port_text = authority.substr(colon + 1);
+            if (port_text.empty()) return bad("empty port after ':'");
+        }
+        for (char c : out.host)
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '.' || c == '_'))
+                return bad("bad host name (letters, digits, '-', '.', '_'; IPv6 in brackets)");
+    }
+    if (out.host.empty()) return bad("has no host");
+    if (!port_text.empty()) {
+        int port = 0;
+        for (char c : port_text) {
+            if (c < '0' || c > '9') return bad("port is not a number");
+            port = port * 10 + (c - '0');
+            if (port > 65535) return bad("port is larger than 65535");
+        }
+        if (port == 0) return bad("port 0");
+        out.port = port;
+    }
+    out.target = target.empty() ? "/" : (target.front() == '?' ? "/" + std::string(target) : std::string(target));
+    const bool v6 = out.host.find(':') != std::string::npos;
+    out.host_header = v6 ? "[" + out.host + "]" : out.host;
+    if (out.port != 80) out.host_header += ":" + std::to_string(out.port);
+    return out;
+}
+
+/// The bytes of a POST request. Throws cpprof::error for a header that would break the framing
+/// (a name that is not a token, CR/LF/NUL in a value, or a header cpprof writes itself).
+inline std::string build_http_request(const http_url& url, const export_request& r,
+                                      const std::string& user_agent) {
+    std::string out;
+    out.reserve(r.body.size() + 256);
+    out += "POST " + url.target + " HTTP/1.1\r\nHost: " + url.host_header + "\r\n";
+    if (!user_agent.empty()) out += "User-Agent: " + user_agent + "\r\n";
+    auto header = [&](const std::string& name, const std::string& value) {
+        if (!http::detail::is_token(name))
+            throw error("export: header name " + http::detail::quote_bytes(name) + " is not a token");
+        if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos)
+            throw error("export: header " + name + " has a CR, LF or NUL in its value");
+        out += name + ": " + value + "\r\n";
+    };
+    if (!r.content_type.empty()) header("Content-Type", r.content_type);
+    for (const auto& kv : r.headers) {
+        for (const char* own : {"Host", "Content-Length", "Transfer-Encoding", "Connection",
+                                "Content-Type", "User-Agent"})
+            if (http::detail::iequals(kv.first, own))
+                throw error("export: header " + kv.first + " is written by cpprof itself");
+        header(kv.first, kv.second);
+    }
+    out += "Content-Length: " + std::to_string(r.body.size()) + "\r\nConnection: close\r\n\r\n";
+    out += r.body;
+    return out;
+}
+
+// ---- Retry-After -----------------------------------------------------------------------------
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+inline std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
+    y -= m <= 2;
+    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const auto yoe = static_cast<unsigned>(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? static_cast<unsigned>(-3) : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+/// Parses an HTTP-date (RFC 9110 §5.6.7) in any of its three forms -- IMF-fixdate
+/// "Sun, 06 Nov 1994 08:49:37 GMT", the obsolete RFC 850 "Sunday, 06-Nov-94 08:49:37 GMT" and
+/// asctime "Sun Nov  6 08:49:37 1994" -- into seconds since the epoch. False when malformed.
+inline bool parse_http_date(std::string_view s, std::int64_t& seconds) {
+    std::vector<std::string_view> tokens;
+    std::size_t i = 0;
+    while (i < s.size()) {
+        while (i < s.size() && (s[i] == ' ' || s[i] == ',' || s[i] == '-')) ++i;
+        const std::size_t start = i;
+        while (i < s.size() && s[i] != ' ' && s[i] != ',' && s[i] != '-') ++i;
+        if (i > start) tokens.push_back(s.substr(start, i - start));
+    }
+    static const char* const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    auto all_digits = [](std::string_view t) {
+        if (t.empty()) return false;
+        for (char c : t)
+            if (c < '0' || c > '9') return false;
+        return true;
+    };
+    auto number = [](std::string_view t) {
+        int n = 0;
+        for (char c : t) n = n * 10 + (c - '0');
+        return n;
+    };
+    int month = 0, hh = -1, mm = -1, ss = -1, day = -1, year = -1;
+    bool gmt = false;
+    for (std::size_t k = 0; k < tokens.size(); ++k) {
+        const std::string_view t = tokens[k];
+        if (k == 0 && !all_digits(t)) continue;  // the day of the week
+        if (t == "GMT") {
+            gmt = true;
+        } else if (t.size() == 8 && t[2] == ':' && t[5] == ':' && all_digits(t.substr(0, 2)) &&
+                   all_digits(t.substr(3, 2)) && all_digits(t.substr(6, 2))) {
+            hh = number(t.substr(0, 2));
+            mm = number(t.substr(3, 2));
+            ss = number(t.substr(6, 2));
+        } else if (all_digits(t) && t.size() <= 4) {
+            if (day < 0 && t.size() <= 2) day = number(t);
+            else if (year < 0 && (t.size() == 2 || t.size() == 4)) year = number(t), year += t.size() == 2 ? (year < 70 ? 2000 : 1900) : 0;
+            else return false;
+        } else {
+            bool found = false;
+            for (int m = 0; m < 12; ++m)
+                if (t == months[m]) month = m + 1, found = true;
+            if (!found || k == 0) return false;
+        }
+    }
+    (void)gmt;  // asctime has no zone; the others must say GMT, but being lenient costs nothing
+    if (month == 0 || day < 1 || day > 31 || year < 1970 || hh < 0 || hh > 23 || mm > 59 || ss > 60)
+        return false;
+    seconds = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400 +
+              hh * 3600 + mm * 60 + ss;
+    return true;
+}
+
+/// The wait a Retry-After value asks for, in ms from `now`; -1 when it is malformed.
+inline std::int64_t retry_after_ms(std::string_view value, std::chrono::system_clock::time_point now) {
+    value = http::detail::trim_ows(value);
+    if (value.empty()) return -1;
+    if (value.find_first_not_of("0123456789") == std::string_view::npos) {
+        std::int64_t s = 0;
+        for (char c : value) {
+            s = s * 10 + (c - '0');
+            if (s > 86400LL * 365) return 86400LL * 365 * 1000;  // "forever": capped by the caller
+        }
+        return s * 1000;
+    }
+    std::int64_t when = 0;
+    if (!parse_http_date(value, when)) return -1;
+    const std::int64_t now_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+    const std::int64_t left = when * 1000 - now_ms;
+    return left < 0 ? 0 : left;
+}
+
+// ---- responses -------------------------------------------------------------------------------
+
+/// Reads an HTTP/1.x response from the bytes of a connection, fed as they arrive.
+/// feed() and finish() (at the end of the stream) say more / done / error.
+class http_response_reader {
+public:
+    enum class state { more, done, error };
+
+    explicit http_response_reader(std::size_t max_body) : max_body_(max_body) {}
+
+    int status = 0;
+    http::fields headers;
+    std::string body;
+    bool truncated = false;  ///< the body was longer than max_body: cut, the rest unread
+    std::string error;       ///< when state::error
+
+    state feed(std::string_view data) {
+        buf_.append(data.data(), data.size());
+        return step();
+    }
+    /// The peer closed the connection.
+    state finish() {
+        if (phase_ == phase::complete || phase_ == phase::until_close) {
+            phase_ = phase::complete;
+            return state::done;
+        }
+        if (phase_ == phase::failed) return state::error;
+        if (phase_ == phase::head && buf_.empty() && status == 0)
+            return fail("the connection was closed before any response");
+        return fail(phase_ == phase::head ? "the connection was closed in the middle of the response headers"
+                                          : "the connection was closed in the middle of the response body (" +
+                                                std::to_string(body.size()) + " bytes read)");
+    }
+    const std::string* header(std::string_view name) const {
+        return http::detail::find_field(headers, name, true);
+    }
+
+private:
+    enum class phase { head, length, chunk_size, chunk_data, chunk_end, trailers, until_close, complete, failed };
+    static constexpr std::size_t max_head = 64 * 1024;
+
+    state fail(std::string why) {
+        phase_ = phase::failed;
+        error = std::move(why);
+        return state::error;
+    }
+
+    /// Appends up to `n` body bytes from the front of buf_; false when the limit was reached.
+    bool take_body(std::size_t n) {
+        const std::size_t room = max_body_ - body.size();
+        if (n > room) {
+            body.append(buf_, 0, room);
+            truncated = true;
+            phase_ = phase::complete;
+            return false;
+        }
+        body.append(buf_, 0, n);
+        buf_.erase(0, n);
+        return true;
+    }
+
+    /// Finds a whole line at the front of buf_ (without its CRLF or LF); false when incomplete.
+    bool take_line(std::string& line) {
+        const std::size_t nl = buf_.find('\n');
+        if (nl == std::string::npos) return false;
+        line.assign(buf_, 0, nl);
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        buf_.erase(0, nl + 1);
+        return true;
+    }
+
+    state parse_head(bool& interim) {
+        std::size_t end = buf_.find("\r\n\r\n");
+        std::size_t skip = 4;
+        const std::size_t lf = buf_.find("\n\n");
+        if (lf != std::string::npos && (end == std::string::npos || lf < end)) end = lf, skip = 2;
+        if (end == std::string::npos) {
+            if (buf_.size() > max_head) return fail("response headers larger than 64 KiB");
+            return state::more;
+        }
+        if (end > max_head) return fail("response headers larger than 64 KiB");
+        const std::string head = buf_.substr(0, end);
+        buf_.erase(0, end + skip);
+        std::size_t pos = 0;
+        auto next = [&](std::string& line) {
+            if (pos >= head.size()) return false;
+            std::size_t nl = head.find('\n', pos);
+            if (nl == std::string::npos) nl = head.size();
+            line.assign(head, pos, nl - pos);
+            if (!line.empty() && line.back() == '\r') line.pop_back();
+            pos = nl + 1;
+            return true;
+        };
+        std::string line;
+        next(line);
+        if (line.size() < 12 || line.compare(0, 7, "HTTP/1.") != 0 || line[8] != ' ' ||
+            line.find_first_not_of("0123456789", 9) < 12 || (line.size() > 12 && line[12] != ' '))
+            return fail("not an HTTP/1.x response: " + http::detail::quote_bytes(line));
+        status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
+        if (status < 100) return fail("bad status " + http::detail::quote_bytes(line));
+        headers.clear();
+        while (next(line)) {
+            const std::size_t colon = line.find(':');
+            if (colon == std::string::npos || colon == 0)
+                return fail("bad response header line " + http::detail::quote_bytes(line));
+            headers.emplace_back(line.substr(0, colon),
+                                 std::string(http::detail::trim_ows(std::string_view(line).substr(colon + 1))));
+        }
+        if (status < 200) {  // 100 Continue and other interim responses: the real one follows
+            status = 0;
+            headers.clear();
+            interim = true;
+            return state::more;
+        }
+        if (status == 204 || status == 304) {
+            phase_ = phase::complete;
+            return state::done;
+        }
+        bool have_length = false;
+        std::uint64_t length = 0;
+        for (const auto& kv : headers) {
+            if (http::detail::iequals(kv.first, "Transfer-Encoding")) {
+                // RFC 9112 §6.3: chunked last means chunked; any other coding, read until close.
+                std::string_view v = http::detail::trim_ows(kv.second);
+                const std::size_t comma = v.rfind(',');
+                if (comma != std::string_view::npos) v = http::detail::trim_ows(v.substr(comma + 1));
+                phase_ = http::detail::iequals(v, "chunked") ? phase::chunk_size : phase::until_close;
+                return step();
+            }
+        }
+        for (const auto& kv : headers) {
+            if (!http::detail::iequals(kv.first, "Content-Length")) continue;
+            const std::string& v = kv.second;
+            if (v.empty() || v.size() > 18 || v.find_first_not_of("0123456789") != std::string::npos)
+                return fail("bad Content-Length " + http::detail::quote_bytes(v));
+            std::uint64_t n = 0;
+            for (char c : v) n = n * 10 + static_cast<std::uint64_t>(c - '0');
+            if (have_length && n != length) return fail("Content-Length fields disagree");
+            have_length = true;
+            length = n;
+        }
+        if (have_length) {
+            remaining_ = length;
+            phase_ = phase::length;
+        } else {
+            phase_ = phase::until_close;
+        }
+        return step();
+    }
+
+    state step() {
+        for (;;) {
+            switch (phase_) {
+                case phase::head: {
+                    bool interim = false;
+                    const state s = parse_head(interim);
+                    if (!interim) return s;
+                    break;  // an interim response was skipped: parse the next head
+                }
+                case phase::length: {
+                    const std::size_t n =
+                        static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, buf_.size()));
+                    if (!take_body(n)) return state::done;
+                    remaining_ -= n;
+                    if (remaining_ != 0) return state::more;
+                    phase_ = phase::complete;
+                    return state::done;
+                }
+                case phase::until_close: {
+                    if (!take_body(buf_.size())) return state::done;
+                    return state::more;
+                }
+                case phase::chunk_size: {
+                    std::string line;
+                    if (!take_line(line)) {
+                        if (buf_.size() > 1024) return fail("chunk size line longer than 1 KiB");
+                        return state::more;
+                    }
+                    std::uint64_t n = 0;
+                    std::size_t digits = 0;
+                    for (char c : line) {
+                        const int d = http::detail::hex_digit(c);
+                        if (d < 0) break;
+                        if (++digits > 15) return fail("chunk size too large");
+                        n = n * 16 + static_cast<std::uint64_t>(d);
+                    }
+                    if (digits == 0 || (digits < line.size() && line[digits] != ';' &&
+                                        line[digits] != ' ' && line[digits] != '\t'))
+                        return fail("bad chunk size line " + http::detail::quote_bytes(line));
+                    remaining_ = n;
+                    phase_ = n == 0 ? phase::trailers : phase::chunk_data;
+                    break;
+                }
+                case phase::chunk_data: {
+                    const std::size_t n =
+                        static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, buf_.size()));
+                    if (!take_body(n)) return state::done;
+                    remaining_ -= n;
+                    if (remaining_ != 0) return state::more;
+                    phase_ = phase::chunk_end;
+                    break;
+                }
+                case phase::chunk_end: {
+                    if (buf_.empty() || (buf_.size() == 1 && buf_[0] == '\r')) return state::more;
+                    if (buf_.compare(0, 2, "\r\n") == 0) buf_.erase(0, 2);
+                    else if (buf_[0] == '\n') buf_.erase(0, 1);
+                    else return fail("chunk data not followed by CRLF");
+                    phase_ = phase::chunk_size;
+                    break;
+                }
+                case phase::trailers: {
+                    std::string line;
+                    if (!take_line(line)) {
+                        if (buf_.size() > 8192) return fail("trailer section larger than 8 KiB");
+                        return state::more;
+                    }
+                    if (line.empty()) {
+                        phase_ = phase::complete;
+                        return state::done;
+                    }
+                    break;  // a trailer field: ignored
+                }
+                case phase::complete:
+                    return state::done;
+                case phase::failed:
+                    return state::error;
+            }
+        }
+    }
+
+    std::size_t max_body_;
+    std::string buf_;
+    phase phase_ = phase::head;
+    std::uint64_t remaining_ = 0;
+};
+
+/// What one request/response exchange gave.
+struct http_outcome {
+    bool transport_error = false;  ///< no complete response: connect, send or receive failed
+    bool cancelled = false;        ///< the stop descriptor fired
+    int status = 0;
+    std::string body;
+    std::string retry_after;  ///< the Retry-After header, when there was one
+    std::string error;        ///< for transport errors: what went wrong
+};
+
+#if CPPROF_DETAIL_SOCKETS
+
+/// Connects to `url`, sends `request` and reads the response, all before `deadline`; gives up
+/// at once when `stop_fd` becomes readable. Never throws for network failures.
+inline http_outcome http_exchange(const http_url& url, std::string_view request,
+                                  steady::time_point deadline, int stop_fd, std::size_t max_body,
+                                  std::chrono::milliseconds timeout) {
+    http_outcome o;
+    const std::string where = url.host_header;
+    const std::string after = " after " + std::to_string(timeout.count()) + " ms";
+    auto transport = [&](std::string why) {
+        o.transport_error = true;
+        o.error = std::move(why);
+        return o;
+    };
+    auto interrupted = [&](int w, const std::string& during) {
+        if (w < 0) {
+            o.cancelled = true;
+            return transport("cancelled while " + during + " (the exporter is stopping)");
+        }
+        return transport("timed out " + during + after);
+    };
+
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    addrinfo* found = nullptr;
+    const std::string port = std::to_string(url.port);
+    const int gai = ::getaddrinfo(url.host.c_str(), port.c_str(), &hints, &found);
+    if (gai != 0)
+        return transport("cannot resolve '" + url.host + "': " +
+                         (gai == EAI_SYSTEM ? errno_text(errno) : std::string(::gai_strerror(gai))));
+    struct fd_closer {
+        int fd = -1;
+        ~fd_closer() {
+            if (fd >= 0) ::close(fd);
+        }
+    } sock;
+    std::string connect_error;
+    for (addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
+        const int fd = ::socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            connect_error = "socket(): " + errno_text(errno);
+            continue;
+        }
+        int err = 0;
+        if (::connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+            err = errno;
+            if (err == EINPROGRESS || err == EINTR) {
+                const int w = wait_fd(fd, POLLOUT, deadline, stop_fd);
+                if (w != 1) {
+                    ::close(fd);
+                    ::freeaddrinfo(found);
+                    return interrupted(w, "connecting to " + where);
+                }
+                socklen_t len = sizeof err;
+                if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+            }
+        }
+        if (err != 0) {
+            connect_error = "cannot connect to " + where + ": " + errno_text(err);
+            ::close(fd);
+            continue;
+        }
+        sock.fd = fd;
+        break;
+    }
+    ::freeaddrinfo(found);
+    if (sock.fd < 0)
+        return transport(connect_error.empty() ? "no address for '" + url.host + "'" : connect_error);
+    const int one = 1;
+    ::setsockopt(sock.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+
+    int err = 0;
+    const io_status sent = send_all(sock.fd, request, deadline, stop_fd, err);
+    if (sent == io_status::timed_out) return interrupted(0, "sending the request to " + where);
+    if (sent == io_status::stopped) return interrupted(-1, "sending the request to " + where);
+    std::string send_error;
+    if (sent == io_status::failed)  // the server may have answered early (413...) and closed
+        send_error = "sending the request to " + where + " failed: " +
+                     (err != 0 ? errno_text(err) : std::string("connection closed"));
+
+    http_response_reader reader(max_body);
+    http_response_reader::state st = http_response_reader::state::more;
+    char chunk[16 * 1024];
+    while (st == http_response_reader::state::more) {
+        const int w = wait_fd(sock.fd, POLLIN, deadline, stop_fd);
+        if (w != 1) {
+            if (!send_error.empty()) return transport(send_error);
+            return interrupted(w, "waiting for the response from " + where);
+        }
+        const ssize_t n = ::recv(sock.fd, chunk, sizeof chunk, 0);
+        if (n > 0) {
+            st = reader.feed(std::string_view(chunk, static_cast<std::size_t>(n)));
+        } else if (n == 0) {
+            st = reader.finish();
+        } else if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) {
+            continue;
+        } else {
+            const int e = errno;
+            if (!send_error.empty()) return transport(send_error);
+            return transport("reading the response from " + where + ": " + errno_text(e));
+        }
+    }
+    if (st == http_response_reader::state::error) {
+        if (!send_error.empty()) return transport(send_error);
+        return transport("bad response from " + where + ": " + reader.error);
+    }
+    o.status = reader.status;
+    o.body = std::move(reader.body);
+    if (const std::string* ra = reader.header("Retry-After")) o.retry_after = *ra;
+    return o;
+}
+
+#endif  // CPPROF_DETAIL_SOCKETS
+
+// ---- the background exporter -----------------------------------------------------------------
+
+/// A printable excerpt of a response body for an error message.
+inline std::string body_excerpt(std::string_view body) {
+    std::string out;
+    for (char c : body.substr(0, 200)) {
+        const auto u = static_cast<unsigned char>(c);
+        out.push_back(u < 0x20 || u == 0x7f ? ' ' : c);
+    }
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    if (body.size() > 200) out += "...";
+    return out;
+}
+
+/// See the top of this header. Use it as `detail::background_exporter` (the template parameter
+/// only delays instantiation; see the note in config.hpp).
+template <class = void>
+class basic_background_exporter {
+public:
+    explicit basic_background_exporter(export_options options = {}) : options_(std::move(options)) {
+        validate_export_options(options_);
+#if CPPROF_DETAIL_SOCKETS
+        if (!stop_.open()) throw error("export: pipe(): " + errno_text(errno));
+        rng_ ^= static_cast<std::uint64_t>(steady::now().time_since_epoch().count()) ^
+                reinterpret_cast<std::uintptr_t>(this);
+        try {
+            thread_ = std::thread([this] { run(); });
+        } catch (const std::exception& e) {
+            stop_.close();
+            throw error(std::string("export: cannot start the exporter thread: ") + e.what());
+        }
+#endif
+    }
+
+    basic_background_exporter(const basic_background_exporter&) = delete;
+    basic_background_exporter& operator=(const basic_background_exporter&) = delete;
+
+    ~basic_background_exporter() {
+#if CPPROF_DETAIL_SOCKETS
+        try {
+            if (options_.shutdown_timeout().count() > 0) (void)flush(options_.shutdown_timeout());
+        } catch (...) {
+        }
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            stopping_ = true;
+            stats_.abandoned += queue_.size();
+            queue_.clear();
+        }
+        work_cv_.notify_all();
+        stop_.signal();
+        if (thread_.joinable()) thread_.join();
+        stop_.close();
+#endif
+    }
+
+    /// Queues `r`; never blocks on the network. False (counted in dropped_queue_full) when the
+    /// queue is full or the exporter is stopping.
+    bool submit(export_request r) noexcept {
+#if CPPROF_DETAIL_SOCKETS
+        try {
+            {
+                std::lock_guard<std::mutex> lock(mutex_);
+                if (stopping_ || queue_.size() >= options_.queue_capacity()) {
+                    ++stats_.dropped_queue_full;
+                    return false;
+                }
+                queue_.push_back(std::move(r));
+                ++stats_.enqueued;
+            }
+            work_cv_.notify_one();
+            return true;
+        } catch (...) {  // out of memory
+            try {
+                std::lock_guard<std::mutex> lock(mutex_);
+                ++stats_.dropped_queue_full;
+            } catch (...) {
+            }
+            return false;
+        }
+#else
+        (void)r;
+        std::lock_guard<std::mutex> lock(mutex_);
+        stats_.last_error = "nothing is sent: cpprof is compiled out (CPPROF_ENABLED=0) or this "
+                            "platform has no POSIX sockets";
+        return false;
+#endif
+    }
+
+    /// Waits until every submitted request was sent or given up, at most `timeout`. True when
+    /// the queue drained in time.
+    bool flush(std::chrono::milliseconds timeout) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        return idle_cv_.wait_for(lock, timeout, [&] { return queue_.empty() && !in_flight_; });
+    }
+
+    export_stats stats() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        export_stats s = stats_;
+        s.in_queue = queue_.size() + (in_flight_ ? 1 : 0);
+        return s;
+    }
+
+    const export_options& options() const { return options_; }
+
+private:
+#if CPPROF_DETAIL_SOCKETS
+    void run() {
+        for (;;) {
+            export_request r;
+            {
+                std::unique_lock<std::mutex> lock(mutex_);
+                work_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+                if (stopping_) return;
+                r = std::move(queue_.front());
+                queue_.pop_front();
+                in_flight_ = true;
+            }
+            try {
+                deliver(r);
+            } catch (const std::exception& e) {  // out of memory while building the request
+                finish(&export_stats::failed, r.what + ": " + e.what());
+            }
+            {
+                std::lock_guard<std::mutex> lock(mutex_);
+                in_flight_ = false;
+            }
+            idle_cv_.notify_all();
+        }
+    }
+
+    void finish(std::uint64_t export_stats::*counter, std::string error) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        ++(stats_.*counter);
+        if (!error.empty()) stats_.last_error = std::move(error);
+    }
+
+    std::uint64_t next_random() {
+        rng_ ^= rng_ << 13;
+        rng_ ^= rng_ >> 7;
+        rng_ ^= rng_ << 17;
+        return rng_;
+    }
+
+    /// Exponential backoff before retry number `attempt` (0 = the first), with jitter.
+    std::chrono::milliseconds backoff(int attempt) {
+        std::int64_t b = options_.initial_backoff().count();
+        const std::int64_t cap = options_.max_backoff().count();
+        for (int i = 0; i < attempt && b < cap; ++i) b *= 2;
+        if (b > cap) b = cap;
+        const std::int64_t half = b / 2;
+        return std::chrono::milliseconds(b - half + static_cast<std::int64_t>(next_random() % static_cast<std::uint64_t>(half + 1)));
+    }
+
+    void deliver(const export_request& r) {
+        const std::string what = r.what.empty() ? std::string("export") : r.what;
+        http_url url;
+        std::string bytes;
+        try {
+            url = parse_http_url(r.url);
+            bytes = build_http_request(url, r, options_.user_agent());
+        } catch (const error& e) {
+            finish(&export_stats::failed, what + ": " + std::string(e.what()).substr(8));  // no "cpprof: "
+            return;
+        }
+        const std::string prefix = what + ": POST http://" + url.host_header + url.target + ": ";
+        for (int attempt = 0;; ++attempt) {
+            const auto deadline = steady::now() + options_.timeout();
+            const http_outcome o = http_exchange(url, bytes, deadline, stop_.read_fd,
+                                                 options_.max_response_bytes(), options_.timeout());
+            if (o.cancelled) {
+                finish(&export_stats::abandoned, prefix + o.error);
+                return;
+            }
+            if (!o.transport_error && o.status >= 200 && o.status <= 299) {
+                finish(&export_stats::sent, {});
+                return;
+            }
+            std::string why;
+            if (o.transport_error) {
+                why = o.error;
+            } else {
+                why = "HTTP " + std::to_string(o.status) + " " + http::status_text(o.status);
+                if (!o.retry_after.empty()) why += " (Retry-After: " + body_excerpt(o.retry_after) + ")";
+                const std::string excerpt = body_excerpt(o.body);
+                if (!excerpt.empty()) why += ": " + excerpt;
+            }
+            const bool retryable =
+                o.transport_error || o.status == 429 || (o.status >= 500 && o.status <= 599);
+            if (!retryable) {
+                finish(&export_stats::failed, prefix + why + " (not retried)");
+                return;
+            }
+            if (attempt >= options_.max_retries()) {
+                finish(&export_stats::failed, prefix + why + " (gave up after " +
+                                                  std::to_string(attempt + 1) + " attempts)");
+                return;
+            }
+            std::chrono::milliseconds delay = backoff(attempt);
+            if (!o.retry_after.empty()) {
+                const std::int64_t ra = retry_after_ms(o.retry_after, std::chrono::system_clock::now());
+                if (ra >= 0) {
+                    const std::int64_t capped = std::min<std::int64_t>(ra, options_.max_retry_after().count());
+                    if (capped > delay.count()) delay = std::chrono::milliseconds(capped);
+                }
+            }
+            {
+                std::lock_guard<std::mutex> lock(mutex_);
+                ++stats_.retried;
+                stats_.last_error = prefix + why + " (attempt " + std::to_string(attempt + 1) +
+                                    ", retrying in " + std::to_string(delay.count()) + " ms)";
+            }
+            if (wait_fd(-1, 0, steady::now() + delay, stop_.read_fd) < 0) {
+                finish(&export_stats::abandoned, {});
+                return;
+            }
+        }
+    }
+
+    self_pipe stop_;
+    std::thread thread_;
+    std::uint64_t rng_ = 0x9e3779b97f4a7c15ULL;
+#endif
+
+    export_options options_;
+    mutable std::mutex mutex_;
+    std::condition_variable work_cv_, idle_cv_;
+    std::deque<export_request> queue_;
+    bool in_flight_ = false;
+    bool stopping_ = false;
+    export_stats stats_;
+};
+
+using background_exporter = basic_background_exporter<>;
+
+}  // namespace detail
+}  // namespace cpprof
+// ----- end cpprof/export/transport.hpp -----
 // ----- begin cpprof/http/handler.hpp -----
 // cpprof::http::handle(): the /debug/pprof endpoints as a function from a request to a
 // response, for an application that has its own HTTP server (cpprof::http::server calls the
@@ -12224,7 +13839,6 @@ std::string encode_profiles(const profile& p, const encode_options& o = {}) {
 // program start (cpprof samples the heap only while a heap profile runs); `frequency` is a
 // cpprof extension; the JSON endpoints answer errors as {"error": "..."}.
 
-#include <mutex>
 #include <sstream>
 
 // ----- begin cpprof/detail/json_reader.hpp -----
@@ -12489,214 +14103,6 @@ json_value parse_json(std::string_view text, int max_depth = 32) {
 
 }  // namespace cpprof::detail
 // ----- end cpprof/detail/json_reader.hpp -----
-// ----- begin cpprof/http/message.hpp -----
-// The contract between an HTTP server and cpprof's /debug/pprof handler: a request in, a
-// response out, with no socket code involved. An application that already runs an HTTP server
-// copies its request into a cpprof::http::request, calls cpprof::http::handle() and copies the
-// cpprof::http::response back; cpprof's own server (cpprof::http::server) does the same.
-//
-//  - request::method is the method token as sent ("GET", "POST", ...), case-sensitive.
-//  - request::path is the percent-decoded path ("/debug/pprof/profile").
-//  - request::query is the raw query string, without the '?' and not decoded
-//    ("seconds=5&frequency=99"). It is authoritative: handle() parses it itself (a bad escape is
-//    answered with 400), so an application only has to fill it.
-//  - request::params is what parse_query(query) gives; cpprof's request parser fills it, an
-//    application may leave it empty.
-//  - Header names compare case-insensitively (header()); values are kept as sent, with the
-//    surrounding spaces and tabs removed.
-//
-// parse_query() follows the rules of HTML form encoding as Go's url.ParseQuery does: '&'
-// separates pairs, '+' is a space, %XX is a byte; a '%' not followed by two hex digits, a
-// decoded NUL or a ';' (Go rejects it too, since 1.17) is an error.
-
-namespace cpprof {
-namespace http {
-
-/// Name/value pairs in the order received (headers, query parameters).
-using fields = std::vector<std::pair<std::string, std::string>>;
-
-namespace detail {
-
-inline char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-inline bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-    return true;
-}
-
-inline const std::string* find_field(const fields& f, std::string_view name, bool case_insensitive) {
-    for (const auto& kv : f)
-        if (case_insensitive ? iequals(kv.first, name) : kv.first == name) return &kv.second;
-    return nullptr;
-}
-
-/// A printable rendering of untrusted bytes for an error message (at most 64 of them).
-inline std::string quote_bytes(std::string_view s) {
-    static const char hex[] = "0123456789abcdef";
-    std::string out = "'";
-    for (std::size_t i = 0; i < s.size() && i < 64; ++i) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') {
-            out.push_back(static_cast<char>(c));
-        } else {
-            out += "\\x";
-            out.push_back(hex[c >> 4]);
-            out.push_back(hex[c & 15]);
-        }
-    }
-    if (s.size() > 64) out += "...";
-    return out + "'";
-}
-
-inline int hex_digit(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-/// Percent-decodes `in` into `out` ('+' is a space when plus_is_space). Returns an empty string
-/// on success, else the reason.
-inline std::string percent_decode(std::string_view in, std::string& out, bool plus_is_space) {
-    out.clear();
-    out.reserve(in.size());
-    for (std::size_t i = 0; i < in.size(); ++i) {
-        const char c = in[i];
-        if (c == '%') {
-            const int hi = i + 1 < in.size() ? hex_digit(in[i + 1]) : -1;
-            const int lo = i + 2 < in.size() ? hex_digit(in[i + 2]) : -1;
-            if (hi < 0 || lo < 0)
-                return "bad percent-escape at byte " + std::to_string(i) +
-                       " ('%' must be followed by two hex digits)";
-            const char b = static_cast<char>(hi * 16 + lo);
-            if (b == '\0') return "percent-escape %00 (NUL) at byte " + std::to_string(i);
-            out.push_back(b);
-            i += 2;
-        } else if (c == '+' && plus_is_space) {
-            out.push_back(' ');
-        } else {
-            out.push_back(c);
-        }
-    }
-    return {};
-}
-
-/// Splits and decodes a raw query string; returns an empty string on success, else the reason.
-inline std::string parse_query_into(std::string_view query, fields& out) {
-    out.clear();
-    std::size_t pos = 0;
-    while (pos <= query.size()) {
-        std::size_t amp = query.find('&', pos);
-        if (amp == std::string_view::npos) amp = query.size();
-        const std::string_view pair = query.substr(pos, amp - pos);
-        pos = amp + 1;
-        if (pair.empty()) continue;
-        if (pair.find(';') != std::string_view::npos)
-            return "';' in query string (separate parameters with '&')";
-        const std::size_t eq = pair.find('=');
-        std::string name, value;
-        std::string why = percent_decode(pair.substr(0, eq), name, true);
-        if (why.empty() && eq != std::string_view::npos)
-            why = percent_decode(pair.substr(eq + 1), value, true);
-        if (!why.empty()) return "query parameter '" + std::string(pair) + "': " + why;
-        out.emplace_back(std::move(name), std::move(value));
-    }
-    return {};
-}
-
-}  // namespace detail
-
-/// Decodes a raw query string ("a=1&b=x%20y") into pairs. Throws cpprof::error on a bad escape.
-inline fields parse_query(std::string_view query) {
-    fields out;
-    const std::string why = detail::parse_query_into(query, out);
-    if (!why.empty()) throw error("http: " + why);
-    return out;
-}
-
-struct request {
-    std::string method = "GET";
-    std::string path = "/";
-    std::string query;
-    fields params;
-    fields headers;
-    std::string body;
-
-    /// The first header with this name (case-insensitive), or nullptr.
-    const std::string* header(std::string_view name) const {
-        return detail::find_field(headers, name, true);
-    }
-    /// The first decoded query parameter with this name (case-sensitive), or nullptr.
-    const std::string* param(std::string_view name) const {
-        return detail::find_field(params, name, false);
-    }
-};
-
-struct response {
-    int status = 200;
-    fields headers;
-    std::string body;
-
-    const std::string* header(std::string_view name) const {
-        return detail::find_field(headers, name, true);
-    }
-    /// Replaces the first header of this name (case-insensitive) or adds it.
-    response& set_header(std::string name, std::string value) {
-        for (auto& kv : headers)
-            if (detail::iequals(kv.first, name)) {
-                kv.second = std::move(value);
-                return *this;
-            }
-        headers.emplace_back(std::move(name), std::move(value));
-        return *this;
-    }
-};
-
-/// A plain-text response, e.g. an error with its reason: text_response(400, "bad seconds").
-inline response text_response(int status, std::string text) {
-    response r;
-    r.status = status;
-    if (!text.empty() && text.back() != '\n') text.push_back('\n');
-    r.body = std::move(text);
-    r.set_header("Content-Type", "text/plain; charset=utf-8");
-    r.set_header("X-Content-Type-Options", "nosniff");
-    return r;
-}
-
-/// The reason phrase of a status code ("Not Found"), or "Unknown" for codes not listed.
-inline const char* status_text(int status) {
-    switch (status) {
-        case 100: return "Continue";
-        case 200: return "OK";
-        case 204: return "No Content";
-        case 301: return "Moved Permanently";
-        case 302: return "Found";
-        case 304: return "Not Modified";
-        case 400: return "Bad Request";
-        case 401: return "Unauthorized";
-        case 403: return "Forbidden";
-        case 404: return "Not Found";
-        case 405: return "Method Not Allowed";
-        case 408: return "Request Timeout";
-        case 409: return "Conflict";
-        case 411: return "Length Required";
-        case 413: return "Content Too Large";
-        case 414: return "URI Too Long";
-        case 415: return "Unsupported Media Type";
-        case 431: return "Request Header Fields Too Large";
-        case 500: return "Internal Server Error";
-        case 501: return "Not Implemented";
-        case 503: return "Service Unavailable";
-        case 505: return "HTTP Version Not Supported";
-        default: return "Unknown";
-    }
-}
-
-}  // namespace http
-}  // namespace cpprof
-// ----- end cpprof/http/message.hpp -----
 
 // Included exactly as the profilers include them (the single header keeps one copy).
 #if CPPROF_ENABLED && CPPROF_PLATFORM_SUPPORTED
@@ -13264,337 +14670,7 @@ inline response handle(const request& req) { return handle(req, handler_options{
 //   port() is 0.
 // Linux (and POSIX) only; elsewhere the constructor throws cpprof::error.
 
-// ----- begin cpprof/http/wire.hpp -----
-// HTTP/1.1 on the wire (RFC 9112): the request parser and the response writer of cpprof's
-// server, in cpprof::http::detail. They live beside message.hpp rather than in detail/ because
-// they fill and read its public types.
-//
-// parse_request() is written for hostile input and never throws: it looks at the bytes received
-// so far on a connection and says one of
-//   - complete:   one whole request was read; `consumed` bytes of the input belong to it, and
-//                 whatever follows is the start of the next (pipelined) request;
-//   - incomplete: more bytes are needed (nothing is consumed: call again with more);
-//   - error:      answer `error_status` with `reason` and close the connection.
-// What it enforces:
-//   - the request line and the headers together within limits.max_head bytes (default 8 KiB)
-//     and limits.max_headers fields, else 431, decided as soon as the limit is passed;
-//   - a body only by Content-Length, at most limits.max_body bytes (default 64 KiB), else 413,
-//     decided from the header before the body is read; several Content-Length fields must agree
-//     and be plain digits, else 400;
-//   - Transfer-Encoding (chunked or any other) is refused with 501: cpprof's endpoints take tiny
-//     bodies, so clients must send Content-Length;
-//   - request line "METHOD SP TARGET SP HTTP/1.x": the method a token, the target in origin
-//     form ("/path?query") or absolute form ("http://host/path"), visible ASCII only, no
-//     fragment; HTTP/2.0 and other majors get 505; an HTTP/1.1 request must carry exactly one
-//     Host (RFC 9112 §3.2), else 400;
-//   - header lines "name: value", the name a token with no space before the colon, the value
-//     without control characters; obsolete line folding is refused with 400;
-//   - lines end in CRLF or a bare LF (RFC 9112 §2.2 allows it); a CR anywhere else is a 400;
-//     empty lines before the request line are skipped (clients may send one after a body);
-//   - the path is percent-decoded and the query parsed (message.hpp): a bad escape is a 400.
-// keep_alive follows the version and the Connection header (HTTP/1.1 keeps the connection
-// unless "close"; HTTP/1.0 closes it unless "keep-alive").
-//
-// serialize_response() writes the status line, the response's headers (validated: a token name
-// and a value without CR, LF or NUL, else cpprof::error, since header injection is a bug of the
-// caller), then Content-Length and Connection written by itself (any such header in the
-// response is dropped, as is Transfer-Encoding), then the body unless head_only. 1xx, 204 and
-// 304 responses have neither Content-Length nor a body.
-
-namespace cpprof {
-namespace http {
-namespace detail {
-
-struct parse_limits {
-    std::size_t max_head = 8 * 1024;
-    std::size_t max_headers = 100;
-    std::size_t max_body = 64 * 1024;
-};
-
-enum class parse_status { complete, incomplete, error };
-
-struct parse_result {
-    parse_status status = parse_status::incomplete;
-    std::size_t consumed = 0;    ///< complete: bytes of the input that made the request
-    int error_status = 0;        ///< error: the status to answer (400, 413, 431, 501, 505)
-    std::string reason;          ///< error: what was wrong, for the response body
-    bool keep_alive = false;     ///< complete: the connection may carry another request
-    bool expect_continue = false;  ///< the head was read and says "Expect: 100-continue"
-    bool head_complete = false;  ///< the head was read (incomplete: the body is still missing)
-};
-
-inline bool is_tchar(char c) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-    switch (c) {
-        case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-        case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-            return true;
-        default:
-            return false;
-    }
-}
-
-inline bool is_token(std::string_view s) {
-    if (s.empty()) return false;
-    for (char c : s)
-        if (!is_tchar(c)) return false;
-    return true;
-}
-
-inline std::string_view trim_ows(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
-/// True when the comma-separated list `value` holds `token` (case-insensitive).
-inline bool list_has_token(std::string_view value, std::string_view token) {
-    while (!value.empty()) {
-        std::size_t comma = value.find(',');
-        if (comma == std::string_view::npos) comma = value.size();
-        if (iequals(trim_ows(value.substr(0, comma)), token)) return true;
-        value.remove_prefix(comma == value.size() ? comma : comma + 1);
-    }
-    return false;
-}
-
-inline parse_result parse_failure(int status, std::string reason) {
-    parse_result r;
-    r.status = parse_status::error;
-    r.error_status = status;
-    r.reason = std::move(reason);
-    return r;
-}
-
-/// Parses the request target (origin or absolute form) into out.path / query / params.
-/// Returns an empty string on success, else the reason for a 400.
-inline std::string parse_target(std::string_view target, request& out) {
-    for (char c : target) {
-        const auto u = static_cast<unsigned char>(c);
-        if (u <= 0x20 || u >= 0x7f) return "request target has a byte that is not visible ASCII";
-        if (c == '#') return "request target has a fragment ('#')";
-    }
-    if (target.empty()) return "empty request target";
-    if (target.front() != '/') {
-        std::size_t scheme_len = 0;
-        if (target.size() >= 7 && iequals(target.substr(0, 7), "http://")) scheme_len = 7;
-        else if (target.size() >= 8 && iequals(target.substr(0, 8), "https://")) scheme_len = 8;
-        if (scheme_len == 0)
-            return "request target " + quote_bytes(target) +
-                   " is neither a path ('/...') nor an absolute http URL";
-        target.remove_prefix(scheme_len);
-        const std::size_t end = target.find_first_of("/?");
-        if (end == 0) return "absolute request target without a host";
-        if (end == std::string_view::npos) {
-            target = "/";
-        } else {
-            target.remove_prefix(end);
-            if (target.front() == '?') {
-                out.path = "/";
-                out.query.assign(target.substr(1));
-                const std::string why = parse_query_into(out.query, out.params);
-                return why;
-            }
-        }
-    }
-    const std::size_t q = target.find('?');
-    const std::string_view raw_path = target.substr(0, q);
-    std::string why = percent_decode(raw_path, out.path, false);
-    if (!why.empty()) return "path " + quote_bytes(raw_path) + ": " + why;
-    if (q != std::string_view::npos) {
-        out.query.assign(target.substr(q + 1));
-        why = parse_query_into(out.query, out.params);
-    } else {
-        out.query.clear();
-        out.params.clear();
-    }
-    return why;
-}
-
-/// See the top of this file. `out` is overwritten when the result is complete, and may hold a
-/// partial request otherwise.
-inline parse_result parse_request(std::string_view in, request& out, const parse_limits& limits = {}) {
-    std::size_t pos = 0;
-    // Empty lines before the request line are skipped (RFC 9112 §2.2), within the head limit.
-    while (pos < in.size() && (in[pos] == '\n' || (in[pos] == '\r' && pos + 1 < in.size() && in[pos + 1] == '\n')))
-        pos += in[pos] == '\r' ? 2 : 1;
-    if (pos > limits.max_head)
-        return parse_failure(431, "more than " + std::to_string(limits.max_head) +
-                                      " bytes of empty lines before the request line");
-    const std::size_t head_start = pos;
-
-    // Reads the next line: returns false when it is not all here yet.
-    std::string_view line;
-    std::string bad_line;
-    auto next_line = [&](std::size_t& p) -> bool {
-        const std::size_t nl = in.find('\n', p);
-        if (nl == std::string_view::npos) return false;
-        line = in.substr(p, nl - p);
-        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        if (line.find('\r') != std::string_view::npos) bad_line = "a CR that does not end a line";
-        p = nl + 1;
-        return true;
-    };
-    auto too_large = [&]() {
-        return parse_failure(431, "the request line and headers are larger than " +
-                                      std::to_string(limits.max_head) + " bytes");
-    };
-    auto not_yet = [&](std::size_t p) {
-        if (p - head_start > limits.max_head) return too_large();
-        return parse_result{};
-    };
-
-    // Request line. The method is checked as its bytes arrive, so that a client speaking
-    // something else (TLS, HTTP/2's preface is caught by the version) is refused at once
-    // rather than after the request timeout.
-    for (std::size_t i = pos; i < in.size() && in[i] != ' '; ++i) {
-        if (is_tchar(in[i]) || in[i] == '\r' || in[i] == '\n') continue;
-        if (i == pos && in[i] == '\x16')
-            return parse_failure(400, "this looks like a TLS handshake: the server speaks plain "
-                                      "HTTP (use http://, not https://)");
-        return parse_failure(400, "not an HTTP request: bad method " +
-                                      quote_bytes(in.substr(pos, i + 1 - pos)));
-    }
-    if (!next_line(pos)) return not_yet(in.size());
-    if (pos - head_start > limits.max_head) return too_large();
-    if (!bad_line.empty()) return parse_failure(400, "request line has " + bad_line);
-    const std::size_t sp1 = line.find(' ');
-    const std::size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
-    if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos)
-        return parse_failure(400, "malformed request line " + quote_bytes(line) +
-                                      " (expected 'METHOD /path HTTP/1.1')");
-    const std::string_view method = line.substr(0, sp1);
-    const std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
-    const std::string_view version = line.substr(sp2 + 1);
-    if (!is_token(method)) return parse_failure(400, "bad method " + quote_bytes(method));
-    if (version.size() != 8 || version.compare(0, 5, "HTTP/") != 0 || version[5] < '0' ||
-        version[5] > '9' || version[6] != '.' || version[7] < '0' || version[7] > '9')
-        return parse_failure(400, "bad HTTP version " + quote_bytes(version));
-    if (version[5] != '1')
-        return parse_failure(505, "HTTP version " + std::string(version) +
-                                      " is not supported (HTTP/1.0 and HTTP/1.1 are)");
-    const bool http10 = version[7] == '0';
-    out = request{};
-    out.method.assign(method);
-    {
-        const std::string why = parse_target(target, out);
-        if (!why.empty()) return parse_failure(400, why);
-    }
-
-    // Header fields.
-    for (;;) {
-        if (!next_line(pos)) return not_yet(in.size());
-        if (pos - head_start > limits.max_head) return too_large();
-        if (!bad_line.empty()) return parse_failure(400, "header line has " + bad_line);
-        if (line.empty()) break;
-        if (line.front() == ' ' || line.front() == '\t')
-            return parse_failure(400, "obsolete header line folding (a line starting with a space "
-                                      "or tab) is not accepted");
-        if (out.headers.size() >= limits.max_headers)
-            return parse_failure(431, "more than " + std::to_string(limits.max_headers) +
-                                          " header fields");
-        const std::size_t colon = line.find(':');
-        if (colon == std::string_view::npos)
-            return parse_failure(400, "header line without ':': " + quote_bytes(line));
-        const std::string_view name = line.substr(0, colon);
-        if (!is_token(name))
-            return parse_failure(400, "bad header name " + quote_bytes(name) +
-                                          " (a token, with no space before the ':')");
-        const std::string_view value = trim_ows(line.substr(colon + 1));
-        for (char c : value) {
-            const auto u = static_cast<unsigned char>(c);
-            if ((u < 0x20 && c != '\t') || u == 0x7f)
-                return parse_failure(400, "header " + std::string(name) +
-                                              " has a control character in its value");
-        }
-        out.headers.emplace_back(std::string(name), std::string(value));
-    }
-    const std::size_t head_end = pos;
-
-    // Framing and the fields the parser acts upon.
-    std::size_t host_count = 0;
-    bool have_length = false;
-    std::size_t length = 0;
-    parse_result result;
-    for (const auto& kv : out.headers) {
-        if (iequals(kv.first, "Host")) {
-            ++host_count;
-        } else if (iequals(kv.first, "Transfer-Encoding")) {
-            return parse_failure(501, "Transfer-Encoding (" + quote_bytes(kv.second) +
-                                          ") is not supported: send the body with Content-Length");
-        } else if (iequals(kv.first, "Content-Length")) {
-            const std::string& v = kv.second;
-            if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos)
-                return parse_failure(400, "bad Content-Length " + quote_bytes(v));
-            std::size_t n = 0;
-            for (char c : v) {
-                n = n * 10 + static_cast<std::size_t>(c - '0');
-                if (n > limits.max_body)
-                    return parse_failure(413, "request body of " + v + " bytes is larger than " +
-                                                  std::to_string(limits.max_body) + " bytes");
-            }
-            if (have_length && n != length)
-                return parse_failure(400, "Content-Length fields disagree");
-            have_length = true;
-            length = n;
-        } else if (iequals(kv.first, "Expect")) {
-            if (iequals(kv.second, "100-continue")) result.expect_continue = true;
-        }
-    }
-    if (!http10 && host_count != 1)
-        return parse_failure(400, host_count == 0 ? "HTTP/1.1 request without a Host header"
-                                                  : "more than one Host header");
-    if (host_count > 1) return parse_failure(400, "more than one Host header");
-
-    // Every Connection field counts; "close" wins over "keep-alive".
-    bool keep_alive = !http10, close = false;
-    for (const auto& kv : out.headers) {
-        if (!iequals(kv.first, "Connection")) continue;
-        if (list_has_token(kv.second, "close")) close = true;
-        if (list_has_token(kv.second, "keep-alive")) keep_alive = true;
-    }
-    result.keep_alive = keep_alive && !close;
-    result.head_complete = true;
-
-    if (in.size() - head_end < length) return result;  // incomplete: the body is still coming
-    out.body.assign(in.substr(head_end, length));
-    result.status = parse_status::complete;
-    result.consumed = head_end + length;
-    return result;
-}
-
-/// See the top of this file.
-inline std::string serialize_response(const response& r, bool head_only, bool keep_alive) {
-    if (r.status < 100 || r.status > 599)
-        throw error("http: response status " + std::to_string(r.status) + " is not in 100..599");
-    std::string out = "HTTP/1.1 " + std::to_string(r.status) + " " + status_text(r.status) + "\r\n";
-    for (const auto& kv : r.headers) {
-        if (!is_token(kv.first))
-            throw error("http: response header name " + quote_bytes(kv.first) + " is not a token");
-        if (kv.second.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos)
-            throw error("http: response header " + kv.first + " has CR, LF or NUL in its value");
-        if (iequals(kv.first, "Content-Length") || iequals(kv.first, "Connection") ||
-            iequals(kv.first, "Transfer-Encoding"))
-            continue;
-        out += kv.first;
-        out += ": ";
-        out += kv.second;
-        out += "\r\n";
-    }
-    const bool bodiless = r.status < 200 || r.status == 204 || r.status == 304;
-    if (!bodiless) out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
-    if (r.status >= 200) out += keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
-    out += "\r\n";
-    if (!bodiless && !head_only) out += r.body;
-    return out;
-}
-
-}  // namespace detail
-}  // namespace http
-}  // namespace cpprof
-// ----- end cpprof/http/wire.hpp -----
-
-#if CPPROF_ENABLED && (defined(__unix__) || defined(__APPLE__))
+#if CPPROF_DETAIL_SOCKETS
 #define CPPROF_DETAIL_HTTP_SERVER 1
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -13698,15 +14774,10 @@ inline void validate_server_options(const server_options& o) {
 
 #if CPPROF_DETAIL_HTTP_SERVER
 
-inline std::string errno_text(int e) { return std::strerror(e); }
-
-using steady = std::chrono::steady_clock;
-
-inline int ms_until(steady::time_point deadline) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now()).count();
-    return left <= 0 ? 0 : (left > 1000000 ? 1000000 : static_cast<int>(left));
-}
+// Deadlines, poll() and sends are shared with the HTTP client (detail/socket.hpp).
+using cpprof::detail::errno_text;
+using cpprof::detail::ms_until;
+using cpprof::detail::steady;
 
 /// State shared by the accepting thread and the connection threads.
 struct server_state {
@@ -13728,41 +14799,18 @@ struct server_state {
     /// Waits until `fd` is ready for `events`, the server stops, or the deadline passes.
     /// Returns 1 ready, 0 timed out, -1 stopping or error.
     int wait(int fd, short events, steady::time_point deadline) const {
-        for (;;) {
-            if (stopping.load()) return -1;
-            pollfd p[2] = {{fd, events, 0}, {wake_read, POLLIN, 0}};
-            const int r = ::poll(p, 2, ms_until(deadline));
-            if (r < 0) {
-                if (errno == EINTR) continue;  // the CPU profiler's signals
-                return -1;
-            }
-            if (p[1].revents != 0 || stopping.load()) return -1;
-            if (r == 0) {
-                if (ms_until(deadline) == 0) return 0;
-                continue;  // poll's clock and ours disagree by a millisecond
-            }
-            if (p[0].revents & (POLLERR | POLLNVAL)) return -1;
-            return 1;  // readable, writable or hung up: the read or write tells which
-        }
+        if (stopping.load()) return -1;
+        const int r = cpprof::detail::wait_fd(fd, events, deadline, wake_read);
+        return r == 1 && stopping.load() ? -1 : r;
     }
 
     /// Writes all of `data` before the write deadline. False when the connection is lost.
     bool write_all(int fd, std::string_view data) const {
+        if (stopping.load()) return false;
         const auto deadline = steady::now() + std::chrono::milliseconds(options.write_timeout_ms());
-        while (!data.empty()) {
-            const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-            if (n > 0) {
-                data.remove_prefix(static_cast<std::size_t>(n));
-                continue;
-            }
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-                if (wait(fd, POLLOUT, deadline) != 1) return false;
-                continue;
-            }
-            return false;
-        }
-        return true;
+        int err = 0;
+        return cpprof::detail::send_all(fd, data, deadline, wake_read, err) ==
+               cpprof::detail::io_status::ok;
     }
 
     void send_and_close(int fd, const response& r) const {
