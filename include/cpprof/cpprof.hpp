@@ -46,6 +46,8 @@
 #include <cpprof/input/pprof.hpp>
 
 // transports
+#include <cpprof/export/otlp.hpp>
+#include <cpprof/export/otlp_encode.hpp>
 #include <cpprof/export/pyroscope.hpp>
 #include <cpprof/export/transport.hpp>
 #include <cpprof/http/handler.hpp>

@@ -11479,46 +11479,772 @@ profile read_pprof(const std::string& path) {
 // ----- end cpprof/input/pprof.hpp -----
 
 // transports
-// ----- begin cpprof/export/pyroscope.hpp -----
-// Pushing profiles to Grafana Pyroscope through its ingest API (POST /ingest, format=pprof).
+// ----- begin cpprof/export/otlp.hpp -----
+// OTLP/HTTP export to an OpenTelemetry Collector (or anything that speaks OTLP/HTTP protobuf):
 //
-//     cpprof::pyroscope::client pyro{cpprof::pyroscope::options{}
-//         .url("http://127.0.0.1:4040").application("checkout").tags({{"env", "prod"}})};
-//     pyro.push(profile);                        // queued; sent by a background thread
-//     pyro.flush(std::chrono::seconds(5));       // optional: wait for the upload
-//     pyro.stats();                              // sent, retried, failed, dropped, last_error
+//     cpprof::otlp::exporter exporter{cpprof::otlp::options{}
+//         .endpoint("http://127.0.0.1:4318").service_name("checkout")};
+//     exporter.export_metrics(p);   // POST /v1/metrics: profiling_samples_total,
+//                                   //   profiling_function_cpu_time_ratio
+//     exporter.export_profile(p);   // POST /v1development/profiles (the profiles signal)
+//     {
+//         cpprof::otlp::span span{exporter, "expensive_operation"};   // new trace and span ids
+//         expensive_computation();  // CPU and heap samples carry span_id / trace_id labels
+//     }                             // POST /v1/traces, with profiling.samples / profiling.hotspot
+//     exporter.flush(std::chrono::seconds(5));
 //
-// What goes on the wire (formats.md §7.2): POST <url>/ingest with the query parameters
-//   name=<application>{k=v,...}   the tags in the order given; Pyroscope makes the application
-//                                 the series' service_name (not split at dots for pprof)
-//   from, until                   the profile's start (profile::time_nanos()) and start +
-//                                 duration, in nanoseconds since the epoch (19 digits, the unit
-//                                 pyroscope-go sends); a profile without a start time is
-//                                 dated "now minus its duration"
-//   format=pprof                  the body is the gzip-compressed pprof of the profile
-//   sampleRate                    options::sample_rate(), else the profile's CPU sampling
-//                                 frequency when its period is in nanoseconds (Pyroscope uses
-//                                 the pprof's own period for pprof bodies; this is informative)
-//   spyName                       options::spy_name() (default "cpprof"), stored by Pyroscope
-//                                 as the label pyroscope_spy
-// and the headers Content-Type: application/octet-stream, Authorization: Basic ... (when
-// basic_auth() is set), X-Scope-OrgID (when tenant_id() is set: needed by a multi-tenant
-// Pyroscope) and any header() added. The pprof's sample labels (cpprof::label_guard, thread
-// names) become Pyroscope labels: keep them to bounded cardinality.
-//
-// The upload goes through detail::background_exporter (export/transport.hpp): push() encodes
-// the profile on the calling thread and queues it; it never waits for the network. Connection
-// errors, timeouts, 429 and 5xx are retried with backoff (Retry-After honoured); Pyroscope's
-// 400 (a bad name), 413 (too large) and 422 are not. Plain HTTP only: for TLS (Grafana Cloud)
-// push to a local Grafana Alloy or another agent that forwards over HTTPS.
-//
-// options are checked when the client is made, with Pyroscope's own rules (cpprof::error says
-// which rule): the application name is 1..1024 characters from [A-Za-z0-9_.-/]; tag keys are
-// 1..1024 characters from [A-Za-z0-9_.], not "__name__" (reserved) nor "profile_id" (Pyroscope
-// discards such uploads); tag values are 1..2048 printable ASCII characters without ',', '{',
-// '}', '=' and without spaces at either end (Pyroscope's name parser splits or trims on them);
-// at most 26 tags (Pyroscope's default limit is 30 labels per series, and it adds four).
+// - Bodies are encoded on the calling thread (export/otlp_encode.hpp) and handed to a
+//   detail::background_exporter (export/transport.hpp): the calling thread never waits for the
+//   network; a full queue drops the request and counts it (stats().dropped_queue_full). Retries
+//   (429, 5xx, connection errors, honouring Retry-After), timeouts and the bounded shutdown are
+//   the transport's.
+// - profiling_samples_total is cumulative across calls: each export_metrics(p) adds p's samples
+//   to the exporter's count, which started at the first profile's start time. So pass each
+//   profile once, as successive windows (what profiler_guard::stop() and the continuous
+//   profiler give), not a growing report() of the same run again and again.
+// - A span's profiling.samples and profiling.hotspot come from the samples labelled with its
+//   span id. With options::profile_source (e.g. `[&guard] { return guard.report(); }`) they are
+//   counted when the span ends and the span goes out at once. Without one, the ended span waits
+//   (at most queue_size spans; more are dropped and counted) for the next export_profile(p) or
+//   export_metrics(p), whose profile p gives its attributes; flush() and the destructor send
+//   spans still waiting without the two attributes.
+// - Only http:// endpoints: TLS is left to a local collector, as the transport explains.
 
+#include <functional>
+#include <map>
+#include <mutex>
+
+// ----- begin cpprof/export/otlp_encode.hpp -----
+// OTLP/HTTP protobuf bodies (opentelemetry-proto v1.11.0), encoded by hand with
+// detail::proto_writer: no protobuf library. Field numbers are those of the project's format
+// reference (formats.md §8); the tests decode every body with OpenTelemetry's own generated code.
+//
+//   encode_metrics(p, o)   ExportMetricsServiceRequest  -> POST /v1/metrics
+//       profiling_samples_total            Sum, monotonic, CUMULATIVE, unit "{sample}", as_int
+//       profiling_function_cpu_time_ratio  Gauge, unit "1", one point per top function (by self
+//                                          CPU time), attribute "function", as_double in [0, 1]
+//   encode_traces(spans, o) ExportTraceServiceRequest   -> POST /v1/traces
+//   encode_profiles(p, o)  ExportProfilesServiceRequest -> POST /v1development/profiles
+//       one Profile per sample type, one shared ProfilesDictionary; samples labelled span_id
+//       (16 hex) and trace_id (32 hex) get a Link to that span instead of the two labels
+//
+// Every request carries one Resource (service.name plus the extra attributes) and the
+// instrumentation scope "cpprof" with CPPROF_VERSION_STRING.
+//
+// The functions are templates with a dummy parameter, called like plain functions: see the
+// note on lazy instantiation in config.hpp.
+
+#include <random>
+#include <thread>
+
+namespace cpprof {
+namespace otlp {
+
+/// Sample label keys that tie a sample to a span (formats.md §9): lowercase hex ids.
+namespace label_keys {
+inline constexpr std::string_view span_id = "span_id";    ///< 16 hex digits (8 bytes)
+inline constexpr std::string_view trace_id = "trace_id";  ///< 32 hex digits (16 bytes)
+}  // namespace label_keys
+
+namespace detail {
+
+/// Fills `out` from `hex` (exactly 2 * N hex digits, either case); false when it is not that.
+template <std::size_t N>
+bool parse_hex_id(std::string_view hex, std::array<std::uint8_t, N>& out) {
+    if (hex.size() != 2 * N) return false;
+    auto digit = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    std::array<std::uint8_t, N> v{};
+    for (std::size_t i = 0; i < N; ++i) {
+        const int hi = digit(hex[2 * i]), lo = digit(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0) return false;
+        v[i] = static_cast<std::uint8_t>(hi << 4 | lo);
+    }
+    out = v;
+    return true;
+}
+
+template <std::size_t N>
+std::string hex_of(const std::array<std::uint8_t, N>& bytes) {
+    static const char digits[] = "0123456789abcdef";
+    std::string s;
+    s.reserve(2 * N);
+    for (std::uint8_t b : bytes) {
+        s += digits[b >> 4];
+        s += digits[b & 0xf];
+    }
+    return s;
+}
+
+template <std::size_t N>
+bool all_zero(const std::array<std::uint8_t, N>& bytes) {
+    for (std::uint8_t b : bytes)
+        if (b != 0) return false;
+    return true;
+}
+
+/// Random bytes from a per-thread generator seeded from std::random_device, the clock and the
+/// thread; never all zero (an all-zero trace, span or profile id is invalid in OTLP).
+template <std::size_t N>
+std::array<std::uint8_t, N> random_id() {
+    thread_local std::mt19937_64 gen = [] {
+        std::random_device rd;
+        std::seed_seq seq{rd(), rd(), rd(), rd(),
+                          static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()),
+                          static_cast<unsigned>(std::hash<std::thread::id>{}(std::this_thread::get_id()))};
+        return std::mt19937_64(seq);
+    }();
+    std::array<std::uint8_t, N> id{};
+    do {
+        for (std::size_t i = 0; i < N; i += 8) {
+            const std::uint64_t r = gen();
+            for (std::size_t k = 0; k < 8 && i + k < N; ++k) id[i + k] = static_cast<std::uint8_t>(r >> (8 * k));
+        }
+    } while (all_zero(id));
+    return id;
+}
+
+inline std::string_view bytes_view(const std::uint8_t* p, std::size_t n) {
+    return {reinterpret_cast<const char*>(p), n};
+}
+
+inline std::uint64_t unix_now_nanos() {
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
+}
+
+}  // namespace detail
+
+/// A W3C / OTLP trace id: 16 bytes, not all zero when valid.
+struct trace_id {
+    std::array<std::uint8_t, 16> bytes{};
+    static trace_id random() { return trace_id{detail::random_id<16>()}; }
+    /// From 32 hex digits; throws cpprof::error otherwise (or when all zero).
+    static trace_id from_hex(std::string_view hex) {
+        trace_id t;
+        if (!detail::parse_hex_id(hex, t.bytes) || detail::all_zero(t.bytes))
+            throw error("otlp: trace id \"" + std::string(hex) +
+                        "\" is not 32 hex digits with at least one non-zero");
+        return t;
+    }
+    std::string hex() const { return detail::hex_of(bytes); }
+    bool valid() const { return !detail::all_zero(bytes); }
+    friend bool operator==(const trace_id& a, const trace_id& b) { return a.bytes == b.bytes; }
+    friend bool operator!=(const trace_id& a, const trace_id& b) { return !(a == b); }
+};
+
+/// A W3C / OTLP span id: 8 bytes, not all zero when valid.
+struct span_id {
+    std::array<std::uint8_t, 8> bytes{};
+    static span_id random() { return span_id{detail::random_id<8>()}; }
+    /// From 16 hex digits; throws cpprof::error otherwise (or when all zero).
+    static span_id from_hex(std::string_view hex) {
+        span_id s;
+        if (!detail::parse_hex_id(hex, s.bytes) || detail::all_zero(s.bytes))
+            throw error("otlp: span id \"" + std::string(hex) +
+                        "\" is not 16 hex digits with at least one non-zero");
+        return s;
+    }
+    std::string hex() const { return detail::hex_of(bytes); }
+    bool valid() const { return !detail::all_zero(bytes); }
+    friend bool operator==(const span_id& a, const span_id& b) { return a.bytes == b.bytes; }
+    friend bool operator!=(const span_id& a, const span_id& b) { return !(a == b); }
+};
+
+/// An attribute value: a string, an integer, a double or a bool.
+struct attribute {
+    enum class kind { string, integer, floating, boolean };
+    std::string key;
+    kind type = kind::string;
+    std::string str;
+    std::int64_t integer = 0;
+    double floating = 0;
+    bool boolean = false;
+
+    static attribute of(std::string k, std::string v) {
+        attribute a;
+        a.key = std::move(k);
+        a.str = std::move(v);
+        return a;
+    }
+    static attribute of(std::string k, const char* v) { return of(std::move(k), std::string(v)); }
+    static attribute of(std::string k, std::int64_t v) {
+        attribute a;
+        a.key = std::move(k);
+        a.type = kind::integer;
+        a.integer = v;
+        return a;
+    }
+    static attribute of(std::string k, double v) {
+        attribute a;
+        a.key = std::move(k);
+        a.type = kind::floating;
+        a.floating = v;
+        return a;
+    }
+    static attribute of(std::string k, bool v) {
+        attribute a;
+        a.key = std::move(k);
+        a.type = kind::boolean;
+        a.boolean = v;
+        return a;
+    }
+};
+
+/// What every request says about its origin.
+struct encode_options {
+    std::string service_name = "unknown_service";              ///< resource service.name
+    std::vector<std::pair<std::string, std::string>> resource_attributes;  ///< extra, string-valued
+    std::size_t top_functions = 10;  ///< points of profiling_function_cpu_time_ratio
+};
+
+/// A finished span, as encode_traces writes it.
+struct span_data {
+    otlp::trace_id trace;
+    otlp::span_id id;
+    otlp::span_id parent;              ///< all zero for a root span
+    std::string name;                  ///< required, non-empty
+    std::uint64_t start_unix_nano = 0;
+    std::uint64_t end_unix_nano = 0;   ///< >= start
+    std::vector<attribute> attributes;
+};
+
+/// The cumulative counter behind profiling_samples_total: samples since `start_unix_nano`.
+struct samples_counter {
+    std::uint64_t total = 0;
+    std::uint64_t start_unix_nano = 0;
+};
+
+/// Metric names, fixed by the issue that asked for them.
+namespace metric_names {
+inline constexpr std::string_view samples_total = "profiling_samples_total";
+inline constexpr std::string_view function_cpu_time_ratio = "profiling_function_cpu_time_ratio";
+}  // namespace metric_names
+
+/// HTTP paths and content type (formats.md §8.1).
+namespace paths {
+inline constexpr std::string_view metrics = "/v1/metrics";
+inline constexpr std::string_view traces = "/v1/traces";
+inline constexpr std::string_view profiles = "/v1development/profiles";
+}  // namespace paths
+inline constexpr std::string_view content_type = "application/x-protobuf";
+
+namespace detail {
+
+using cpprof::detail::proto_writer;
+
+// ---- common.proto / resource.proto (formats.md §8.2, §8.3) --------------------------------
+
+template <class = void>
+void write_any_value(proto_writer& w, std::uint32_t field, const attribute& a) {
+    w.message(field, [&] {  // oneof members are written even at their default
+        switch (a.type) {
+            case attribute::kind::string: w.string(1, a.str); break;
+            case attribute::kind::boolean: w.boolean(2, a.boolean); break;
+            case attribute::kind::integer: w.int64(3, a.integer); break;
+            case attribute::kind::floating: w.float64(4, a.floating); break;
+        }
+    });
+}
+
+template <class = void>
+void write_key_value(proto_writer& w, std::uint32_t field, const attribute& a) {
+    w.message(field, [&] {
+        w.string(1, a.key);
+        write_any_value(w, 2, a);
+    });
+}
+
+inline void write_string_kv(proto_writer& w, std::uint32_t field, std::string_view key,
+                            std::string_view value) {
+    w.message(field, [&] {
+        w.string(1, key);
+        w.message(2, [&] { w.string(1, value); });
+    });
+}
+
+/// Resource: service.name, then the extra attributes (a repeated service.name is left out).
+template <class = void>
+void write_resource(proto_writer& w, std::uint32_t field, const encode_options& o) {
+    w.message(field, [&] {
+        write_string_kv(w, 1, "service.name", o.service_name.empty() ? "unknown_service" : o.service_name);
+        for (const auto& kv : o.resource_attributes)
+            if (kv.first != "service.name") write_string_kv(w, 1, kv.first, kv.second);
+    });
+}
+
+/// InstrumentationScope "cpprof" with the library's version.
+inline void write_scope(proto_writer& w, std::uint32_t field) {
+    w.message(field, [&] {
+        w.string(1, "cpprof");
+        w.string(2, CPPROF_VERSION_STRING);
+    });
+}
+
+/// End of the profile (start + duration), or now when the profile carries no time.
+inline std::uint64_t profile_end_nanos(const profile& p) {
+    if (p.time_nanos() <= 0) return unix_now_nanos();
+    return static_cast<std::uint64_t>(p.time_nanos()) +
+           static_cast<std::uint64_t>(p.duration_nanos() > 0 ? p.duration_nanos() : 0);
+}
+
+/// The value column that measures CPU: "cpu", else "samples"; npos when neither.
+template <class = void>
+std::size_t cpu_column(const profile& p) {
+    std::size_t i = p.sample_index("cpu");
+    if (i == static_cast<std::size_t>(-1)) i = p.sample_index("samples");
+    return i;
+}
+
+}  // namespace detail
+
+/// ExportMetricsServiceRequest for profile `p`, with profiling_samples_total taken from
+/// `counter` (cumulative since counter.start_unix_nano) and the CPU-time ratios (self value /
+/// the profile's total) of p's top functions by self value, those with some self time only
+/// (the metric is left out when p has no "cpu" or "samples" column or no sampled function).
+template <class = void>
+std::string encode_metrics(const profile& p, const encode_options& o, const samples_counter& counter) {
+    namespace d = detail;
+    const std::uint64_t now = d::profile_end_nanos(p);
+    std::vector<hotspot> top;
+    const std::size_t column = d::cpu_column(p);
+    if (column != static_cast<std::size_t>(-1) && o.top_functions > 0)
+        top = hotspots(p, o.top_functions, column);
+    // Sorted by self value: functions seen only as callers (self 0) come last and carry no point.
+    while (!top.empty() && top.back().self == 0) top.pop_back();
+
+    d::proto_writer w;
+    w.message(1, [&] {          // ResourceMetrics
+        d::write_resource(w, 1, o);
+        w.message(2, [&] {      // ScopeMetrics
+            d::write_scope(w, 1);
+            w.message(2, [&] {  // Metric
+                w.string(1, metric_names::samples_total);
+                w.string(2, "CPU profile samples taken since the start time");
+                w.string(3, "{sample}");
+                w.message(7, [&] {      // Sum
+                    w.message(1, [&] {  // NumberDataPoint
+                        w.fixed64(2, counter.start_unix_nano);
+                        w.fixed64(3, now < counter.start_unix_nano ? counter.start_unix_nano : now);
+                        w.sfixed64(6, static_cast<std::int64_t>(counter.total));
+                    });
+                    w.enumeration(2, 2);  // AGGREGATION_TEMPORALITY_CUMULATIVE
+                    w.boolean(3, true);   // is_monotonic
+                });
+            });
+            if (!top.empty()) {
+                w.message(2, [&] {  // Metric
+                    w.string(1, metric_names::function_cpu_time_ratio);
+                    w.string(2, "Share of the profile's CPU time spent in the function's own code (self)");
+                    w.string(3, "1");
+                    w.message(5, [&] {  // Gauge
+                        for (const hotspot& h : top) {
+                            w.message(1, [&] {  // NumberDataPoint
+                                d::write_string_kv(w, 7, "function", h.function);
+                                if (p.time_nanos() > 0) w.fixed64(2, static_cast<std::uint64_t>(p.time_nanos()));
+                                w.fixed64(3, now);
+                                w.float64(4, h.self_fraction);
+                            });
+                        }
+                    });
+                });
+            }
+        });
+    });
+    return std::move(w).take();
+}
+
+/// The same, counting only p's own samples since p's start.
+template <class = void>
+std::string encode_metrics(const profile& p, const encode_options& o = {}) {
+    samples_counter c;
+    c.total = p.total_samples();
+    c.start_unix_nano = p.time_nanos() > 0 ? static_cast<std::uint64_t>(p.time_nanos()) : detail::profile_end_nanos(p);
+    return encode_metrics(p, o, c);
+}
+
+/// ExportTraceServiceRequest with `spans` (SpanKind INTERNAL, W3C flag sampled). Throws
+/// cpprof::error for a span without a name or with an invalid id.
+template <class = void>
+std::string encode_traces(const std::vector<span_data>& spans, const encode_options& o = {}) {
+    namespace d = detail;
+    for (const span_data& s : spans) {
+        if (s.name.empty()) throw error("otlp: a span needs a name");
+        if (!s.trace.valid() || !s.id.valid())
+            throw error("otlp: span \"" + s.name + "\" has an all-zero trace or span id");
+    }
+    d::proto_writer w;
+    w.message(1, [&] {      // ResourceSpans
+        d::write_resource(w, 1, o);
+        w.message(2, [&] {  // ScopeSpans
+            d::write_scope(w, 1);
+            for (const span_data& s : spans) {
+                w.message(2, [&] {  // Span
+                    w.bytes(1, d::bytes_view(s.trace.bytes.data(), 16));
+                    w.bytes(2, d::bytes_view(s.id.bytes.data(), 8));
+                    if (s.parent.valid()) w.bytes(4, d::bytes_view(s.parent.bytes.data(), 8));
+                    w.string(5, s.name);
+                    w.enumeration(6, 1);  // SPAN_KIND_INTERNAL
+                    w.fixed64(7, s.start_unix_nano);
+                    w.fixed64(8, s.end_unix_nano < s.start_unix_nano ? s.start_unix_nano : s.end_unix_nano);
+                    for (const attribute& a : s.attributes) d::write_key_value(w, 9, a);
+                    w.fixed32(16, 0x01);  // W3C trace flags: sampled
+                });
+            }
+        });
+    });
+    return std::move(w).take();
+}
+
+namespace detail {
+
+/// Builds the ProfilesDictionary while the Profiles are written (formats.md §8.6): every table
+/// starts with its zero element, and everything is interned.
+class profiles_dictionary {
+public:
+    explicit profiles_dictionary(const profile& p) : p_(p) {
+        strings_.push_back("");
+        string_index_.emplace("", 0);
+        mapping_of_.assign(p.mappings().size(), -1);
+        function_of_frame_.assign(p.frames().size(), -1);
+    }
+
+    std::int32_t str(std::string_view s) {
+        auto it = string_index_.find(std::string(s));
+        if (it != string_index_.end()) return it->second;
+        const auto i = static_cast<std::int32_t>(strings_.size());
+        strings_.emplace_back(s);
+        string_index_.emplace(strings_.back(), i);
+        return i;
+    }
+
+    /// Stack index for sample `s` (locations leaf first; inlined runs folded as in pprof).
+    std::int32_t stack(const sample& s) {
+        std::vector<std::int32_t> locs;
+        for (std::size_t j = 0; j < s.stack.size();) {
+            std::size_t run = 1;
+            while (j + run < s.stack.size() && folds_into(s.stack[j + run - 1], s.stack[j + run])) ++run;
+            locs.push_back(location(std::vector<frame_id>(s.stack.begin() + static_cast<std::ptrdiff_t>(j),
+                                                          s.stack.begin() + static_cast<std::ptrdiff_t>(j + run))));
+            j += run;
+        }
+        auto it = stack_index_.find(locs);
+        if (it != stack_index_.end()) return it->second;
+        const auto i = static_cast<std::int32_t>(stacks_.size() + 1);
+        stacks_.push_back(locs);
+        stack_index_.emplace(std::move(locs), i);
+        return i;
+    }
+
+    /// Attribute index of a sample label.
+    std::int32_t label_attribute(const label& l) {
+        auto key = std::make_tuple(l.key, l.str, l.num, l.num_unit, l.is_numeric());
+        auto it = attribute_index_.find(key);
+        if (it != attribute_index_.end()) return it->second;
+        const auto i = static_cast<std::int32_t>(attributes_.size() + 1);
+        attributes_.push_back(l);
+        attribute_index_.emplace(std::move(key), i);
+        return i;
+    }
+
+    /// Link index for a (trace, span) pair.
+    std::int32_t link(const std::array<std::uint8_t, 16>& t, const std::array<std::uint8_t, 8>& s) {
+        auto key = std::make_pair(t, s);
+        auto it = link_index_.find(key);
+        if (it != link_index_.end()) return it->second;
+        const auto i = static_cast<std::int32_t>(links_.size() + 1);
+        links_.push_back(key);
+        link_index_.emplace(key, i);
+        return i;
+    }
+
+    /// Field 2 of ExportProfilesServiceRequest.
+    void write(proto_writer& w, std::uint32_t field) {
+        // Strings are referenced by the other tables: resolve them all before writing.
+        std::vector<std::int32_t> attr_keys, attr_units;
+        for (const label& l : attributes_) {
+            attr_keys.push_back(str(l.key));
+            attr_units.push_back(l.is_numeric() ? str(l.num_unit) : 0);
+        }
+        w.message(field, [&] {
+            w.message(1, [] {});  // mapping_table[0]
+            for (const auto& m : mappings_) {
+                w.message(1, [&] {
+                    w.uint64_opt(1, m.memory_start);
+                    w.uint64_opt(2, m.memory_limit);
+                    w.uint64_opt(3, m.file_offset);
+                    w.int32_opt(4, m.filename);
+                    w.packed_int64(5, m.attributes);
+                });
+            }
+            w.message(2, [] {});  // location_table[0]
+            for (const auto& l : locations_) {
+                w.message(2, [&] {
+                    w.int32_opt(1, l.mapping);
+                    w.uint64_opt(2, l.address);
+                    for (const auto& line : l.lines) {
+                        w.message(3, [&] {
+                            w.int32_opt(1, line.first);
+                            w.int64_opt(2, line.second);
+                        });
+                    }
+                });
+            }
+            w.message(3, [] {});  // function_table[0]
+            for (const auto& f : functions_) {
+                w.message(3, [&] {
+                    w.int32_opt(1, std::get<0>(f));
+                    w.int32_opt(2, std::get<1>(f));
+                    w.int32_opt(3, std::get<2>(f));
+                });
+            }
+            const std::array<std::uint8_t, 16> zero_trace{};
+            const std::array<std::uint8_t, 8> zero_span{};
+            write_link(w, zero_trace, zero_span);  // link_table[0]: zero ids of the right length
+            for (const auto& l : links_) write_link(w, l.first, l.second);
+            for (const std::string& s : strings_) w.string(5, s);
+            w.message(6, [] {});  // attribute_table[0]
+            for (std::size_t i = 0; i < attributes_.size(); ++i) {
+                const label& l = attributes_[i];
+                w.message(6, [&] {
+                    w.int32_opt(1, attr_keys[i]);
+                    w.message(2, [&] {  // AnyValue
+                        if (l.is_numeric()) w.int64(3, l.num);
+                        else w.string(1, l.str);
+                    });
+                    w.int32_opt(3, attr_units[i]);
+                });
+            }
+            w.message(7, [] {});  // stack_table[0]
+            for (const auto& s : stacks_) w.message(7, [&] { w.packed_int64(1, s); });
+        });
+    }
+
+private:
+    struct mapping_entry {
+        std::uint64_t memory_start = 0, memory_limit = 0, file_offset = 0;
+        std::int32_t filename = 0;
+        std::vector<std::int32_t> attributes;
+    };
+    struct location_entry {
+        std::int32_t mapping = 0;
+        std::uint64_t address = 0;
+        std::vector<std::pair<std::int32_t, std::int64_t>> lines;  // function index, line
+    };
+    struct id_pair_less {
+        bool operator()(const std::pair<std::array<std::uint8_t, 16>, std::array<std::uint8_t, 8>>& a,
+                        const std::pair<std::array<std::uint8_t, 16>, std::array<std::uint8_t, 8>>& b) const {
+            return a < b;
+        }
+    };
+
+    static void write_link(proto_writer& w, const std::array<std::uint8_t, 16>& t,
+                           const std::array<std::uint8_t, 8>& s) {
+        w.message(4, [&] {
+            w.bytes(1, bytes_view(t.data(), t.size()));
+            w.bytes(2, bytes_view(s.data(), s.size()));
+        });
+    }
+
+    bool folds_into(frame_id callee, frame_id caller) const {
+        const frame& a = p_.frame_at(callee);
+        const frame& b = p_.frame_at(caller);
+        return a.inlined && a.address == b.address && a.mapping == b.mapping;
+    }
+
+    std::int32_t mapping(std::size_t m) {
+        if (m >= p_.mappings().size()) return 0;
+        if (mapping_of_[m] >= 0) return mapping_of_[m];
+        const cpprof::mapping& src = p_.mappings()[m];
+        mapping_entry e;
+        e.memory_start = src.memory_start;
+        e.memory_limit = src.memory_limit;
+        e.file_offset = src.file_offset;
+        e.filename = str(src.filename);
+        if (!src.build_id.empty()) {
+            label l;
+            l.key = "process.executable.build_id.gnu";
+            l.str = src.build_id;
+            e.attributes.push_back(label_attribute(l));
+        }
+        mappings_.push_back(std::move(e));
+        mapping_of_[m] = static_cast<std::int32_t>(mappings_.size());
+        return mapping_of_[m];
+    }
+
+    std::int32_t function(frame_id id) {
+        if (function_of_frame_[id] >= 0) return function_of_frame_[id];
+        const frame& f = p_.frame_at(id);
+        auto key = std::make_tuple(str(f.function), str(f.system_name), str(f.file));
+        auto it = function_index_.find(key);
+        std::int32_t i;
+        if (it != function_index_.end()) {
+            i = it->second;
+        } else {
+            i = static_cast<std::int32_t>(functions_.size() + 1);
+            functions_.push_back(key);
+            function_index_.emplace(key, i);
+        }
+        function_of_frame_[id] = i;
+        return i;
+    }
+
+    std::int32_t location(std::vector<frame_id> run) {
+        auto it = location_index_.find(run);
+        if (it != location_index_.end()) return it->second;
+        const frame& site = p_.frame_at(run.back());  // the caller: its address and mapping
+        location_entry e;
+        e.mapping = mapping(site.mapping);
+        e.address = site.address;
+        for (frame_id id : run) {
+            const frame& f = p_.frame_at(id);
+            if (!f.function.empty()) e.lines.emplace_back(function(id), f.line);
+        }
+        locations_.push_back(std::move(e));
+        const auto i = static_cast<std::int32_t>(locations_.size());
+        location_index_.emplace(std::move(run), i);
+        return i;
+    }
+
+    const profile& p_;
+    std::vector<std::string> strings_;
+    std::unordered_map<std::string, std::int32_t> string_index_;
+    std::vector<mapping_entry> mappings_;
+    std::vector<std::int32_t> mapping_of_;  // by profile mapping index; -1 = not yet
+    std::vector<location_entry> locations_;
+    std::map<std::vector<frame_id>, std::int32_t> location_index_;
+    std::vector<std::tuple<std::int32_t, std::int32_t, std::int32_t>> functions_;
+    std::map<std::tuple<std::int32_t, std::int32_t, std::int32_t>, std::int32_t> function_index_;
+    std::vector<std::int32_t> function_of_frame_;  // by frame id; -1 = not yet
+    std::vector<std::vector<std::int32_t>> stacks_;
+    std::map<std::vector<std::int32_t>, std::int32_t> stack_index_;
+    std::vector<label> attributes_;
+    std::map<std::tuple<std::string, std::string, std::int64_t, std::string, bool>, std::int32_t> attribute_index_;
+    std::vector<std::pair<std::array<std::uint8_t, 16>, std::array<std::uint8_t, 8>>> links_;
+    std::map<std::pair<std::array<std::uint8_t, 16>, std::array<std::uint8_t, 8>>, std::int32_t, id_pair_less>
+        link_index_;
+};
+
+}  // namespace detail
+
+/// ExportProfilesServiceRequest (profiles/v1development, v1.10.0/v1.11.0 layout) for `p`: one
+/// Profile per sample type, samples with a zero value for that type left out, samples of the
+/// same {stack, attributes, link} merged. Labels become attributes, except a valid span_id +
+/// trace_id pair, which becomes the sample's Link. Throws cpprof::error when a sample's values
+/// do not match the sample types or it names a frame the profile does not have.
+template <class = void>
+std::string encode_profiles(const profile& p, const encode_options& o = {}) {
+    namespace d = detail;
+    const std::size_t types = p.sample_types().size();
+    for (std::size_t i = 0; i < p.samples().size(); ++i) {
+        const sample& s = p.samples()[i];
+        if (s.values.size() != types)
+            throw error("otlp: sample " + std::to_string(i) + " has " + std::to_string(s.values.size()) +
+                        " values but the profile has " + std::to_string(types) + " sample types");
+        for (frame_id id : s.stack)
+            if (id >= p.frames().size())
+                throw error("otlp: sample " + std::to_string(i) + " refers to frame id " +
+                            std::to_string(id) + " but the profile has only " +
+                            std::to_string(p.frames().size()) + " frames");
+    }
+
+    d::profiles_dictionary dict(p);
+    // Each sample's identity, once: {stack, sorted attribute indices, link}.
+    struct identity {
+        std::int32_t stack = 0;
+        std::vector<std::int32_t> attributes;
+        std::int32_t link = 0;
+        bool operator<(const identity& b) const {
+            return std::tie(stack, attributes, link) < std::tie(b.stack, b.attributes, b.link);
+        }
+    };
+    std::vector<std::size_t> merged_of(p.samples().size());
+    std::vector<identity> identities;
+    std::map<identity, std::size_t> identity_index;
+    for (std::size_t i = 0; i < p.samples().size(); ++i) {
+        const sample& s = p.samples()[i];
+        identity id;
+        id.stack = dict.stack(s);
+        otlp::trace_id t;
+        otlp::span_id sp;
+        const bool linked = d::parse_hex_id(s.label_str(label_keys::trace_id), t.bytes) && t.valid() &&
+                            d::parse_hex_id(s.label_str(label_keys::span_id), sp.bytes) && sp.valid();
+        for (const label& l : s.labels) {
+            if (linked && (l.key == label_keys::trace_id || l.key == label_keys::span_id)) continue;
+            id.attributes.push_back(dict.label_attribute(l));
+        }
+        std::sort(id.attributes.begin(), id.attributes.end());
+        id.attributes.erase(std::unique(id.attributes.begin(), id.attributes.end()), id.attributes.end());
+        if (linked) id.link = dict.link(t.bytes, sp.bytes);
+        auto it = identity_index.emplace(id, identities.size());
+        if (it.second) identities.push_back(std::move(id));
+        merged_of[i] = it.first->second;
+    }
+
+    // Strings of the profiles' own fields, before the dictionary is written.
+    std::vector<std::pair<std::int32_t, std::int32_t>> type_strings;
+    for (const value_type& t : p.sample_types()) type_strings.emplace_back(dict.str(t.type), dict.str(t.unit));
+    const std::pair<std::int32_t, std::int32_t> period_strings{dict.str(p.period_type().type),
+                                                               dict.str(p.period_type().unit)};
+    const bool has_period_type = !p.period_type().type.empty() || !p.period_type().unit.empty();
+
+    d::proto_writer w;
+    w.message(1, [&] {      // ResourceProfiles
+        d::write_resource(w, 1, o);
+        w.message(2, [&] {  // ScopeProfiles
+            d::write_scope(w, 1);
+            std::vector<std::int64_t> totals(identities.size());
+            for (std::size_t t = 0; t < types; ++t) {
+                std::fill(totals.begin(), totals.end(), 0);
+                for (std::size_t i = 0; i < p.samples().size(); ++i) {
+                    std::int64_t& sum = totals[merged_of[i]];
+                    if (__builtin_add_overflow(sum, p.samples()[i].values[t], &sum))
+                        throw error("otlp: the values of sample type \"" + p.sample_types()[t].type +
+                                    "\" add up past the int64 range for one stack");
+                }
+                w.message(2, [&] {  // Profile
+                    w.message(1, [&] {  // sample_type
+                        w.int32_opt(1, type_strings[t].first);
+                        w.int32_opt(2, type_strings[t].second);
+                    });
+                    for (std::size_t k = 0; k < identities.size(); ++k) {
+                        if (totals[k] == 0) continue;
+                        const identity& id = identities[k];
+                        w.message(2, [&] {  // Sample
+                            w.int32_opt(1, id.stack);
+                            w.packed_int64(2, id.attributes);
+                            w.int32_opt(3, id.link);
+                            const std::array<std::int64_t, 1> value{totals[k]};
+                            w.packed_int64(4, value);
+                        });
+                    }
+                    if (p.time_nanos() > 0) w.fixed64(3, static_cast<std::uint64_t>(p.time_nanos()));
+                    if (p.duration_nanos() > 0) w.uint64(4, static_cast<std::uint64_t>(p.duration_nanos()));
+                    if (has_period_type) {
+                        w.message(5, [&] {
+                            w.int32_opt(1, period_strings.first);
+                            w.int32_opt(2, period_strings.second);
+                        });
+                    }
+                    w.int64_opt(6, p.period());
+                    const std::array<std::uint8_t, 16> pid = d::random_id<16>();
+                    w.bytes(7, d::bytes_view(pid.data(), pid.size()));
+                });
+            }
+        });
+    });
+    dict.write(w, 2);
+    return std::move(w).take();
+}
+
+}  // namespace otlp
+}  // namespace cpprof
+// ----- end cpprof/export/otlp_encode.hpp -----
 // ----- begin cpprof/export/transport.hpp -----
 // The transport every export sink shares (Pyroscope push, OTLP/HTTP): a plain HTTP/1.1 client
 // and a background exporter with a bounded queue, timeouts, and retries with backoff.
@@ -11564,8 +12290,6 @@ profile read_pprof(const std::string& path) {
 #include <condition_variable>
 #include <deque>
 #include <exception>
-#include <mutex>
-#include <thread>
 
 // ----- begin cpprof/detail/socket.hpp -----
 // Socket helpers shared by cpprof's HTTP server (http/server.hpp) and its HTTP client
@@ -13137,6 +13861,369 @@ using background_exporter = basic_background_exporter<>;
 // ----- end cpprof/export/transport.hpp -----
 
 namespace cpprof {
+namespace otlp {
+
+/// Exporter settings (chained setters returning *this).
+class options {
+public:
+    using ms = std::chrono::milliseconds;
+
+    /// Base URL of the collector's OTLP/HTTP receiver (default http://127.0.0.1:4318); the
+    /// signal paths (/v1/metrics, /v1/traces, /v1development/profiles) are appended to it.
+    options& endpoint(std::string url) { endpoint_ = std::move(url); return *this; }
+    const std::string& endpoint() const { return endpoint_; }
+    /// The resource's service.name (default "unknown_service").
+    options& service_name(std::string name) { encode_.service_name = std::move(name); return *this; }
+    const std::string& service_name() const { return encode_.service_name; }
+    /// An extra string attribute of the resource (e.g. "deployment.environment.name").
+    options& resource_attribute(std::string key, std::string value) {
+        encode_.resource_attributes.emplace_back(std::move(key), std::move(value));
+        return *this;
+    }
+    /// An extra HTTP header on every request (e.g. an API key the collector wants).
+    options& header(std::string name, std::string value) {
+        headers_.emplace_back(std::move(name), std::move(value));
+        return *this;
+    }
+    options& headers(std::vector<std::pair<std::string, std::string>> h) {
+        headers_ = std::move(h);
+        return *this;
+    }
+    const std::vector<std::pair<std::string, std::string>>& headers() const { return headers_; }
+    /// The most one HTTP attempt may take (default 10 s, OTLP's default export timeout).
+    options& timeout(ms t) { transport_.timeout(t); return *this; }
+    ms timeout() const { return transport_.timeout(); }
+    /// Requests (and ended spans) that may wait to be sent (default 64); more are dropped.
+    options& queue_size(std::size_t n) { transport_.queue_capacity(n); return *this; }
+    std::size_t queue_size() const { return transport_.queue_capacity(); }
+    /// Retries after the first attempt (default 5).
+    options& max_retries(int n) { transport_.max_retries(n); return *this; }
+    /// Functions in profiling_function_cpu_time_ratio (default 10).
+    options& top_functions(std::size_t n) { encode_.top_functions = n; return *this; }
+    std::size_t top_functions() const { return encode_.top_functions; }
+    /// Where ended spans get their profile from (see the top of this header).
+    options& profile_source(std::function<profile()> source) { source_ = std::move(source); return *this; }
+    const std::function<profile()>& profile_source() const { return source_; }
+    /// Every transport setting (backoff, shutdown timeout, user agent, ...).
+    options& transport(export_options o) { transport_ = std::move(o); return *this; }
+    const export_options& transport() const { return transport_; }
+    const encode_options& encoding() const { return encode_; }
+
+private:
+    std::string endpoint_ = "http://127.0.0.1:4318";
+    encode_options encode_;
+    std::vector<std::pair<std::string, std::string>> headers_;
+    export_options transport_;
+    std::function<profile()> source_;
+};
+
+class exporter;
+
+namespace detail {
+
+/// profiling.samples and profiling.hotspot of the spans in `wanted` (span id hex -> slot):
+/// samples counted as profile::total_samples() does, the hotspot being the leaf function with
+/// the most CPU (or default) value among them.
+struct span_profile_stats {
+    std::uint64_t samples = 0;
+    std::map<std::string, std::int64_t> self;  // leaf function -> value
+    std::string hotspot() const {
+        const std::pair<const std::string, std::int64_t>* best = nullptr;
+        for (const auto& kv : self)
+            if (kv.second > 0 && (best == nullptr || kv.second > best->second)) best = &kv;
+        return best != nullptr ? best->first : std::string();
+    }
+};
+
+template <class = void>
+std::vector<span_profile_stats> span_stats(const profile& p,
+                                           const std::unordered_map<std::string, std::size_t>& wanted) {
+    std::vector<span_profile_stats> out(wanted.size());
+    if (wanted.empty()) return out;
+    const bool counts = !p.sample_types().empty() && p.sample_types()[0].unit == "count";
+    std::size_t column = cpu_column(p);
+    if (column == static_cast<std::size_t>(-1)) column = p.default_sample_index();
+    for (const sample& s : p.samples()) {
+        const std::string_view id = s.label_str(label_keys::span_id);
+        if (id.empty()) continue;
+        auto it = wanted.find(std::string(id));
+        if (it == wanted.end()) continue;
+        span_profile_stats& st = out[it->second];
+        st.samples += counts ? static_cast<std::uint64_t>(s.values.empty() || s.values[0] < 0 ? 0 : s.values[0]) : 1;
+        if (!s.stack.empty() && s.stack.front() < p.frames().size() && column < s.values.size())
+            st.self[p.frame_at(s.stack.front()).display_name()] += s.values[column];
+    }
+    return out;
+}
+
+inline void add_profiling_attributes(span_data& s, const span_profile_stats& st) {
+    s.attributes.push_back(attribute::of("profiling.samples", static_cast<std::int64_t>(st.samples)));
+    const std::string hot = st.hotspot();
+    if (!hot.empty()) s.attributes.push_back(attribute::of("profiling.hotspot", hot));
+}
+
+}  // namespace detail
+
+/// Sends profiles, metrics and spans to an OTLP/HTTP receiver in the background.
+class exporter {
+public:
+    explicit exporter(options o = {}) : options_(validated(std::move(o))), transport_(options_.transport()) {}
+    exporter(const exporter&) = delete;
+    exporter& operator=(const exporter&) = delete;
+    /// Sends spans still waiting, then lets the transport drain (bounded, see transport.hpp).
+    ~exporter() {
+        try {
+            send_pending(nullptr);
+        } catch (...) {
+        }
+    }
+
+    /// ExportMetricsServiceRequest for `p` (see the top of this header). False when the request
+    /// was dropped (queue full). Throws cpprof::error when p cannot be encoded.
+    bool export_metrics(const profile& p) {
+        samples_counter c;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            if (!counter_started_) {
+                counter_.start_unix_nano = p.time_nanos() > 0 ? static_cast<std::uint64_t>(p.time_nanos())
+                                                              : detail::unix_now_nanos();
+                counter_started_ = true;
+            }
+            counter_.total += p.total_samples();
+            c = counter_;
+        }
+        const bool ok = submit(paths::metrics, encode_metrics(p, options_.encoding(), c), "otlp metrics");
+        send_pending(&p);
+        return ok;
+    }
+
+    /// ExportProfilesServiceRequest for `p`. False when dropped; throws cpprof::error when p
+    /// cannot be encoded.
+    bool export_profile(const profile& p) {
+        const bool ok = submit(paths::profiles, encode_profiles(p, options_.encoding()), "otlp profiles");
+        send_pending(&p);
+        return ok;
+    }
+
+    /// ExportTraceServiceRequest with `spans` as they are. False when dropped or empty.
+    bool export_spans(const std::vector<span_data>& spans) {
+        if (spans.empty()) return false;
+        return submit(paths::traces, encode_traces(spans, options_.encoding()), "otlp traces");
+    }
+
+    /// Sends the spans still waiting for a profile, then waits until everything submitted was
+    /// sent or given up, at most `timeout`. True when the queue drained in time.
+    bool flush(std::chrono::milliseconds timeout) {
+        send_pending(nullptr);
+        return transport_.flush(timeout);
+    }
+
+    /// The transport's counters, plus ended spans dropped while waiting for a profile (in
+    /// dropped_queue_full).
+    export_stats stats() const {
+        export_stats s = transport_.stats();
+        std::lock_guard<std::mutex> lock(mutex_);
+        s.dropped_queue_full += spans_dropped_;
+        if (s.last_error.empty() && spans_dropped_ > 0)
+            s.last_error = "otlp traces: " + std::to_string(spans_dropped_) +
+                           " ended spans dropped while waiting for a profile (queue_size)";
+        return s;
+    }
+
+    const options& settings() const { return options_; }
+
+    /// Called by span's destructor; usable directly for spans timed elsewhere.
+    void end_span(span_data s) {
+        if (options_.profile_source()) {
+            profile p = options_.profile_source()();
+            std::unordered_map<std::string, std::size_t> wanted{{s.id.hex(), 0}};
+            detail::add_profiling_attributes(s, detail::span_stats(p, wanted)[0]);
+            (void)export_spans({s});
+            return;
+        }
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (pending_.size() >= options_.queue_size()) {
+            ++spans_dropped_;
+            return;
+        }
+        pending_.push_back(std::move(s));
+    }
+
+private:
+    static options validated(options o) {
+        const std::string& e = o.endpoint();
+        if (e.compare(0, 7, "http://") != 0)
+            throw error("otlp::options: endpoint \"" + e +
+                        "\" must be an http:// URL (cpprof sends plain HTTP; let a local "
+                        "OpenTelemetry Collector handle TLS)");
+        for (const auto& h : o.headers())
+            if (h.first.empty() || h.first.find_first_of(std::string_view(":\r\n\0", 4)) != std::string::npos ||
+                h.second.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos)
+                throw error("otlp::options: header \"" + h.first + "\" has an empty name, a colon, CR, LF or NUL");
+        if (o.service_name().empty()) throw error("otlp::options: service_name is empty");
+        return o;
+    }
+
+    std::string url(std::string_view path) const {
+        std::string u = options_.endpoint();
+        while (!u.empty() && u.back() == '/') u.pop_back();
+        u += path;
+        return u;
+    }
+
+    bool submit(std::string_view path, std::string body, const char* what) {
+        cpprof::detail::export_request r;
+        r.url = url(path);
+        r.content_type = std::string(content_type);
+        r.headers = options_.headers();
+        r.body = std::move(body);
+        r.what = what;
+        return transport_.submit(std::move(r));
+    }
+
+    /// Sends the waiting spans, with their profiling attributes from `p` when there is one.
+    void send_pending(const profile* p) {
+        std::vector<span_data> spans;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            spans.swap(pending_);
+        }
+        if (spans.empty()) return;
+        if (p != nullptr) {
+            std::unordered_map<std::string, std::size_t> wanted;
+            for (std::size_t i = 0; i < spans.size(); ++i) wanted.emplace(spans[i].id.hex(), i);
+            const auto st = detail::span_stats(*p, wanted);
+            for (std::size_t i = 0; i < spans.size(); ++i)
+                detail::add_profiling_attributes(spans[i], st[wanted.at(spans[i].id.hex())]);
+        }
+        (void)export_spans(spans);
+    }
+
+    options options_;
+    mutable std::mutex mutex_;
+    samples_counter counter_;
+    bool counter_started_ = false;
+    std::vector<span_data> pending_;
+    std::uint64_t spans_dropped_ = 0;
+    cpprof::detail::background_exporter transport_;  // last: stops before the members above go
+};
+
+/// A span that labels the samples of its scope with span_id / trace_id (formats.md §9) and is
+/// exported when it ends. Scoped like label_guard: not copyable, movable or heap-allocatable,
+/// and it must end on the thread that made it (its labels are that thread's).
+class span {
+public:
+    /// A new root span: random trace and span ids.
+    span(exporter& e, std::string name) : span(e, std::move(name), trace_id::random(), span_id::random(), span_id{}) {}
+    /// A new span in trace `trace`, child of `parent` (all zero: a root span).
+    span(exporter& e, std::string name, const trace_id& trace, const span_id& parent = {})
+        : span(e, std::move(name), trace, span_id::random(), parent) {}
+    /// Every id given. Throws cpprof::error for an all-zero trace or span id or an empty name.
+    span(exporter& e, std::string name, const trace_id& trace, const span_id& id, const span_id& parent)
+        : exporter_(e),
+          data_(make_data(std::move(name), trace, id, parent)),
+          trace_hex_(trace.hex()),
+          span_hex_(id.hex()),
+          trace_label_(label_keys::trace_id, trace_hex_),
+          span_label_(label_keys::span_id, span_hex_) {}
+
+    span(const span&) = delete;
+    span& operator=(const span&) = delete;
+    span(span&&) = delete;
+    span& operator=(span&&) = delete;
+    static void* operator new(std::size_t) = delete;
+    static void* operator new[](std::size_t) = delete;
+
+    /// Ends the span (end time now) and hands it to the exporter; never throws.
+    ~span() {
+        try {
+            data_.end_unix_nano = detail::unix_now_nanos();
+            exporter_.end_span(std::move(data_));
+        } catch (...) {
+        }
+    }
+
+    /// A string, integer, double or bool attribute of the span.
+    template <class T>
+    span& set_attribute(std::string key, const T& value) {
+        if constexpr (std::is_same<T, bool>::value)
+            data_.attributes.push_back(attribute::of(std::move(key), value));
+        else if constexpr (std::is_integral<T>::value)
+            data_.attributes.push_back(attribute::of(std::move(key), static_cast<std::int64_t>(value)));
+        else if constexpr (std::is_floating_point<T>::value)
+            data_.attributes.push_back(attribute::of(std::move(key), static_cast<double>(value)));
+        else
+            data_.attributes.push_back(attribute::of(std::move(key), std::string(value)));
+        return *this;
+    }
+
+    const otlp::trace_id& trace() const { return data_.trace; }
+    const otlp::span_id& id() const { return data_.id; }
+
+private:
+    static span_data make_data(std::string name, const trace_id& trace, const span_id& id, const span_id& parent) {
+        if (name.empty()) throw error("otlp::span: the name is empty");
+        if (!trace.valid() || !id.valid()) throw error("otlp::span \"" + name + "\": all-zero trace or span id");
+        span_data d;
+        d.trace = trace;
+        d.id = id;
+        d.parent = parent;
+        d.name = std::move(name);
+        d.start_unix_nano = detail::unix_now_nanos();
+        return d;
+    }
+
+    exporter& exporter_;
+    span_data data_;
+    std::string trace_hex_, span_hex_;
+    label_guard trace_label_;  // constructed after the hex strings, destroyed before them
+    label_guard span_label_;
+};
+
+}  // namespace otlp
+}  // namespace cpprof
+// ----- end cpprof/export/otlp.hpp -----
+// ----- begin cpprof/export/pyroscope.hpp -----
+// Pushing profiles to Grafana Pyroscope through its ingest API (POST /ingest, format=pprof).
+//
+//     cpprof::pyroscope::client pyro{cpprof::pyroscope::options{}
+//         .url("http://127.0.0.1:4040").application("checkout").tags({{"env", "prod"}})};
+//     pyro.push(profile);                        // queued; sent by a background thread
+//     pyro.flush(std::chrono::seconds(5));       // optional: wait for the upload
+//     pyro.stats();                              // sent, retried, failed, dropped, last_error
+//
+// What goes on the wire (formats.md §7.2): POST <url>/ingest with the query parameters
+//   name=<application>{k=v,...}   the tags in the order given; Pyroscope makes the application
+//                                 the series' service_name (not split at dots for pprof)
+//   from, until                   the profile's start (profile::time_nanos()) and start +
+//                                 duration, in nanoseconds since the epoch (19 digits, the unit
+//                                 pyroscope-go sends); a profile without a start time is
+//                                 dated "now minus its duration"
+//   format=pprof                  the body is the gzip-compressed pprof of the profile
+//   sampleRate                    options::sample_rate(), else the profile's CPU sampling
+//                                 frequency when its period is in nanoseconds (Pyroscope uses
+//                                 the pprof's own period for pprof bodies; this is informative)
+//   spyName                       options::spy_name() (default "cpprof"), stored by Pyroscope
+//                                 as the label pyroscope_spy
+// and the headers Content-Type: application/octet-stream, Authorization: Basic ... (when
+// basic_auth() is set), X-Scope-OrgID (when tenant_id() is set: needed by a multi-tenant
+// Pyroscope) and any header() added. The pprof's sample labels (cpprof::label_guard, thread
+// names) become Pyroscope labels: keep them to bounded cardinality.
+//
+// The upload goes through detail::background_exporter (export/transport.hpp): push() encodes
+// the profile on the calling thread and queues it; it never waits for the network. Connection
+// errors, timeouts, 429 and 5xx are retried with backoff (Retry-After honoured); Pyroscope's
+// 400 (a bad name), 413 (too large) and 422 are not. Plain HTTP only: for TLS (Grafana Cloud)
+// push to a local Grafana Alloy or another agent that forwards over HTTPS.
+//
+// options are checked when the client is made, with Pyroscope's own rules (cpprof::error says
+// which rule): the application name is 1..1024 characters from [A-Za-z0-9_.-/]; tag keys are
+// 1..1024 characters from [A-Za-z0-9_.], not "__name__" (reserved) nor "profile_id" (Pyroscope
+// discards such uploads); tag values are 1..2048 printable ASCII characters without ',', '{',
+// '}', '=' and without spaces at either end (Pyroscope's name parser splits or trims on them);
+// at most 26 tags (Pyroscope's default limit is 30 labels per series, and it adds four).
+
+namespace cpprof {
 namespace pyroscope {
 
 class options {
@@ -13451,7 +14538,6 @@ using client = basic_client<>;
 // Differences from Go, on purpose: `frequency` is a cpprof extension; the JSON endpoints answer
 // errors as {"error": "..."}.
 
-#include <functional>
 #include <sstream>
 
 // ----- begin cpprof/detail/json_reader.hpp -----

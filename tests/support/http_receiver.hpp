@@ -197,7 +197,9 @@ private:
 
     void accept_loop() {
         for (;;) {
-            if (wait(listen_fd_, 200) < 0) return;
+            const int ready = wait(listen_fd_, 200);
+            if (ready < 0) return;
+            if (ready == 0) continue;  // poll timed out: accept4 would block, and stop() could not end it
             bool listening;
             {
                 std::lock_guard<std::mutex> lock(mutex_);
