@@ -45,6 +45,8 @@
 #include <cpprof/input/pprof.hpp>
 
 // transports
+#include <cpprof/export/continuous.hpp>
+#include <cpprof/export/on_demand.hpp>
 #include <cpprof/http/handler.hpp>
 #include <cpprof/http/message.hpp>
 #include <cpprof/http/server.hpp>
