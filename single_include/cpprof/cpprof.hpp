@@ -10888,11 +10888,14 @@ profile read_pprof(const std::string& path) {
 //   skipped (stats().windows_disabled); the predicate is asked again at every slot, so flipping
 //   CPPROF_ENABLE takes effect at the next one. If another CPU profile is running (one at a
 //   time per process), the window is skipped and counted (windows_busy) with the reason in
-//   last_error. Otherwise a CPU profile runs for `window` at `frequency` Hz; then the file is
+//   last_error; a profile that fails to start for another reason is counted in
+//   windows_failed. Otherwise a CPU profile runs for `window` at `frequency` Hz; then the file is
 //   written and every sink called, in that order, on the profiler's thread.
 // Files. `<directory>/cpu-YYYYMMDDTHHMMSSZ.pb.gz`, the UTC time the window started; when that
 //   name is taken (two windows in one second, or another process), `-1`, `-2`, ... is added
-//   before `.pb.gz`. The directory (and its parents) is created when missing. A file is written
+//   before `.pb.gz`, always above the highest number already there for that second, so names
+//   sort (by time stamp, then number) in the order the files were written. (If the system
+//   clock is set back, a new file can sort before older ones and be the first rotated out.) The directory (and its parents) is created when missing. A file is written
 //   to a hidden temporary name (`.cpu-...tmp.<pid>`), flushed to disk (fsync), and linked to its
 //   final name only if that name is free (so a reader never sees a half-written file, and no
 //   file is overwritten). Then, of the files in the directory whose names this profiler writes
@@ -10993,6 +10996,13 @@ inline bool env_value_is_true(const char* v) {
     return false;
 }
 
+/// An exception's message without the "cpprof: " every cpprof::error starts with, for
+/// messages that add their own prefix.
+inline const char* message_of(const std::exception& e) {
+    const char* m = e.what();
+    return std::strncmp(m, "cpprof: ", 8) == 0 ? m + 8 : m;
+}
+
 template <class = void>
 void check_profile_name(std::string_view name, const char* where) {
     if (name.empty() || name == "." || name == ".." ||
@@ -11053,7 +11063,7 @@ std::invoke_result_t<Fn&> maybe_profile(std::string_view name, Fn&& fn) {
         guard.emplace();
     } catch (const std::exception& e) {
         std::fprintf(stderr, "cpprof: maybe_profile(\"%.*s\"): running unprofiled: %s\n",
-                     static_cast<int>(name.size()), name.data(), e.what());
+                     static_cast<int>(name.size()), name.data(), detail::message_of(e));
         return std::invoke(fn);
     }
     auto finish = [&] {
@@ -11066,7 +11076,7 @@ std::invoke_result_t<Fn&> maybe_profile(std::string_view name, Fn&& fn) {
             write_pprof(p, base + ".pb.gz");
         } catch (const std::exception& e) {
             std::fprintf(stderr, "cpprof: maybe_profile(\"%.*s\"): the profile was not saved: %s\n",
-                         static_cast<int>(name.size()), name.data(), e.what());
+                         static_cast<int>(name.size()), name.data(), detail::message_of(e));
         }
     };
     // If fn throws, `guard` stops the profiler as the exception leaves this function.
@@ -11340,6 +11350,7 @@ struct continuous_stats {
     std::uint64_t windows_busy = 0;       ///< skipped: another CPU profile was running
     std::uint64_t windows_disabled = 0;   ///< skipped: only_when(...) said no
     std::uint64_t windows_discarded = 0;  ///< ended early by stop() and thrown away
+    std::uint64_t windows_failed = 0;     ///< the profile could not start (not busy) or stop
     std::uint64_t files_written = 0;
     std::uint64_t files_removed = 0;      ///< by rotation
     std::uint64_t write_failures = 0;     ///< files not written (and removals that failed)
@@ -11453,7 +11464,19 @@ std::string write_continuous_file(const std::string& dir, std::chrono::system_cl
         ::unlink(tmp.c_str());
         throw error("cannot write '" + tmp + "': " + errno_text(err));
     }
-    for (std::uint64_t seq = 0; seq < 1000; ++seq) {
+    // Names must sort in the order the files were written, or rotation would remove the
+    // newest: start above every file of ours with the same time stamp (a lower number freed
+    // by rotation is not reused).
+    std::uint64_t first = 0;
+    if (const auto key = parse_continuous_file_name(continuous_file_name(start, 0))) {
+        if (DIR* d = ::opendir(dir.c_str())) {
+            while (const dirent* e = ::readdir(d))
+                if (auto k = parse_continuous_file_name(e->d_name))
+                    if (k->stamp == key->stamp && k->seq + 1 > first) first = k->seq + 1;
+            ::closedir(d);
+        }
+    }
+    for (std::uint64_t seq = first; seq < first + 1000; ++seq) {
         const std::string path = base + continuous_file_name(start, seq);
         if (::link(tmp.c_str(), path.c_str()) == 0) {
             ::unlink(tmp.c_str());
@@ -11472,7 +11495,7 @@ std::string write_continuous_file(const std::string& dir, std::chrono::system_cl
         throw error("cannot name '" + path + "': " + errno_text(e == EEXIST ? e2 : e));
     }
     ::unlink(tmp.c_str());
-    throw error("no free file name for the window in '" + dir + "' (1000 taken)");
+    throw error("no free file name for the window in '" + dir + "' (1000 tried)");
 }
 
 /// Removes all but the newest `keep` files of ours in `dir`. Returns (removed, failures), the
@@ -11613,7 +11636,7 @@ private:
             } catch (const std::exception& e) {
                 fail(&continuous_stats::windows_disabled,
                      std::string("cpprof: continuous_profiler: the only_when predicate threw: ") +
-                         e.what());
+                         detail::message_of(e));
                 return;
             }
             if (!yes) {
@@ -11628,7 +11651,11 @@ private:
         try {
             guard.emplace(po);
         } catch (const std::exception& e) {
-            fail(&continuous_stats::windows_busy, e.what());
+            // The one refusal that is expected in production: another profile holds the
+            // process's CPU profiler. Anything else (timers, options) is a failure.
+            fail(detail::globals().running.load() ? &continuous_stats::windows_busy
+                                                  : &continuous_stats::windows_failed,
+                 e.what());
             return;
         }
         const auto start = std::chrono::system_clock::now();
@@ -11642,7 +11669,7 @@ private:
         try {
             p = guard->stop();
         } catch (const std::exception& e) {
-            fail(&continuous_stats::write_failures, e.what());
+            fail(&continuous_stats::windows_failed, e.what());
             return;
         }
         guard.reset();
@@ -11656,7 +11683,8 @@ private:
                 sink(p);
             } catch (const std::exception& e) {
                 fail(&continuous_stats::sink_failures,
-                     std::string("cpprof: continuous_profiler: a sink threw: ") + e.what());
+                     std::string("cpprof: continuous_profiler: a sink threw: ") +
+                         detail::message_of(e));
             } catch (...) {
                 fail(&continuous_stats::sink_failures,
                      "cpprof: continuous_profiler: a sink threw a non-standard exception");

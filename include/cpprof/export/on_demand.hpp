@@ -51,6 +51,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <exception>
 #include <functional>
 #include <optional>
 #include <ostream>
@@ -90,6 +92,13 @@ inline bool env_value_is_true(const char* v) {
         if (a[i] == '\0' && v[i] == '\0') return true;
     }
     return false;
+}
+
+/// An exception's message without the "cpprof: " every cpprof::error starts with, for
+/// messages that add their own prefix.
+inline const char* message_of(const std::exception& e) {
+    const char* m = e.what();
+    return std::strncmp(m, "cpprof: ", 8) == 0 ? m + 8 : m;
 }
 
 template <class = void>
@@ -152,7 +161,7 @@ std::invoke_result_t<Fn&> maybe_profile(std::string_view name, Fn&& fn) {
         guard.emplace();
     } catch (const std::exception& e) {
         std::fprintf(stderr, "cpprof: maybe_profile(\"%.*s\"): running unprofiled: %s\n",
-                     static_cast<int>(name.size()), name.data(), e.what());
+                     static_cast<int>(name.size()), name.data(), detail::message_of(e));
         return std::invoke(fn);
     }
     auto finish = [&] {
@@ -165,7 +174,7 @@ std::invoke_result_t<Fn&> maybe_profile(std::string_view name, Fn&& fn) {
             write_pprof(p, base + ".pb.gz");
         } catch (const std::exception& e) {
             std::fprintf(stderr, "cpprof: maybe_profile(\"%.*s\"): the profile was not saved: %s\n",
-                         static_cast<int>(name.size()), name.data(), e.what());
+                         static_cast<int>(name.size()), name.data(), detail::message_of(e));
         }
     };
     // If fn throws, `guard` stops the profiler as the exception leaves this function.
