@@ -234,7 +234,15 @@ int main(int argc, char** argv) {
         }
         return std::pair<double, double>{n ? sum / n : 0, mx};
     };
-    const auto rss1 = third(0, &point::rss), rss3 = third(2, &point::rss);
+    const auto rss1 = third(0, &point::rss), rss2 = third(1, &point::rss), rss3 = third(2, &point::rss);
+    // When RSS last grew, and by how much from then on (flat: early, then nothing).
+    double last_growth_t = 0;
+    std::int64_t peak = 0;
+    for (std::size_t i = 0; i < np; ++i)
+        if (points[i].rss > peak) {
+            peak = points[i].rss;
+            last_growth_t = points[i].t_s;
+        }
     const auto heap1 = third(0, &point::heap_in_use), heap3 = third(2, &point::heap_in_use);
     const double mib = 1048576.0;
 
@@ -258,17 +266,21 @@ int main(int argc, char** argv) {
     std::printf("RSS: first third mean %.2f MiB (max %.2f), last third mean %.2f MiB (max %.2f): %+.2f MiB\n",
                 rss1.first / mib, rss1.second / mib, rss3.first / mib, rss3.second / mib,
                 (rss3.first - rss1.first) / mib);
+    std::printf("RSS by thirds: %.2f / %.2f / %.2f MiB; the highest RSS was first reached at t=%.0f s (%.2f MiB)\n",
+                rss1.first / mib, rss2.first / mib, rss3.first / mib, last_growth_t,
+                static_cast<double>(peak) / mib);
     std::printf("heap in use: first third mean %.3f MiB (max %.3f), last third mean %.3f MiB (max %.3f): %+.3f MiB\n",
                 heap1.first / mib, heap1.second / mib, heap3.first / mib, heap3.second / mib,
                 (heap3.first - heap1.first) / mib);
     std::printf("RESULT profiler=%s hz=%d window_ms=%d every_ms=%d threads=%d wall_s=%.1f windows=%llu "
                 "files=%llu removed=%llu workload_cpu_s=%.3f profiler_cpu_s=%.4f profiler_pct=%.4f "
-                "handler_pct=%.4f total_pct=%.4f rss1_mib=%.2f rss3_mib=%.2f heap1_mib=%.3f heap3_mib=%.3f "
+                "handler_pct=%.4f total_pct=%.4f rss1_mib=%.2f rss2_mib=%.2f rss3_mib=%.2f rss_peak_t=%.0f heap1_mib=%.3f heap3_mib=%.3f "
                 "checksum=%llx\n",
                 profiler.c_str(), hz, window_ms, every_ms, threads, wall,
                 (unsigned long long)st.windows_completed, (unsigned long long)st.files_written,
                 (unsigned long long)st.files_removed, workers_s, profiler_s, profiler_pct, handler_pct,
-                profiler_pct + handler_pct, rss1.first / mib, rss3.first / mib, heap1.first / mib,
+                profiler_pct + handler_pct, rss1.first / mib, rss2.first / mib, rss3.first / mib, last_growth_t,
+                heap1.first / mib,
                 heap3.first / mib, (unsigned long long)checksum);
     return 0;
 }
