@@ -11317,8 +11317,9 @@ public:
     }
     const std::vector<sink_function>& sinks() const { return sinks_; }
 
-    /// Takes windows only while `predicate()` is true, asked at every slot (a skipped slot is
-    /// counted in windows_disabled). Replaces only_when_enabled().
+    /// Takes windows only while `predicate()` is true, asked on the profiler's thread at every
+    /// slot (a skipped slot is counted in windows_disabled; a predicate that throws counts as
+    /// false, with its message in last_error). Replaces only_when_enabled().
     continuous_options& only_when(std::function<bool()> predicate) {
         predicate_ = std::move(predicate);
         return *this;
