@@ -426,3 +426,17 @@ TEST_CASE("continuous: within one second, numbers keep growing after rotation fr
                                                            "cpu-20261126T093005Z-4.pb.gz",
                                                            "cpu-20261126T093005Z-5.pb.gz"});
 }
+
+TEST_CASE("continuous: a predicate that throws counts as 'no' and the schedule goes on") {
+    std::atomic<int> asked{0};
+    cpprof::continuous_profiler cont{cpprof::continuous_options{}.window(20ms).every(50ms)
+                                         .only_when([&]() -> bool {
+                                             if (++asked % 2 == 1) throw std::runtime_error("flag store down");
+                                             return true;
+                                         })
+                                         .sink([](const cpprof::profile&) {})};
+    REQUIRE(burn_until([&] { return cont.stats().windows_completed >= 2; }));
+    const auto st = cont.stats();
+    CHECK(st.windows_disabled >= 2);
+    CHECK(st.last_error.find("flag store down") != std::string::npos);
+}
