@@ -11483,17 +11483,18 @@ std::string write_continuous_file(const std::string& dir, std::chrono::system_cl
             ::unlink(tmp.c_str());
             return path;
         }
-        const int e = errno;
+        int e = errno;
         if (e == EEXIST) continue;
         if (e == EPERM || e == ENOTSUP || e == EOPNOTSUPP || e == EXDEV || e == EMLINK) {
-            // A file system without hard links: rename over a name that was free just now.
+            // A file system without hard links: rename onto a name that was free just now
+            // (not atomic against another process taking it in between; nothing better there).
             struct stat st {};
             if (::lstat(path.c_str(), &st) == 0) continue;
             if (::rename(tmp.c_str(), path.c_str()) == 0) return path;
+            e = errno;
         }
-        const int e2 = errno;
         ::unlink(tmp.c_str());
-        throw error("cannot name '" + path + "': " + errno_text(e == EEXIST ? e2 : e));
+        throw error("cannot name '" + path + "': " + errno_text(e));
     }
     ::unlink(tmp.c_str());
     throw error("no free file name for the window in '" + dir + "' (1000 tried)");
