@@ -266,7 +266,7 @@ struct fake_otlp {
 };
 }  // namespace
 
-TEST_CASE("continuous: pyroscope- and OTLP-shaped objects are sinks; push() == false counts") {
+TEST_CASE("continuous: pyroscope- and OTLP-shaped objects are sinks, and push() returning false counts") {
     fake_pyroscope pyro;
     fake_pyroscope refusing;
     refusing.accept = false;
@@ -427,7 +427,7 @@ TEST_CASE("continuous: within one second, numbers keep growing after rotation fr
                                                            "cpu-20261126T093005Z-5.pb.gz"});
 }
 
-TEST_CASE("continuous: a predicate that throws counts as 'no' and the schedule goes on") {
+TEST_CASE("continuous: a predicate that throws counts as no, and the schedule goes on") {
     std::atomic<int> asked{0};
     cpprof::continuous_profiler cont{cpprof::continuous_options{}.window(20ms).every(50ms)
                                          .only_when([&]() -> bool {

@@ -26,7 +26,7 @@ TEST_CASE("disabled: continuous_profiler validates its options and starts nothin
                     cpprof::error);
 }
 
-TEST_CASE("disabled: profiling_enabled is false whatever the environment; maybe_profile runs fn") {
+TEST_CASE("disabled: profiling_enabled is false whatever the environment, and maybe_profile runs fn") {
     ::setenv("CPPROF_ENABLE", "1", 1);
     CHECK_FALSE(cpprof::profiling_enabled());
     CHECK(cpprof::maybe_profile("op", [] { return 5; }) == 5);
