@@ -12,6 +12,7 @@
 #include <cpprof/config.hpp>
 #include <cpprof/version.hpp>
 #include <cpprof/error.hpp>
+#include <cpprof/label_guard.hpp>
 #include <cpprof/macros.hpp>
 
 // model
@@ -47,6 +48,9 @@
 // transports
 #include <cpprof/export/continuous.hpp>
 #include <cpprof/export/on_demand.hpp>
+#include <cpprof/export/otlp.hpp>
+#include <cpprof/export/otlp_encode.hpp>
+#include <cpprof/export/transport.hpp>
 #include <cpprof/http/handler.hpp>
 #include <cpprof/http/message.hpp>
 #include <cpprof/http/server.hpp>

@@ -7,4 +7,5 @@
 
 #include <cpprof/config.hpp>
 #include <cpprof/version.hpp>
+#include <cpprof/label_guard.hpp>
 #include <cpprof/memory/allocation_counter.hpp>

@@ -99,6 +99,11 @@ struct label {
 namespace label_keys {
 inline constexpr std::string_view thread_name = "thread";  ///< string: the thread's name
 inline constexpr std::string_view thread_id = "thread_id";  ///< number: the kernel tid
+/// number: labels in force (label_guard) that this sample could not carry (too many, or no
+/// room left in the per-sample budget); the outermost ones are left out
+inline constexpr std::string_view labels_dropped = "cpprof.labels_dropped";
+/// number: labels of this sample whose key or value a label_guard had to cut to its size
+inline constexpr std::string_view labels_cut = "cpprof.labels_cut";
 }  // namespace label_keys
 
 struct sample {

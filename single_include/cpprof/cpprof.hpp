@@ -78,6 +78,277 @@ public:
 
 }  // namespace cpprof
 // ----- end cpprof/error.hpp -----
+// ----- begin cpprof/label_guard.hpp -----
+// label_guard: every CPU and heap sample taken on this thread inside the scope carries the
+// label key=value (pprof labels, shown by `go tool pprof -tags`, and Pyroscope tags).
+//
+//     void handle(const request& r) {
+//         cpprof::label_guard route{"route", r.path};       // or CPPROF_LABEL("route", r.path);
+//         cpprof::label_guard user{"user", std::to_string(r.user_id)};   // safe: copied
+//         ...
+//     }
+//
+// - Thread-local: a guard labels the samples of the thread that made it, nothing else.
+// - Nests: labels of enclosing guards stay in force; an inner guard with the same key shadows
+//   the outer one until it ends; each guard restores what was there on exit.
+// - Copies: key and value are copied into the guard (up to 32 and 64 bytes), so the strings
+//   may die right after the constructor. Longer ones are cut at a UTF-8 boundary, and samples
+//   that carry a cut label get the numeric label "cpprof.labels_cut" (and the profile counts
+//   them), so a cut is visible rather than silent.
+// - Per sample: at most 16 labels and as many bytes as the sampler reserves per sample
+//   (profiler_options::label_bytes, default 256); the outermost labels that do not fit are
+//   left out and counted in the numeric label "cpprof.labels_dropped".
+// - Scoped: non-copyable, non-movable, not heap-allocatable. Entering and leaving costs two
+//   short copies and a few stores (bench/bench_labels.cpp): no atomics, no system calls.
+// - With CPPROF_ENABLED=0 the guard is empty and CPPROF_LABEL evaluates nothing.
+//
+// Key and value: a const char* (nullptr is ""), or anything with data() and size()
+// (std::string, std::string_view). Light: part of <cpprof/macros.hpp>.
+
+// ----- begin cpprof/detail/label_stack.hpp -----
+//
+// The per-thread stack of labels that label_guard pushes and pops, and the two readers of it:
+// the SIGPROF handler (cpu/sampler.hpp) and the heap sampler (detail/heap_sampler.hpp), which
+// both run on the thread whose labels they read.
+//
+// Lifetimes. A guard copies its key and value into itself (bounded: label_key_bytes and
+// label_value_bytes), so `label_guard g{"user", std::to_string(id)}` is safe: the temporary
+// string may die at the end of the statement, the guard's copy does not. The stack is an
+// intrusive list of guards that live on the thread's own stack, linked through `top`; a reader
+// on the same thread (a signal handler interrupting it, or operator new called inside the
+// scope) only ever sees guards that are fully built and not yet destroyed, because:
+//   - a guard fills in all its fields, then (compiler fence) makes itself the top;
+//   - a guard unlinks itself, then (compiler fence) is destroyed.
+// Only the owning thread reads or writes its stack, so compiler fences (atomic_signal_fence)
+// are all the ordering needed; no atomics, no locks. A reader copies the bytes it wants out of
+// the guards (into the sample store cell, or into the heap record), never keeps a pointer.
+//
+// The packed form a reader produces (pack_labels): for each label, innermost first,
+//   [key length: 1 byte][value length: 1 byte][key bytes][value bytes]
+// with bit 7 of the key-length byte set when the guard had to cut the key or the value.
+// Key and value lengths are at most 127, so bit 7 is free.
+//
+// Light: <cpprof/macros.hpp> includes this header, so only <atomic> and <cstddef>/<cstdint>;
+// copies use __builtin_memcpy/__builtin_strlen (GCC and Clang, the compilers cpprof supports).
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace cpprof::detail {
+
+/// Bytes of a label key a guard keeps; longer keys are cut (and the cut is recorded).
+inline constexpr std::size_t label_key_bytes = 32;
+/// Bytes of a label value a guard keeps; longer values are cut (and the cut is recorded).
+inline constexpr std::size_t label_value_bytes = 64;
+/// Most labels one sample carries; with more guards in force the outermost are dropped.
+inline constexpr std::size_t max_labels_per_sample = 16;
+/// How many guards a reader looks at, at most (bounds the time spent in the signal handler).
+inline constexpr std::size_t max_label_walk = 64;
+/// Bit 7 of a packed key-length byte: the guard cut this label's key or value.
+inline constexpr unsigned char packed_label_cut = 0x80;
+
+struct label_entry {
+    const label_entry* prev;  ///< the guard below this one on the thread's stack
+    std::uint8_t key_len;
+    std::uint8_t value_len;
+    bool cut;  ///< key or value was longer than the guard keeps
+    char key[label_key_bytes];
+    char value[label_value_bytes];
+};
+
+struct label_stack {
+    const label_entry* top;  ///< innermost guard in force, or nullptr
+    std::uint32_t depth;     ///< guards in force
+};
+
+// Zero-initialised and trivially destructible: constant-initialised, so reading it needs no
+// TLS wrapper call and no initialisation check (safe from a signal handler, see above).
+inline thread_local label_stack t_label_stack{};
+
+/// Pointer and length of a key or value given to label_guard.
+struct label_text {
+    const char* data;
+    std::size_t size;
+};
+
+inline label_text to_label_text(const char* s) noexcept {
+    return {s, s ? __builtin_strlen(s) : 0};
+}
+
+/// Anything with data() and size() (std::string, std::string_view, ...).
+template <class S, class = decltype(static_cast<const char*>(static_cast<const S*>(nullptr)->data())),
+          class = decltype(static_cast<std::size_t>(static_cast<const S*>(nullptr)->size()))>
+label_text to_label_text(const S& s) noexcept {
+    return {s.data(), static_cast<std::size_t>(s.size())};
+}
+
+/// Length to keep of `t` in `cap` bytes: all of it when it fits, otherwise cut at a UTF-8
+/// character boundary.
+inline std::size_t label_keep_bytes(label_text t, std::size_t cap, bool& cut) noexcept {
+    if (t.size <= cap) return t.size;
+    cut = true;
+    std::size_t n = cap;
+    while (n > 0 && (static_cast<unsigned char>(t.data[n]) & 0xC0) == 0x80) --n;
+    return n;
+}
+
+/// Fills `e` and pushes it on the calling thread's stack.
+inline void push_label(label_entry& e, label_text key, label_text value) noexcept {
+    bool cut = false;
+    const std::size_t k = label_keep_bytes(key, label_key_bytes, cut);
+    const std::size_t v = label_keep_bytes(value, label_value_bytes, cut);
+    if (k) __builtin_memcpy(e.key, key.data, k);
+    if (v) __builtin_memcpy(e.value, value.data, v);
+    e.key_len = static_cast<std::uint8_t>(k);
+    e.value_len = static_cast<std::uint8_t>(v);
+    e.cut = cut;
+    label_stack& s = t_label_stack;
+    e.prev = s.top;
+    ++s.depth;
+    // Everything above is written before a signal handler on this thread can see `e`.
+    std::atomic_signal_fence(std::memory_order_release);
+    s.top = &e;
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+}
+
+/// Unlinks `e` from the calling thread's stack (normally its top; a guard destroyed out of
+/// order, which scoped guards never are, is unlinked from the middle).
+inline void pop_label(label_entry& e) noexcept {
+    label_stack& s = t_label_stack;
+    if (s.top == &e) {
+        s.top = e.prev;
+    } else {
+        for (const label_entry* p = s.top; p; p = p->prev) {
+            if (p->prev == &e) {
+                const_cast<label_entry*>(p)->prev = e.prev;
+                break;
+            }
+        }
+    }
+    --s.depth;
+    // `e` is unreachable for a signal handler on this thread before its storage is reused.
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+}
+
+/// What pack_labels did.
+struct packed_labels_info {
+    std::size_t bytes = 0;           ///< bytes written
+    std::uint32_t count = 0;         ///< labels written
+    std::uint32_t dropped = 0;       ///< labels in force that did not fit (count or bytes)
+    std::uint32_t cut = 0;           ///< labels written whose key or value a guard had cut
+};
+
+/// Copies the calling thread's labels in force into `out` (at most `cap` bytes), innermost
+/// first, leaving out labels shadowed by an inner guard with the same key.
+///
+/// ASYNC-SIGNAL-SAFE: called from the SIGPROF handler. It reads only the calling thread's own
+/// constant-initialised thread_local and the guards it links (live on this thread's stack, see
+/// the lifetime note at the top), writes only to `out`, and its loops are bounded by
+/// max_label_walk and max_labels_per_sample: no allocation, no lock, no system call.
+inline packed_labels_info pack_labels(unsigned char* out, std::size_t cap) noexcept {
+    packed_labels_info info;
+    const label_stack& s = t_label_stack;              // signal-safe: own thread's TLS
+    const label_entry* e = s.top;                      // signal-safe: plain load
+    std::atomic_signal_fence(std::memory_order_acquire);  // pairs with push_label's fence
+    std::size_t walked = 0;
+    const label_entry* seen[max_labels_per_sample];    // signal-safe: fixed stack array
+    for (; e && walked < max_label_walk; e = e->prev, ++walked) {  // bounded walk
+        bool is_shadowed = false;
+        for (std::uint32_t i = 0; i < info.count; ++i) {  // bounded by max_labels_per_sample
+            const label_entry* o = seen[i];
+            if (o->key_len == e->key_len && __builtin_memcmp(o->key, e->key, e->key_len) == 0) {
+                is_shadowed = true;
+                break;
+            }
+        }
+        if (is_shadowed) continue;  // an inner guard with the same key wins
+        const std::size_t need = 2 + std::size_t{e->key_len} + e->value_len;
+        if (info.count == max_labels_per_sample || info.bytes + need > cap) {
+            ++info.dropped;  // an outer label with no room left; it may shadow nothing
+            continue;
+        }
+        unsigned char* p = out + info.bytes;
+        p[0] = static_cast<unsigned char>(e->key_len | (e->cut ? packed_label_cut : 0));
+        p[1] = e->value_len;
+        __builtin_memcpy(p + 2, e->key, e->key_len);  // signal-safe: plain byte copy
+        __builtin_memcpy(p + 2 + e->key_len, e->value, e->value_len);
+        info.bytes += need;
+        seen[info.count++] = e;
+        info.cut += e->cut ? 1 : 0;
+    }
+    // Guards beyond the walk limit were not looked at: counted as dropped (some of them may
+    // be shadowed; without walking them that cannot be told, so this errs towards reporting).
+    if (e && s.depth > walked) info.dropped += static_cast<std::uint32_t>(s.depth - walked);
+    return info;
+}
+
+/// Calls f(key, key_len, value, value_len, cut) for each label in a packed buffer.
+template <class F>
+void for_each_packed_label(const unsigned char* p, std::size_t n, F&& f) {
+    std::size_t i = 0;
+    while (i + 2 <= n) {
+        const std::size_t k = p[i] & 0x7F, v = p[i + 1];
+        const bool cut = (p[i] & packed_label_cut) != 0;
+        if (i + 2 + k + v > n) break;
+        f(reinterpret_cast<const char*>(p + i + 2), k,
+          reinterpret_cast<const char*>(p + i + 2 + k), v, cut);
+        i += 2 + k + v;
+    }
+}
+
+}  // namespace cpprof::detail
+// ----- end cpprof/detail/label_stack.hpp -----
+
+namespace cpprof {
+
+class label_guard {
+public:
+    /// Puts key=value in force on this thread until the guard is destroyed.
+    template <class Key, class Value>
+    [[nodiscard]] label_guard(const Key& key, const Value& value) noexcept {
+#if CPPROF_ENABLED
+        detail::push_label(entry_, detail::to_label_text(key), detail::to_label_text(value));
+#else
+        (void)key;
+        (void)value;
+#endif
+    }
+
+    ~label_guard() {
+#if CPPROF_ENABLED
+        detail::pop_label(entry_);
+#endif
+    }
+
+    label_guard(const label_guard&) = delete;
+    label_guard& operator=(const label_guard&) = delete;
+    label_guard(label_guard&&) = delete;
+    label_guard& operator=(label_guard&&) = delete;
+    // Scoped only: a guard on the heap could outlive the guards above it.
+    static void* operator new(std::size_t) = delete;
+    static void* operator new[](std::size_t) = delete;
+
+private:
+#if CPPROF_ENABLED
+    detail::label_entry entry_;  // not initialised here: push_label fills every field it reads
+#endif
+};
+
+}  // namespace cpprof
+
+#define CPPROF_DETAIL_CONCAT_IMPL(a, b) a##b
+#define CPPROF_DETAIL_CONCAT(a, b) CPPROF_DETAIL_CONCAT_IMPL(a, b)
+
+/// CPPROF_LABEL("route", path); labels the rest of the enclosing scope (see label_guard).
+/// With CPPROF_ENABLED=0 it declares nothing and evaluates neither argument.
+#if CPPROF_ENABLED
+#define CPPROF_LABEL(key, value) \
+    const ::cpprof::label_guard CPPROF_DETAIL_CONCAT(cpprof_label_, __COUNTER__) { (key), (value) }
+#else
+#define CPPROF_LABEL(key, value) static_assert(true, "")
+#endif
+// ----- end cpprof/label_guard.hpp -----
 // ----- begin cpprof/macros.hpp -----
 // The light instrumentation header: what instrumented translation units include (labels,
 // scoped regions, allocation counters). It has a compile-time budget of tens of milliseconds
@@ -108,9 +379,6 @@ public:
 // cpprof's own allocations invisible, and the heap sampler's byte countdown. One plain,
 // constant-initialised thread_local struct, so a hook pays one TLS address computation and no
 // initialisation check. Light: only <cstdint>, because <cpprof/macros.hpp> includes it.
-
-#include <atomic>
-#include <cstdint>
 
 namespace cpprof::detail {
 
@@ -296,7 +564,6 @@ struct is_sampling_mode<sampling_mode<Hz, C>> : std::true_type {};
 // templates with a dummy parameter, called exactly like plain members: see the note on lazy
 // instantiation in config.hpp.
 
-#include <cstddef>
 #include <initializer_list>
 #include <string_view>
 #include <unordered_map>
@@ -376,6 +643,11 @@ struct label {
 namespace label_keys {
 inline constexpr std::string_view thread_name = "thread";  ///< string: the thread's name
 inline constexpr std::string_view thread_id = "thread_id";  ///< number: the kernel tid
+/// number: labels in force (label_guard) that this sample could not carry (too many, or no
+/// room left in the per-sample budget); the outermost ones are left out
+inline constexpr std::string_view labels_dropped = "cpprof.labels_dropped";
+/// number: labels of this sample whose key or value a label_guard had to cut to its size
+inline constexpr std::string_view labels_cut = "cpprof.labels_cut";
 }  // namespace label_keys
 
 struct sample {
@@ -592,6 +864,13 @@ public:
     profiler_options& buffer_samples(std::size_t n) { buffer_samples_ = n; return *this; }
     std::size_t buffer_samples() const { return buffer_samples_; }
 
+    /// Bytes reserved in each sample for the labels in force (label_guard), 0..4096 (default
+    /// 256; 0 records no labels). Each label takes 2 bytes plus its key and value; labels
+    /// that do not fit are left out, outermost first, and the sample says so with the numeric
+    /// label "cpprof.labels_dropped".
+    profiler_options& label_bytes(std::size_t n) { label_bytes_ = n; return *this; }
+    std::size_t label_bytes() const { return label_bytes_; }
+
     /// How often new threads are looked for while threads come and go, in milliseconds
     /// (default 20); while the thread count is steady the collector backs off to 100 ms.
     profiler_options& thread_scan_interval_ms(int ms) { scan_interval_ms_ = ms; return *this; }
@@ -607,6 +886,7 @@ private:
     timer_source timer_ = timer_source::automatic;
     thread_scope threads_ = thread_scope::all;
     std::size_t buffer_samples_ = 1024;
+    std::size_t label_bytes_ = 256;
     int scan_interval_ms_ = 20;
 };
 
@@ -874,7 +1154,8 @@ struct raw_sample {
     std::uint16_t depth;    ///< number of valid entries in frames
     std::uint16_t flags;    ///< raw_sample_flags
     std::int64_t weight;    ///< clock nanoseconds this sample stands for
-    // `max_depth` frame addresses follow the header in the cell, leaf first.
+    // `max_depth` frame addresses follow the header in the cell, leaf first, then the
+    // label area (sample_store::labels).
     std::uint64_t* frames() noexcept { return reinterpret_cast<std::uint64_t*>(this + 1); }
     const std::uint64_t* frames() const noexcept {
         return reinterpret_cast<const std::uint64_t*>(this + 1);
@@ -886,15 +1167,31 @@ enum raw_sample_flags : std::uint16_t {
     raw_truncated = 1,  ///< the stack was cut at max_depth
 };
 
+/// The label area of a cell: a small header, then the labels in force when the sample was
+/// taken, packed by detail::pack_labels (detail/label_stack.hpp).
+struct raw_labels {
+    std::uint16_t bytes;    ///< packed bytes that follow
+    std::uint8_t dropped;   ///< labels in force left out (no room), saturated at 255
+    std::uint8_t cut;       ///< labels recorded whose key or value the guard had cut
+    unsigned char* data() noexcept { return reinterpret_cast<unsigned char*>(this + 1); }
+    const unsigned char* data() const noexcept {
+        return reinterpret_cast<const unsigned char*>(this + 1);
+    }
+};
+static_assert(sizeof(raw_labels) == 4, "the packed labels follow a 4-byte header");
+
 class sample_store {
 public:
-    sample_store(std::size_t capacity, std::size_t max_depth) : max_depth_(max_depth) {
+    /// `label_bytes`: room for packed labels in each cell (0: no label area).
+    sample_store(std::size_t capacity, std::size_t max_depth, std::size_t label_bytes = 0)
+        : max_depth_(max_depth), label_bytes_(label_bytes) {
         std::size_t cap = 16;
         while (cap < capacity) cap <<= 1;
         mask_ = cap - 1;
         // cell = sequence number + raw_sample header + max_depth frames, 8-byte aligned.
         stride_ = sizeof(std::atomic<std::size_t>) + sizeof(raw_sample) +
-                  max_depth * sizeof(std::uint64_t);
+                  max_depth * sizeof(std::uint64_t) +
+                  (label_bytes ? sizeof(raw_labels) + label_bytes : 0);
         stride_ = (stride_ + 63) & ~std::size_t{63};  // one cell never shares a line's tail
         memory_.reset(static_cast<unsigned char*>(
             ::operator new[](cap * stride_, std::align_val_t{64})));
@@ -905,6 +1202,19 @@ public:
 
     std::size_t capacity() const { return mask_ + 1; }
     std::size_t max_depth() const { return max_depth_; }
+    /// Room for packed labels in each cell; 0 when the cells have no label area.
+    std::size_t label_bytes() const noexcept { return label_bytes_; }
+
+    /// The label area of a cell (async-signal-safe: pointer arithmetic), or nullptr when the
+    /// cells have none.
+    raw_labels* labels(raw_sample* s) const noexcept {
+        if (label_bytes_ == 0) return nullptr;
+        return reinterpret_cast<raw_labels*>(s->frames() + max_depth_);
+    }
+    const raw_labels* labels(const raw_sample* s) const noexcept {
+        if (label_bytes_ == 0) return nullptr;
+        return reinterpret_cast<const raw_labels*>(s->frames() + max_depth_);
+    }
 
     /// Producer (async-signal-safe): claims a cell, or returns nullptr when the store is full.
     /// `*ticket` must be passed to publish().
@@ -973,6 +1283,7 @@ private:
                   "the sample store needs lock-free atomics to be signal-safe");
 
     std::size_t max_depth_;
+    std::size_t label_bytes_;
     std::size_t mask_ = 0;
     std::size_t stride_ = 0;
     std::unique_ptr<unsigned char[], aligned_delete> memory_;
@@ -1418,9 +1729,14 @@ struct stack_stats {
     std::int64_t weight = 0;  ///< clock nanoseconds they stand for
 };
 
-/// What the sampler collected, before symbolization. Keys are [tid, leaf, ..., root].
+/// What the sampler collected, before symbolization. Keys are [thread, leaf, ..., root], where
+/// `thread` is the tid in the low 32 bits and an index into `label_sets` in the high 32 bits
+/// (raw_thread_tid / raw_thread_label_set).
 struct raw_profile {
     std::unordered_map<std::vector<std::uint64_t>, stack_stats, stack_key_hash> stacks;
+    /// Distinct label sets seen: [labels dropped][labels cut] then the packed labels
+    /// (detail/label_stack.hpp). Index 0 is the empty set.
+    std::vector<std::string> label_sets{std::string(2, '\0')};
     std::unordered_map<int, std::string> thread_names;
     /// CPU time threads that started after the profiler burned before the collector found
     /// them and armed their timers (CPU mode only): real, but seen by no sample.
@@ -1434,6 +1750,13 @@ struct raw_profile {
     std::int64_t duration_ns = 0;
     bool from_parent_process = false;  ///< a fork() child: what the parent collected is not here
 };
+
+inline int raw_thread_tid(std::uint64_t key0) {
+    return static_cast<int>(static_cast<std::int32_t>(key0 & 0xffffffffu));
+}
+inline std::size_t raw_thread_label_set(std::uint64_t key0) {
+    return static_cast<std::size_t>(key0 >> 32);
+}
 
 // ---- the session ---------------------------------------------------------------------------
 
@@ -1458,7 +1781,8 @@ public:
           frequency_(r.frequency),
           clock_(r.clock),
           period_ns_(1000000000LL / r.frequency),
-          store_(opts_.buffer_samples(), static_cast<std::size_t>(opts_.max_depth())),
+          store_(opts_.buffer_samples(), static_cast<std::size_t>(opts_.max_depth()),
+                 opts_.label_bytes()),
           slots_(max_slots),
           stack_ranges_(4096),
           owner_pid_(::getpid()) {
@@ -1530,6 +1854,7 @@ public:
         r.stacks = std::move(stacks_);
         r.thread_names = std::move(thread_names_);
         r.unsampled_ns = std::move(unsampled_ns_);
+        r.label_sets = std::move(label_sets_);
         r.losses = losses_locked();
         return r;
     }
@@ -1548,6 +1873,7 @@ public:
         r.stacks = stacks_;
         r.thread_names = thread_names_;
         r.unsampled_ns = unsampled_ns_;
+        r.label_sets = label_sets_;
         r.losses = losses_locked();
         return r;
     }
@@ -1612,6 +1938,20 @@ public:
         s->weight = weight;
         s->depth = static_cast<std::uint16_t>(w.found ? w.depth : 0);  // 0 = unwind failed
         s->flags = w.truncated ? raw_truncated : 0;
+        // Labels in force on this thread (label_guard), copied into the claimed cell: the
+        // guards live on this thread's stack and are gone by the time the collector drains.
+        // Async-signal-safe: labels() is pointer arithmetic; pack_labels reads only this
+        // thread's constant-initialised thread_local and the live guards it links, copies
+        // bytes, takes no lock and does not allocate (see detail/label_stack.hpp); the stores
+        // below go to the cell this handler claimed and nobody else touches until publish().
+        // The handler runs on the sampled thread (SIGEV_THREAD_ID / F_OWNER_TID), so the
+        // thread_local is that thread's.
+        if (raw_labels* l = store_.labels(s)) {  // in the handler: pointer arithmetic only
+            packed_labels_info li = pack_labels(l->data(), store_.label_bytes());  // in the handler
+            l->bytes = static_cast<std::uint16_t>(li.bytes);  // in the handler: plain stores
+            l->dropped = static_cast<std::uint8_t>(li.dropped > 255 ? 255 : li.dropped);
+            l->cut = static_cast<std::uint8_t>(li.cut > 255 ? 255 : li.cut);
+        }
         store_.publish(ticket);
         if (store_.approx_size() * 2 >= store_.capacity() &&
             !wake_pending_.exchange(true, std::memory_order_relaxed))
@@ -1958,8 +2298,22 @@ private:
                 return;
             }
             if (s.flags & raw_truncated) ++truncated_;
+            std::uint64_t set = 0;
+            if (const raw_labels* l = store_.labels(&s)) {
+                if (l->bytes != 0 || l->dropped != 0) {
+                    set_key_.assign(1, static_cast<char>(l->dropped));
+                    set_key_.push_back(static_cast<char>(l->cut));
+                    set_key_.append(reinterpret_cast<const char*>(l->data()), l->bytes);
+                    auto it = label_set_ids_.find(set_key_);
+                    if (it == label_set_ids_.end()) {
+                        label_sets_.push_back(set_key_);
+                        it = label_set_ids_.emplace(set_key_, label_sets_.size() - 1).first;
+                    }
+                    set = it->second;
+                }
+            }
             key_.clear();
-            key_.push_back(static_cast<std::uint64_t>(s.tid));
+            key_.push_back(static_cast<std::uint32_t>(s.tid) | (set << 32));
             key_.insert(key_.end(), s.frames(), s.frames() + s.depth);
             auto& st = stacks_[key_];
             st.count += 1;
@@ -2009,6 +2363,10 @@ private:
     std::unordered_map<int, std::string> thread_names_;
     std::unordered_map<int, std::int64_t> unsampled_ns_;
     std::vector<std::uint64_t> key_;
+    // label sets seen (raw_profile::label_sets), index 0 the empty one
+    std::vector<std::string> label_sets_{std::string(2, '\0')};
+    std::unordered_map<std::string, std::uint64_t> label_set_ids_;
+    std::string set_key_;
     std::uint64_t unwind_failed_ = 0;
     std::uint64_t truncated_ = 0;
 };
@@ -2041,6 +2399,50 @@ void basic_sampler_session<T>::handler(int sig, siginfo_t* info, void* ucontext)
 
 }  // namespace cpprof::detail
 // ----- end cpprof/cpu/sampler.hpp -----
+// ----- begin cpprof/detail/label_sets.hpp -----
+//
+// Label sets as the collectors keep them: one std::string per distinct set, built outside any
+// signal handler from what detail::pack_labels wrote (detail/label_stack.hpp):
+//
+//   [labels dropped: 1 byte, saturated at 255][labels cut: 1 byte][packed labels]
+//
+// and their decoding into cpprof::label values when a profile is built. Templates with a dummy
+// parameter: see the note on lazy instantiation in config.hpp.
+
+namespace cpprof::detail {
+
+/// The set string for `info` and the bytes pack_labels wrote; empty when there is nothing.
+template <class = void>
+std::string make_label_set(const unsigned char* packed, const packed_labels_info& info) {
+    if (info.bytes == 0 && info.dropped == 0) return {};
+    std::string s;
+    s.reserve(2 + info.bytes);
+    s.push_back(static_cast<char>(info.dropped > 255 ? 255 : info.dropped));
+    s.push_back(static_cast<char>(info.cut > 255 ? 255 : info.cut));
+    s.append(reinterpret_cast<const char*>(packed), info.bytes);
+    return s;
+}
+
+/// The labels of a set: the user's, innermost first, then the numeric cpprof.labels_dropped
+/// and cpprof.labels_cut when not zero.
+template <class = void>
+std::vector<label> decode_label_set(const std::string& set) {
+    std::vector<label> out;
+    if (set.size() < 2) return out;
+    const auto* p = reinterpret_cast<const unsigned char*>(set.data());
+    std::int64_t cut = 0;
+    for_each_packed_label(p + 2, set.size() - 2,
+                          [&](const char* k, std::size_t kn, const char* v, std::size_t vn, bool c) {
+                              out.push_back(label{std::string(k, kn), std::string(v, vn), 0, {}});
+                              cut += c ? 1 : 0;
+                          });
+    if (p[0] != 0) out.push_back(label{std::string(label_keys::labels_dropped), {}, p[0], {}});
+    if (cut != 0) out.push_back(label{std::string(label_keys::labels_cut), {}, cut, {}});
+    return out;
+}
+
+}  // namespace cpprof::detail
+// ----- end cpprof/detail/label_sets.hpp -----
 // ----- begin cpprof/detail/symbolizer.hpp -----
 //
 // Turns instruction addresses of this process into function names.
@@ -3336,6 +3738,10 @@ profile build_cpu_profile(raw_profile&& raw) {
 
     std::unique_lock<std::mutex> lock;
     basic_symbolizer<T>& sym = process_symbolizer<T>(lock);
+    std::vector<std::vector<label>> label_sets;
+    label_sets.reserve(raw.label_sets.size());
+    std::uint64_t samples_dropping = 0, samples_cut = 0;
+    for (const auto& set : raw.label_sets) label_sets.push_back(decode_label_set(set));
     auto thread_labels = [&raw](int tid) {
         std::vector<label> labels;
         auto name = raw.thread_names.find(tid);
@@ -3351,7 +3757,17 @@ profile build_cpu_profile(raw_profile&& raw) {
         for (std::size_t i = 1; i < key.size(); ++i) {
             stack.push_back(intern_address(p, sym, ids, key[i]));
         }
-        p.add_sample(stack, {st.count, st.weight}, thread_labels(static_cast<int>(key[0])));
+        std::vector<label> labels = thread_labels(raw_thread_tid(key[0]));
+        const std::size_t set = raw_thread_label_set(key[0]);
+        if (set < label_sets.size()) {
+            const auto& extra = label_sets[set];
+            labels.insert(labels.end(), extra.begin(), extra.end());
+            for (const auto& l : extra) {
+                if (l.key == label_keys::labels_dropped) samples_dropping += static_cast<std::uint64_t>(st.count);
+                if (l.key == label_keys::labels_cut) samples_cut += static_cast<std::uint64_t>(st.count);
+            }
+        }
+        p.add_sample(stack, {st.count, st.weight}, std::move(labels));
     }
     // CPU a thread burned before the collector found it: shown under that thread, named for
     // what it is, rather than lost or pinned on a stack nobody saw.
@@ -3363,6 +3779,16 @@ profile build_cpu_profile(raw_profile&& raw) {
     }
     for (const auto& m : sym.mappings()) p.add_mapping(m);
     lock.unlock();
+    if (samples_dropping != 0)
+        p.add_comment("cpprof: " + std::to_string(samples_dropping) +
+                      " samples could not carry all their labels (too many or too long for "
+                      "profiler_options::label_bytes); see the numeric label " +
+                      std::string(label_keys::labels_dropped));
+    if (samples_cut != 0)
+        p.add_comment("cpprof: " + std::to_string(samples_cut) +
+                      " samples carry labels cut to label_guard's size (key 32, value 64 "
+                      "bytes); see the numeric label " +
+                      std::string(label_keys::labels_cut));
 
     const auto& l = raw.losses;
     add_lost_samples(p, "sample store full", l.buffer_full, raw.period_ns);
@@ -3490,6 +3916,9 @@ private:
         if (o.buffer_samples() < 16 || o.buffer_samples() > (1u << 20))
             throw error("profiler_options: buffer_samples must be in 16..1048576, got " +
                         std::to_string(o.buffer_samples()));
+        if (o.label_bytes() > 4096)
+            throw error("profiler_options: label_bytes must be in 0..4096, got " +
+                        std::to_string(o.label_bytes()));
         if (o.thread_scan_interval_ms() < 1 || o.thread_scan_interval_ms() > 10000)
             throw error("profiler_options: thread_scan_interval_ms must be in 1..10000, got " +
                         std::to_string(o.thread_scan_interval_ms()));
@@ -4012,8 +4441,12 @@ inline std::size_t capture_heap_stack(const void* return_address, std::uint64_t*
 
 // ---- records -----------------------------------------------------------------------------
 
+/// Room for the labels in force (label_guard) that a sampled allocation records.
+inline constexpr std::size_t heap_label_bytes = 256;
+
 struct heap_bucket {
     std::vector<std::uint64_t> stack;  // leaf first
+    std::string labels;                // label set (detail/label_sets.hpp format), or empty
     double alloc_objects = 0;          // estimates since the current guard started
     double alloc_space = 0;
 };
@@ -4091,23 +4524,40 @@ public:
                 const void* return_address) noexcept {
         // The stack buffer comes from malloc, not the stack: operator new may run on a thread
         // with a small stack. (malloc is never hooked; only operator new is.)
+        // Labels in force go in the same buffer, after the stack.
         const auto cap = static_cast<std::size_t>(max_depth_.load(std::memory_order_relaxed));
         struct buffer {
             std::uint64_t* p;
             ~buffer() { std::free(p); }
-        } buf{static_cast<std::uint64_t*>(std::malloc(cap * sizeof(std::uint64_t)))};
+        } buf{static_cast<std::uint64_t*>(
+            std::malloc(cap * sizeof(std::uint64_t) + 2 + heap_label_bytes))};
         if (buf.p == nullptr) return false;
         std::uint64_t* stack = buf.p;
         bool truncated = false;
         std::size_t depth = capture_heap_stack(return_address, stack, cap, truncated);
+        // This runs on the allocating thread, inside the guards' scopes: its labels are live.
+        auto* packed = reinterpret_cast<unsigned char*>(stack + cap);
+        const packed_labels_info li = pack_labels(packed + 2, heap_label_bytes);
+        packed[0] = static_cast<unsigned char>(li.dropped > 255 ? 255 : li.dropped);
+        packed[1] = static_cast<unsigned char>(li.cut > 255 ? 255 : li.cut);
+        const bool labelled = li.bytes != 0 || li.dropped != 0;
         try {
             std::lock_guard<std::mutex> lock(mu_);
             if (sessions_.empty()) return false;
+            // The bucket key: the stack, then the label set and its length, then a tag byte
+            // saying whether there are labels; read from the end, it decodes one way only.
             std::string key(reinterpret_cast<const char*>(stack), depth * sizeof stack[0]);
+            if (labelled) {
+                const auto n = static_cast<std::uint16_t>(2 + li.bytes);
+                key.append(reinterpret_cast<const char*>(packed), n);
+                key.append(reinterpret_cast<const char*>(&n), sizeof n);
+            }
+            key.push_back(labelled ? '\1' : '\0');
             auto it = index_.find(key);
             if (it == index_.end()) {
                 heap_bucket b;
                 b.stack.assign(stack, stack + depth);
+                if (labelled) b.labels.assign(reinterpret_cast<const char*>(packed), 2 + li.bytes);
                 buckets_.push_back(std::move(b));
                 it = index_.emplace(std::move(key), static_cast<std::uint32_t>(buckets_.size() - 1))
                          .first;
@@ -5208,6 +5658,11 @@ profile build_heap_profile(heap_snapshot&& snap, bool with_alloc, std::int64_t s
         const double objs = with_alloc ? b.alloc_objects : snap.inuse_objects[i];
         const double bytes = with_alloc ? b.alloc_space : snap.inuse_space[i];
         if (objs > 0) labels.push_back(label{"bytes", {}, math::llround(bytes / objs), {}});
+        // The labels in force (label_guard) when the allocations were sampled.
+        if (!b.labels.empty()) {
+            std::vector<label> extra = decode_label_set(b.labels);
+            labels.insert(labels.end(), extra.begin(), extra.end());
+        }
         if (with_alloc) {
             p.add_sample(stack, {ao, as, io, is}, std::move(labels));
         } else {
@@ -5915,7 +6370,15 @@ void print_hotspot_diff(std::ostream& os, const profile& before, const profile& 
 //
 //   CHECK(cpprof::fraction(profile, "parse") >= 0.3);
 //
-// fraction() is a template with a dummy parameter: see the note on lazy instantiation in
+// and views of a profile by label (label_guard, pprof labels):
+//
+//   cpprof::profile orders = cpprof::filter(p, "route", "/api/orders");  // only those samples
+//   cpprof::profile by_route = cpprof::group_by_label(p, "route");      // root frame per route
+//   for (auto& [route, value] : cpprof::label_values(p, "route")) ...    // values, by weight
+//
+// Filtered and grouped profiles are ordinary profiles: every writer and analysis takes them
+// (write_flamegraph(group_by_label(p, "route"), ...), hotspots(filter(p, ...)), write_pprof).
+// The functions are templates with a dummy parameter: see the note on lazy instantiation in
 // config.hpp.
 
 namespace cpprof {
@@ -5946,6 +6409,83 @@ double fraction(const profile& p, std::string_view substring) {
             }
     }
     return static_cast<double>(hit) / static_cast<double>(total);
+}
+
+/// A copy of `p` with only the samples that carry the string label key=value (as label_guard
+/// and pprof set them). Everything else (sample types, frames, mappings, period, times,
+/// comments, losses) is kept as it is, so the result writes and reads like `p`; losses stay
+/// those of the whole collection, since a lost sample's labels are unknown.
+template <class = void>
+profile filter(const profile& p, std::string_view key, std::string_view value) {
+    profile out = p;
+    auto& samples = out.mutable_samples();
+    samples.erase(std::remove_if(samples.begin(), samples.end(),
+                                 [&](const sample& s) {
+                                     for (const label& l : s.labels)
+                                         if (l.key == key && !l.is_numeric() && l.str == value)
+                                             return false;
+                                     return true;
+                                 }),
+                  samples.end());
+    out.add_comment("cpprof: filtered to samples labelled " + std::string(key) + "=" +
+                    std::string(value));
+    return out;
+}
+
+/// What group_by_label names samples without the label: "key=" followed by this.
+inline constexpr std::string_view unlabelled_group = "(none)";
+
+/// A copy of `p` where every sample gets one more root frame, "key=value" for its string label
+/// `key` ("key=(none)" when it has none), so a flame graph splits at the root by that label
+/// and hotspots() lists each group as a function whose total is the group's share.
+template <class = void>
+profile group_by_label(const profile& p, std::string_view key) {
+    profile out = p;
+    std::string name;
+    for (sample& s : out.mutable_samples()) {
+        name.assign(key.data(), key.size());
+        name += '=';
+        std::string_view v = unlabelled_group;
+        for (const label& l : s.labels)
+            if (l.key == key && !l.is_numeric()) {
+                v = l.str;
+                break;
+            }
+        name.append(v.data(), v.size());
+        frame f;
+        f.function = name;
+        s.stack.push_back(out.intern(f));
+    }
+    return out;
+}
+
+/// The distinct string values of label `key` in `p`, each with the sum of the value column
+/// `sample_index` (default: the profile's default) over its samples, largest first (then by
+/// value). Samples without the label are left out.
+template <class = void>
+std::vector<std::pair<std::string, std::int64_t>> label_values(
+    const profile& p, std::string_view key, std::size_t sample_index = static_cast<std::size_t>(-1)) {
+    const std::size_t index = sample_index == static_cast<std::size_t>(-1)
+                                  ? p.default_sample_index()
+                                  : sample_index;
+    std::vector<std::pair<std::string, std::int64_t>> out;
+    std::unordered_map<std::string_view, std::size_t> at;  // views into the samples' labels
+    for (const sample& s : p.samples()) {
+        for (const label& l : s.labels) {
+            if (l.key != key || l.is_numeric()) continue;
+            const std::int64_t v = index < s.values.size() ? s.values[index] : 0;
+            auto [it, added] = at.try_emplace(l.str, out.size());
+            if (added)
+                out.emplace_back(l.str, v);
+            else
+                out[it->second].second += v;
+            break;
+        }
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+        return a.second != b.second ? a.second > b.second : a.first < b.first;
+    });
+    return out;
 }
 
 }  // namespace cpprof
@@ -6227,6 +6767,25 @@ public:
     }
     std::optional<bool> thread_frames() const { return thread_frames_; }
 
+    /// Split the graph at the root by the string label `key` (label_guard, pprof labels): each
+    /// sample gets a root frame "key=value", or "key=(none)" (see cpprof::group_by_label).
+    /// Empty (the default): no grouping.
+    Derived& group_by_label(std::string key) {
+        group_by_label_ = std::move(key);
+        return self();
+    }
+    const std::string& group_by_label() const { return group_by_label_; }
+
+    /// Draw only the samples labelled key=value (see cpprof::filter). Unset by default; for a
+    /// differential graph both profiles are filtered.
+    Derived& label_filter(std::string key, std::string value) {
+        label_filter_ = std::make_pair(std::move(key), std::move(value));
+        return self();
+    }
+    const std::optional<std::pair<std::string, std::string>>& label_filter() const {
+        return label_filter_;
+    }
+
 protected:
     basic_flamegraph_options() = default;
     ~basic_flamegraph_options() = default;
@@ -6250,7 +6809,19 @@ private:
     double font_size_ = 12;
     double font_width_ = 0.59;
     std::optional<bool> thread_frames_;
+    std::string group_by_label_;
+    std::optional<std::pair<std::string, std::string>> label_filter_;
 };
+
+/// `p` as the options' label_filter and group_by_label ask for: `p` itself when they ask for
+/// nothing, otherwise a view built into `holder`.
+template <class Options>
+const profile& apply_label_options(const profile& p, const Options& o, profile& holder) {
+    if (!o.label_filter() && o.group_by_label().empty()) return p;
+    holder = o.label_filter() ? filter(p, o.label_filter()->first, o.label_filter()->second) : p;
+    if (!o.group_by_label().empty()) holder = group_by_label(holder, o.group_by_label());
+    return holder;
+}
 
 }  // namespace detail
 
@@ -7181,7 +7752,9 @@ void render_diff_flamegraph(const profile& before, const profile& after, diff_co
 template <class = void>
 void write_flamegraph(const profile& p, std::ostream& os,
                       const flamegraph_options& options = {}) {
-    detail::render_flamegraph(p, detail::check_flamegraph_options(p, options), options, os);
+    profile holder;
+    const profile& q = detail::apply_label_options(p, options, holder);
+    detail::render_flamegraph(q, detail::check_flamegraph_options(q, options), options, os);
 }
 
 /// Writes the flame graph to the file `path` (created or truncated). Throws cpprof::error for
@@ -7190,9 +7763,11 @@ void write_flamegraph(const profile& p, std::ostream& os,
 template <class = void>
 void write_flamegraph(const profile& p, const std::string& path,
                       const flamegraph_options& options = {}) {
-    const std::size_t index = detail::check_flamegraph_options(p, options);
+    profile holder;
+    const profile& q = detail::apply_label_options(p, options, holder);
+    const std::size_t index = detail::check_flamegraph_options(q, options);
     std::string failure = detail::write_file(
-        path, [&](std::ostream& os) { detail::render_flamegraph(p, index, options, os); });
+        path, [&](std::ostream& os) { detail::render_flamegraph(q, index, options, os); });
     if (!failure.empty()) throw error("write_flamegraph: " + failure);
 }
 
@@ -7212,9 +7787,11 @@ void write_flamegraph(const profile& p, const std::string& path,
 template <class = void>
 void write_diff_flamegraph(const profile& before, const profile& after, std::ostream& os,
                            const diff_flamegraph_options& options = {}) {
-    detail::render_diff_flamegraph(
-        before, after, detail::check_diff_flamegraph_options(before, after, options), options,
-        os);
+    profile hold_before, hold_after;
+    const profile& b = detail::apply_label_options(before, options, hold_before);
+    const profile& a = detail::apply_label_options(after, options, hold_after);
+    detail::render_diff_flamegraph(b, a, detail::check_diff_flamegraph_options(b, a, options),
+                                   options, os);
 }
 
 /// Writes the differential flame graph to the file `path` (created or truncated); errors as
@@ -7222,10 +7799,12 @@ void write_diff_flamegraph(const profile& before, const profile& after, std::ost
 template <class = void>
 void write_diff_flamegraph(const profile& before, const profile& after, const std::string& path,
                            const diff_flamegraph_options& options = {}) {
-    const detail::diff_columns columns =
-        detail::check_diff_flamegraph_options(before, after, options);
+    profile hold_before, hold_after;
+    const profile& b = detail::apply_label_options(before, options, hold_before);
+    const profile& a = detail::apply_label_options(after, options, hold_after);
+    const detail::diff_columns columns = detail::check_diff_flamegraph_options(b, a, options);
     std::string failure = detail::write_file(path, [&](std::ostream& os) {
-        detail::render_diff_flamegraph(before, after, columns, options, os);
+        detail::render_diff_flamegraph(b, a, columns, options, os);
     });
     if (!failure.empty()) throw error("write_diff_flamegraph: " + failure);
 }
@@ -11727,6 +12306,2705 @@ private:
 
 }  // namespace cpprof
 // ----- end cpprof/export/continuous.hpp -----
+// ----- begin cpprof/export/otlp.hpp -----
+// OTLP/HTTP export to an OpenTelemetry Collector (or anything that speaks OTLP/HTTP protobuf):
+//
+//     cpprof::otlp::exporter exporter{cpprof::otlp::options{}
+//         .endpoint("http://127.0.0.1:4318").service_name("checkout")};
+//     exporter.export_metrics(p);   // POST /v1/metrics: profiling_samples_total,
+//                                   //   profiling_function_cpu_time_ratio
+//     exporter.export_profile(p);   // POST /v1development/profiles (the profiles signal)
+//     {
+//         cpprof::otlp::span span{exporter, "expensive_operation"};   // new trace and span ids
+//         expensive_computation();  // CPU and heap samples carry span_id / trace_id labels
+//     }                             // POST /v1/traces, with profiling.samples / profiling.hotspot
+//     exporter.flush(std::chrono::seconds(5));
+//
+// - Bodies are encoded on the calling thread (export/otlp_encode.hpp) and handed to a
+//   detail::background_exporter (export/transport.hpp): the calling thread never waits for the
+//   network; a full queue drops the request and counts it (stats().dropped_queue_full). Retries
+//   (429, 5xx, connection errors, honouring Retry-After), timeouts and the bounded shutdown are
+//   the transport's.
+// - profiling_samples_total is cumulative across calls: each export_metrics(p) adds p's samples
+//   to the exporter's count, which started at the first profile's start time. So pass each
+//   profile once, as successive windows (what profiler_guard::stop() and the continuous
+//   profiler give), not a growing report() of the same run again and again.
+// - A span's profiling.samples and profiling.hotspot come from the samples labelled with its
+//   span id. With options::profile_source (e.g. `[&guard] { return guard.report(); }`) they are
+//   counted when the span ends and the span goes out at once. Without one, the ended span waits
+//   (at most queue_size spans; more are dropped and counted) for the next export_profile(p) or
+//   export_metrics(p), whose profile p gives its attributes; flush() and the destructor send
+//   spans still waiting without the two attributes.
+// - Only http:// endpoints: TLS is left to a local collector, as the transport explains.
+
+#include <map>
+
+// ----- begin cpprof/export/otlp_encode.hpp -----
+// OTLP/HTTP protobuf bodies (opentelemetry-proto v1.11.0), encoded by hand with
+// detail::proto_writer: no protobuf library. Field numbers are those of the project's format
+// reference (formats.md §8); the tests decode every body with OpenTelemetry's own generated code.
+//
+//   encode_metrics(p, o)   ExportMetricsServiceRequest  -> POST /v1/metrics
+//       profiling_samples_total            Sum, monotonic, CUMULATIVE, unit "{sample}", as_int
+//       profiling_function_cpu_time_ratio  Gauge, unit "1", one point per top function (by self
+//                                          CPU time), attribute "function", as_double in [0, 1]
+//   encode_traces(spans, o) ExportTraceServiceRequest   -> POST /v1/traces
+//   encode_profiles(p, o)  ExportProfilesServiceRequest -> POST /v1development/profiles
+//       one Profile per sample type, one shared ProfilesDictionary; samples labelled span_id
+//       (16 hex) and trace_id (32 hex) get a Link to that span instead of the two labels
+//
+// Every request carries one Resource (service.name plus the extra attributes) and the
+// instrumentation scope "cpprof" with CPPROF_VERSION_STRING.
+//
+// The functions are templates with a dummy parameter, called like plain functions: see the
+// note on lazy instantiation in config.hpp.
+
+#include <random>
+
+namespace cpprof {
+namespace otlp {
+
+/// Sample label keys that tie a sample to a span (formats.md §9): lowercase hex ids.
+namespace label_keys {
+inline constexpr std::string_view span_id = "span_id";    ///< 16 hex digits (8 bytes)
+inline constexpr std::string_view trace_id = "trace_id";  ///< 32 hex digits (16 bytes)
+}  // namespace label_keys
+
+namespace detail {
+
+/// Fills `out` from `hex` (exactly 2 * N hex digits, either case); false when it is not that.
+template <std::size_t N>
+bool parse_hex_id(std::string_view hex, std::array<std::uint8_t, N>& out) {
+    if (hex.size() != 2 * N) return false;
+    auto digit = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    std::array<std::uint8_t, N> v{};
+    for (std::size_t i = 0; i < N; ++i) {
+        const int hi = digit(hex[2 * i]), lo = digit(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0) return false;
+        v[i] = static_cast<std::uint8_t>(hi << 4 | lo);
+    }
+    out = v;
+    return true;
+}
+
+template <std::size_t N>
+std::string hex_of(const std::array<std::uint8_t, N>& bytes) {
+    static const char digits[] = "0123456789abcdef";
+    std::string s;
+    s.reserve(2 * N);
+    for (std::uint8_t b : bytes) {
+        s += digits[b >> 4];
+        s += digits[b & 0xf];
+    }
+    return s;
+}
+
+template <std::size_t N>
+bool all_zero(const std::array<std::uint8_t, N>& bytes) {
+    for (std::uint8_t b : bytes)
+        if (b != 0) return false;
+    return true;
+}
+
+/// Random bytes from a per-thread generator seeded from std::random_device, the clock and the
+/// thread; never all zero (an all-zero trace, span or profile id is invalid in OTLP).
+template <std::size_t N>
+std::array<std::uint8_t, N> random_id() {
+    thread_local std::mt19937_64 gen = [] {
+        std::random_device rd;
+        std::seed_seq seq{rd(), rd(), rd(), rd(),
+                          static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()),
+                          static_cast<unsigned>(std::hash<std::thread::id>{}(std::this_thread::get_id()))};
+        return std::mt19937_64(seq);
+    }();
+    std::array<std::uint8_t, N> id{};
+    do {
+        for (std::size_t i = 0; i < N; i += 8) {
+            const std::uint64_t r = gen();
+            for (std::size_t k = 0; k < 8 && i + k < N; ++k) id[i + k] = static_cast<std::uint8_t>(r >> (8 * k));
+        }
+    } while (all_zero(id));
+    return id;
+}
+
+inline std::string_view bytes_view(const std::uint8_t* p, std::size_t n) {
+    return {reinterpret_cast<const char*>(p), n};
+}
+
+inline std::uint64_t unix_now_nanos() {
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
+}
+
+}  // namespace detail
+
+/// A W3C / OTLP trace id: 16 bytes, not all zero when valid.
+struct trace_id {
+    std::array<std::uint8_t, 16> bytes{};
+    static trace_id random() { return trace_id{detail::random_id<16>()}; }
+    /// From 32 hex digits; throws cpprof::error otherwise (or when all zero).
+    static trace_id from_hex(std::string_view hex) {
+        trace_id t;
+        if (!detail::parse_hex_id(hex, t.bytes) || detail::all_zero(t.bytes))
+            throw error("otlp: trace id \"" + std::string(hex) +
+                        "\" is not 32 hex digits with at least one non-zero");
+        return t;
+    }
+    std::string hex() const { return detail::hex_of(bytes); }
+    bool valid() const { return !detail::all_zero(bytes); }
+    friend bool operator==(const trace_id& a, const trace_id& b) { return a.bytes == b.bytes; }
+    friend bool operator!=(const trace_id& a, const trace_id& b) { return !(a == b); }
+};
+
+/// A W3C / OTLP span id: 8 bytes, not all zero when valid.
+struct span_id {
+    std::array<std::uint8_t, 8> bytes{};
+    static span_id random() { return span_id{detail::random_id<8>()}; }
+    /// From 16 hex digits; throws cpprof::error otherwise (or when all zero).
+    static span_id from_hex(std::string_view hex) {
+        span_id s;
+        if (!detail::parse_hex_id(hex, s.bytes) || detail::all_zero(s.bytes))
+            throw error("otlp: span id \"" + std::string(hex) +
+                        "\" is not 16 hex digits with at least one non-zero");
+        return s;
+    }
+    std::string hex() const { return detail::hex_of(bytes); }
+    bool valid() const { return !detail::all_zero(bytes); }
+    friend bool operator==(const span_id& a, const span_id& b) { return a.bytes == b.bytes; }
+    friend bool operator!=(const span_id& a, const span_id& b) { return !(a == b); }
+};
+
+/// An attribute value: a string, an integer, a double or a bool.
+struct attribute {
+    enum class kind { string, integer, floating, boolean };
+    std::string key;
+    kind type = kind::string;
+    std::string str;
+    std::int64_t integer = 0;
+    double floating = 0;
+    bool boolean = false;
+
+    static attribute of(std::string k, std::string v) {
+        attribute a;
+        a.key = std::move(k);
+        a.str = std::move(v);
+        return a;
+    }
+    static attribute of(std::string k, const char* v) { return of(std::move(k), std::string(v)); }
+    static attribute of(std::string k, std::int64_t v) {
+        attribute a;
+        a.key = std::move(k);
+        a.type = kind::integer;
+        a.integer = v;
+        return a;
+    }
+    static attribute of(std::string k, double v) {
+        attribute a;
+        a.key = std::move(k);
+        a.type = kind::floating;
+        a.floating = v;
+        return a;
+    }
+    static attribute of(std::string k, bool v) {
+        attribute a;
+        a.key = std::move(k);
+        a.type = kind::boolean;
+        a.boolean = v;
+        return a;
+    }
+};
+
+/// What every request says about its origin.
+struct encode_options {
+    std::string service_name = "unknown_service";              ///< resource service.name
+    std::vector<std::pair<std::string, std::string>> resource_attributes;  ///< extra, string-valued
+    std::size_t top_functions = 10;  ///< points of profiling_function_cpu_time_ratio
+};
+
+/// A finished span, as encode_traces writes it.
+struct span_data {
+    otlp::trace_id trace;
+    otlp::span_id id;
+    otlp::span_id parent;              ///< all zero for a root span
+    std::string name;                  ///< required, non-empty
+    std::uint64_t start_unix_nano = 0;
+    std::uint64_t end_unix_nano = 0;   ///< >= start
+    std::vector<attribute> attributes;
+};
+
+/// The cumulative counter behind profiling_samples_total: samples since `start_unix_nano`.
+struct samples_counter {
+    std::uint64_t total = 0;
+    std::uint64_t start_unix_nano = 0;
+};
+
+/// Metric names, fixed by the issue that asked for them.
+namespace metric_names {
+inline constexpr std::string_view samples_total = "profiling_samples_total";
+inline constexpr std::string_view function_cpu_time_ratio = "profiling_function_cpu_time_ratio";
+}  // namespace metric_names
+
+/// HTTP paths and content type (formats.md §8.1).
+namespace paths {
+inline constexpr std::string_view metrics = "/v1/metrics";
+inline constexpr std::string_view traces = "/v1/traces";
+inline constexpr std::string_view profiles = "/v1development/profiles";
+}  // namespace paths
+inline constexpr std::string_view content_type = "application/x-protobuf";
+
+namespace detail {
+
+using cpprof::detail::proto_writer;
+
+// ---- common.proto / resource.proto (formats.md §8.2, §8.3) --------------------------------
+
+template <class = void>
+void write_any_value(proto_writer& w, std::uint32_t field, const attribute& a) {
+    w.message(field, [&] {  // oneof members are written even at their default
+        switch (a.type) {
+            case attribute::kind::string: w.string(1, a.str); break;
+            case attribute::kind::boolean: w.boolean(2, a.boolean); break;
+            case attribute::kind::integer: w.int64(3, a.integer); break;
+            case attribute::kind::floating: w.float64(4, a.floating); break;
+        }
+    });
+}
+
+template <class = void>
+void write_key_value(proto_writer& w, std::uint32_t field, const attribute& a) {
+    w.message(field, [&] {
+        w.string(1, a.key);
+        write_any_value(w, 2, a);
+    });
+}
+
+inline void write_string_kv(proto_writer& w, std::uint32_t field, std::string_view key,
+                            std::string_view value) {
+    w.message(field, [&] {
+        w.string(1, key);
+        w.message(2, [&] { w.string(1, value); });
+    });
+}
+
+/// Resource: service.name, then the extra attributes (a repeated service.name is left out).
+template <class = void>
+void write_resource(proto_writer& w, std::uint32_t field, const encode_options& o) {
+    w.message(field, [&] {
+        write_string_kv(w, 1, "service.name", o.service_name.empty() ? "unknown_service" : o.service_name);
+        for (const auto& kv : o.resource_attributes)
+            if (kv.first != "service.name") write_string_kv(w, 1, kv.first, kv.second);
+    });
+}
+
+/// InstrumentationScope "cpprof" with the library's version.
+inline void write_scope(proto_writer& w, std::uint32_t field) {
+    w.message(field, [&] {
+        w.string(1, "cpprof");
+        w.string(2, CPPROF_VERSION_STRING);
+    });
+}
+
+/// End of the profile (start + duration), or now when the profile carries no time.
+inline std::uint64_t profile_end_nanos(const profile& p) {
+    if (p.time_nanos() <= 0) return unix_now_nanos();
+    return static_cast<std::uint64_t>(p.time_nanos()) +
+           static_cast<std::uint64_t>(p.duration_nanos() > 0 ? p.duration_nanos() : 0);
+}
+
+/// The value column that measures CPU: "cpu", else "samples"; npos when neither.
+template <class = void>
+std::size_t cpu_column(const profile& p) {
+    std::size_t i = p.sample_index("cpu");
+    if (i == static_cast<std::size_t>(-1)) i = p.sample_index("samples");
+    return i;
+}
+
+}  // namespace detail
+
+/// ExportMetricsServiceRequest for profile `p`, with profiling_samples_total taken from
+/// `counter` (cumulative since counter.start_unix_nano) and the CPU-time ratios (self value /
+/// the profile's total) of p's top functions by self value, those with some self time only
+/// (the metric is left out when p has no "cpu" or "samples" column or no sampled function).
+template <class = void>
+std::string encode_metrics(const profile& p, const encode_options& o, const samples_counter& counter) {
+    namespace d = detail;
+    const std::uint64_t now = d::profile_end_nanos(p);
+    std::vector<hotspot> top;
+    const std::size_t column = d::cpu_column(p);
+    if (column != static_cast<std::size_t>(-1) && o.top_functions > 0)
+        top = hotspots(p, o.top_functions, column);
+    // Sorted by self value: functions seen only as callers (self 0) come last and carry no point.
+    while (!top.empty() && top.back().self == 0) top.pop_back();
+
+    d::proto_writer w;
+    w.message(1, [&] {          // ResourceMetrics
+        d::write_resource(w, 1, o);
+        w.message(2, [&] {      // ScopeMetrics
+            d::write_scope(w, 1);
+            w.message(2, [&] {  // Metric
+                w.string(1, metric_names::samples_total);
+                w.string(2, "CPU profile samples taken since the start time");
+                w.string(3, "{sample}");
+                w.message(7, [&] {      // Sum
+                    w.message(1, [&] {  // NumberDataPoint
+                        w.fixed64(2, counter.start_unix_nano);
+                        w.fixed64(3, now < counter.start_unix_nano ? counter.start_unix_nano : now);
+                        w.sfixed64(6, static_cast<std::int64_t>(counter.total));
+                    });
+                    w.enumeration(2, 2);  // AGGREGATION_TEMPORALITY_CUMULATIVE
+                    w.boolean(3, true);   // is_monotonic
+                });
+            });
+            if (!top.empty()) {
+                w.message(2, [&] {  // Metric
+                    w.string(1, metric_names::function_cpu_time_ratio);
+                    w.string(2, "Share of the profile's CPU time spent in the function's own code (self)");
+                    w.string(3, "1");
+                    w.message(5, [&] {  // Gauge
+                        for (const hotspot& h : top) {
+                            w.message(1, [&] {  // NumberDataPoint
+                                d::write_string_kv(w, 7, "function", h.function);
+                                if (p.time_nanos() > 0) w.fixed64(2, static_cast<std::uint64_t>(p.time_nanos()));
+                                w.fixed64(3, now);
+                                w.float64(4, h.self_fraction);
+                            });
+                        }
+                    });
+                });
+            }
+        });
+    });
+    return std::move(w).take();
+}
+
+/// The same, counting only p's own samples since p's start.
+template <class = void>
+std::string encode_metrics(const profile& p, const encode_options& o = {}) {
+    samples_counter c;
+    c.total = p.total_samples();
+    c.start_unix_nano = p.time_nanos() > 0 ? static_cast<std::uint64_t>(p.time_nanos()) : detail::profile_end_nanos(p);
+    return encode_metrics(p, o, c);
+}
+
+/// ExportTraceServiceRequest with `spans` (SpanKind INTERNAL, W3C flag sampled). Throws
+/// cpprof::error for a span without a name or with an invalid id.
+template <class = void>
+std::string encode_traces(const std::vector<span_data>& spans, const encode_options& o = {}) {
+    namespace d = detail;
+    for (const span_data& s : spans) {
+        if (s.name.empty()) throw error("otlp: a span needs a name");
+        if (!s.trace.valid() || !s.id.valid())
+            throw error("otlp: span \"" + s.name + "\" has an all-zero trace or span id");
+    }
+    d::proto_writer w;
+    w.message(1, [&] {      // ResourceSpans
+        d::write_resource(w, 1, o);
+        w.message(2, [&] {  // ScopeSpans
+            d::write_scope(w, 1);
+            for (const span_data& s : spans) {
+                w.message(2, [&] {  // Span
+                    w.bytes(1, d::bytes_view(s.trace.bytes.data(), 16));
+                    w.bytes(2, d::bytes_view(s.id.bytes.data(), 8));
+                    if (s.parent.valid()) w.bytes(4, d::bytes_view(s.parent.bytes.data(), 8));
+                    w.string(5, s.name);
+                    w.enumeration(6, 1);  // SPAN_KIND_INTERNAL
+                    w.fixed64(7, s.start_unix_nano);
+                    w.fixed64(8, s.end_unix_nano < s.start_unix_nano ? s.start_unix_nano : s.end_unix_nano);
+                    for (const attribute& a : s.attributes) d::write_key_value(w, 9, a);
+                    w.fixed32(16, 0x01);  // W3C trace flags: sampled
+                });
+            }
+        });
+    });
+    return std::move(w).take();
+}
+
+namespace detail {
+
+/// Builds the ProfilesDictionary while the Profiles are written (formats.md §8.6): every table
+/// starts with its zero element, and everything is interned.
+class profiles_dictionary {
+public:
+    explicit profiles_dictionary(const profile& p) : p_(p) {
+        strings_.push_back("");
+        string_index_.emplace("", 0);
+        mapping_of_.assign(p.mappings().size(), -1);
+        function_of_frame_.assign(p.frames().size(), -1);
+    }
+
+    std::int32_t str(std::string_view s) {
+        auto it = string_index_.find(std::string(s));
+        if (it != string_index_.end()) return it->second;
+        const auto i = static_cast<std::int32_t>(strings_.size());
+        strings_.emplace_back(s);
+        string_index_.emplace(strings_.back(), i);
+        return i;
+    }
+
+    /// Stack index for sample `s` (locations leaf first; inlined runs folded as in pprof).
+    std::int32_t stack(const sample& s) {
+        std::vector<std::int32_t> locs;
+        for (std::size_t j = 0; j < s.stack.size();) {
+            std::size_t run = 1;
+            while (j + run < s.stack.size() && folds_into(s.stack[j + run - 1], s.stack[j + run])) ++run;
+            locs.push_back(location(std::vector<frame_id>(s.stack.begin() + static_cast<std::ptrdiff_t>(j),
+                                                          s.stack.begin() + static_cast<std::ptrdiff_t>(j + run))));
+            j += run;
+        }
+        auto it = stack_index_.find(locs);
+        if (it != stack_index_.end()) return it->second;
+        const auto i = static_cast<std::int32_t>(stacks_.size() + 1);
+        stacks_.push_back(locs);
+        stack_index_.emplace(std::move(locs), i);
+        return i;
+    }
+
+    /// Attribute index of a sample label.
+    std::int32_t label_attribute(const label& l) {
+        auto key = std::make_tuple(l.key, l.str, l.num, l.num_unit, l.is_numeric());
+        auto it = attribute_index_.find(key);
+        if (it != attribute_index_.end()) return it->second;
+        const auto i = static_cast<std::int32_t>(attributes_.size() + 1);
+        attributes_.push_back(l);
+        attribute_index_.emplace(std::move(key), i);
+        return i;
+    }
+
+    /// Link index for a (trace, span) pair.
+    std::int32_t link(const std::array<std::uint8_t, 16>& t, const std::array<std::uint8_t, 8>& s) {
+        auto key = std::make_pair(t, s);
+        auto it = link_index_.find(key);
+        if (it != link_index_.end()) return it->second;
+        const auto i = static_cast<std::int32_t>(links_.size() + 1);
+        links_.push_back(key);
+        link_index_.emplace(key, i);
+        return i;
+    }
+
+    /// Field 2 of ExportProfilesServiceRequest.
+    void write(proto_writer& w, std::uint32_t field) {
+        // Strings are referenced by the other tables: resolve them all before writing.
+        std::vector<std::int32_t> attr_keys, attr_units;
+        for (const label& l : attributes_) {
+            attr_keys.push_back(str(l.key));
+            attr_units.push_back(l.is_numeric() ? str(l.num_unit) : 0);
+        }
+        w.message(field, [&] {
+            w.message(1, [] {});  // mapping_table[0]
+            for (const auto& m : mappings_) {
+                w.message(1, [&] {
+                    w.uint64_opt(1, m.memory_start);
+                    w.uint64_opt(2, m.memory_limit);
+                    w.uint64_opt(3, m.file_offset);
+                    w.int32_opt(4, m.filename);
+                    w.packed_int64(5, m.attributes);
+                });
+            }
+            w.message(2, [] {});  // location_table[0]
+            for (const auto& l : locations_) {
+                w.message(2, [&] {
+                    w.int32_opt(1, l.mapping);
+                    w.uint64_opt(2, l.address);
+                    for (const auto& line : l.lines) {
+                        w.message(3, [&] {
+                            w.int32_opt(1, line.first);
+                            w.int64_opt(2, line.second);
+                        });
+                    }
+                });
+            }
+            w.message(3, [] {});  // function_table[0]
+            for (const auto& f : functions_) {
+                w.message(3, [&] {
+                    w.int32_opt(1, std::get<0>(f));
+                    w.int32_opt(2, std::get<1>(f));
+                    w.int32_opt(3, std::get<2>(f));
+                });
+            }
+            const std::array<std::uint8_t, 16> zero_trace{};
+            const std::array<std::uint8_t, 8> zero_span{};
+            write_link(w, zero_trace, zero_span);  // link_table[0]: zero ids of the right length
+            for (const auto& l : links_) write_link(w, l.first, l.second);
+            for (const std::string& s : strings_) w.string(5, s);
+            w.message(6, [] {});  // attribute_table[0]
+            for (std::size_t i = 0; i < attributes_.size(); ++i) {
+                const label& l = attributes_[i];
+                w.message(6, [&] {
+                    w.int32_opt(1, attr_keys[i]);
+                    w.message(2, [&] {  // AnyValue
+                        if (l.is_numeric()) w.int64(3, l.num);
+                        else w.string(1, l.str);
+                    });
+                    w.int32_opt(3, attr_units[i]);
+                });
+            }
+            w.message(7, [] {});  // stack_table[0]
+            for (const auto& s : stacks_) w.message(7, [&] { w.packed_int64(1, s); });
+        });
+    }
+
+private:
+    struct mapping_entry {
+        std::uint64_t memory_start = 0, memory_limit = 0, file_offset = 0;
+        std::int32_t filename = 0;
+        std::vector<std::int32_t> attributes;
+    };
+    struct location_entry {
+        std::int32_t mapping = 0;
+        std::uint64_t address = 0;
+        std::vector<std::pair<std::int32_t, std::int64_t>> lines;  // function index, line
+    };
+    struct id_pair_less {
+        bool operator()(const std::pair<std::array<std::uint8_t, 16>, std::array<std::uint8_t, 8>>& a,
+                        const std::pair<std::array<std::uint8_t, 16>, std::array<std::uint8_t, 8>>& b) const {
+            return a < b;
+        }
+    };
+
+    static void write_link(proto_writer& w, const std::array<std::uint8_t, 16>& t,
+                           const std::array<std::uint8_t, 8>& s) {
+        w.message(4, [&] {
+            w.bytes(1, bytes_view(t.data(), t.size()));
+            w.bytes(2, bytes_view(s.data(), s.size()));
+        });
+    }
+
+    bool folds_into(frame_id callee, frame_id caller) const {
+        const frame& a = p_.frame_at(callee);
+        const frame& b = p_.frame_at(caller);
+        return a.inlined && a.address == b.address && a.mapping == b.mapping;
+    }
+
+    std::int32_t mapping(std::size_t m) {
+        if (m >= p_.mappings().size()) return 0;
+        if (mapping_of_[m] >= 0) return mapping_of_[m];
+        const cpprof::mapping& src = p_.mappings()[m];
+        mapping_entry e;
+        e.memory_start = src.memory_start;
+        e.memory_limit = src.memory_limit;
+        e.file_offset = src.file_offset;
+        e.filename = str(src.filename);
+        if (!src.build_id.empty()) {
+            label l;
+            l.key = "process.executable.build_id.gnu";
+            l.str = src.build_id;
+            e.attributes.push_back(label_attribute(l));
+        }
+        mappings_.push_back(std::move(e));
+        mapping_of_[m] = static_cast<std::int32_t>(mappings_.size());
+        return mapping_of_[m];
+    }
+
+    std::int32_t function(frame_id id) {
+        if (function_of_frame_[id] >= 0) return function_of_frame_[id];
+        const frame& f = p_.frame_at(id);
+        auto key = std::make_tuple(str(f.function), str(f.system_name), str(f.file));
+        auto it = function_index_.find(key);
+        std::int32_t i;
+        if (it != function_index_.end()) {
+            i = it->second;
+        } else {
+            i = static_cast<std::int32_t>(functions_.size() + 1);
+            functions_.push_back(key);
+            function_index_.emplace(key, i);
+        }
+        function_of_frame_[id] = i;
+        return i;
+    }
+
+    std::int32_t location(std::vector<frame_id> run) {
+        auto it = location_index_.find(run);
+        if (it != location_index_.end()) return it->second;
+        const frame& site = p_.frame_at(run.back());  // the caller: its address and mapping
+        location_entry e;
+        e.mapping = mapping(site.mapping);
+        e.address = site.address;
+        for (frame_id id : run) {
+            const frame& f = p_.frame_at(id);
+            if (!f.function.empty()) e.lines.emplace_back(function(id), f.line);
+        }
+        locations_.push_back(std::move(e));
+        const auto i = static_cast<std::int32_t>(locations_.size());
+        location_index_.emplace(std::move(run), i);
+        return i;
+    }
+
+    const profile& p_;
+    std::vector<std::string> strings_;
+    std::unordered_map<std::string, std::int32_t> string_index_;
+    std::vector<mapping_entry> mappings_;
+    std::vector<std::int32_t> mapping_of_;  // by profile mapping index; -1 = not yet
+    std::vector<location_entry> locations_;
+    std::map<std::vector<frame_id>, std::int32_t> location_index_;
+    std::vector<std::tuple<std::int32_t, std::int32_t, std::int32_t>> functions_;
+    std::map<std::tuple<std::int32_t, std::int32_t, std::int32_t>, std::int32_t> function_index_;
+    std::vector<std::int32_t> function_of_frame_;  // by frame id; -1 = not yet
+    std::vector<std::vector<std::int32_t>> stacks_;
+    std::map<std::vector<std::int32_t>, std::int32_t> stack_index_;
+    std::vector<label> attributes_;
+    std::map<std::tuple<std::string, std::string, std::int64_t, std::string, bool>, std::int32_t> attribute_index_;
+    std::vector<std::pair<std::array<std::uint8_t, 16>, std::array<std::uint8_t, 8>>> links_;
+    std::map<std::pair<std::array<std::uint8_t, 16>, std::array<std::uint8_t, 8>>, std::int32_t, id_pair_less>
+        link_index_;
+};
+
+}  // namespace detail
+
+/// ExportProfilesServiceRequest (profiles/v1development, v1.10.0/v1.11.0 layout) for `p`: one
+/// Profile per sample type, samples with a zero value for that type left out, samples of the
+/// same {stack, attributes, link} merged. Labels become attributes, except a valid span_id +
+/// trace_id pair, which becomes the sample's Link. Throws cpprof::error when a sample's values
+/// do not match the sample types or it names a frame the profile does not have.
+template <class = void>
+std::string encode_profiles(const profile& p, const encode_options& o = {}) {
+    namespace d = detail;
+    const std::size_t types = p.sample_types().size();
+    for (std::size_t i = 0; i < p.samples().size(); ++i) {
+        const sample& s = p.samples()[i];
+        if (s.values.size() != types)
+            throw error("otlp: sample " + std::to_string(i) + " has " + std::to_string(s.values.size()) +
+                        " values but the profile has " + std::to_string(types) + " sample types");
+        for (frame_id id : s.stack)
+            if (id >= p.frames().size())
+                throw error("otlp: sample " + std::to_string(i) + " refers to frame id " +
+                            std::to_string(id) + " but the profile has only " +
+                            std::to_string(p.frames().size()) + " frames");
+    }
+
+    d::profiles_dictionary dict(p);
+    // Each sample's identity, once: {stack, sorted attribute indices, link}.
+    struct identity {
+        std::int32_t stack = 0;
+        std::vector<std::int32_t> attributes;
+        std::int32_t link = 0;
+        bool operator<(const identity& b) const {
+            return std::tie(stack, attributes, link) < std::tie(b.stack, b.attributes, b.link);
+        }
+    };
+    std::vector<std::size_t> merged_of(p.samples().size());
+    std::vector<identity> identities;
+    std::map<identity, std::size_t> identity_index;
+    for (std::size_t i = 0; i < p.samples().size(); ++i) {
+        const sample& s = p.samples()[i];
+        identity id;
+        id.stack = dict.stack(s);
+        otlp::trace_id t;
+        otlp::span_id sp;
+        const bool linked = d::parse_hex_id(s.label_str(label_keys::trace_id), t.bytes) && t.valid() &&
+                            d::parse_hex_id(s.label_str(label_keys::span_id), sp.bytes) && sp.valid();
+        for (const label& l : s.labels) {
+            if (linked && (l.key == label_keys::trace_id || l.key == label_keys::span_id)) continue;
+            id.attributes.push_back(dict.label_attribute(l));
+        }
+        std::sort(id.attributes.begin(), id.attributes.end());
+        id.attributes.erase(std::unique(id.attributes.begin(), id.attributes.end()), id.attributes.end());
+        if (linked) id.link = dict.link(t.bytes, sp.bytes);
+        auto it = identity_index.emplace(id, identities.size());
+        if (it.second) identities.push_back(std::move(id));
+        merged_of[i] = it.first->second;
+    }
+
+    // Strings of the profiles' own fields, before the dictionary is written.
+    std::vector<std::pair<std::int32_t, std::int32_t>> type_strings;
+    for (const value_type& t : p.sample_types()) type_strings.emplace_back(dict.str(t.type), dict.str(t.unit));
+    const std::pair<std::int32_t, std::int32_t> period_strings{dict.str(p.period_type().type),
+                                                               dict.str(p.period_type().unit)};
+    const bool has_period_type = !p.period_type().type.empty() || !p.period_type().unit.empty();
+
+    d::proto_writer w;
+    w.message(1, [&] {      // ResourceProfiles
+        d::write_resource(w, 1, o);
+        w.message(2, [&] {  // ScopeProfiles
+            d::write_scope(w, 1);
+            std::vector<std::int64_t> totals(identities.size());
+            for (std::size_t t = 0; t < types; ++t) {
+                std::fill(totals.begin(), totals.end(), 0);
+                for (std::size_t i = 0; i < p.samples().size(); ++i) {
+                    std::int64_t& sum = totals[merged_of[i]];
+                    if (__builtin_add_overflow(sum, p.samples()[i].values[t], &sum))
+                        throw error("otlp: the values of sample type \"" + p.sample_types()[t].type +
+                                    "\" add up past the int64 range for one stack");
+                }
+                w.message(2, [&] {  // Profile
+                    w.message(1, [&] {  // sample_type
+                        w.int32_opt(1, type_strings[t].first);
+                        w.int32_opt(2, type_strings[t].second);
+                    });
+                    for (std::size_t k = 0; k < identities.size(); ++k) {
+                        if (totals[k] == 0) continue;
+                        const identity& id = identities[k];
+                        w.message(2, [&] {  // Sample
+                            w.int32_opt(1, id.stack);
+                            w.packed_int64(2, id.attributes);
+                            w.int32_opt(3, id.link);
+                            const std::array<std::int64_t, 1> value{totals[k]};
+                            w.packed_int64(4, value);
+                        });
+                    }
+                    if (p.time_nanos() > 0) w.fixed64(3, static_cast<std::uint64_t>(p.time_nanos()));
+                    if (p.duration_nanos() > 0) w.uint64(4, static_cast<std::uint64_t>(p.duration_nanos()));
+                    if (has_period_type) {
+                        w.message(5, [&] {
+                            w.int32_opt(1, period_strings.first);
+                            w.int32_opt(2, period_strings.second);
+                        });
+                    }
+                    w.int64_opt(6, p.period());
+                    const std::array<std::uint8_t, 16> pid = d::random_id<16>();
+                    w.bytes(7, d::bytes_view(pid.data(), pid.size()));
+                });
+            }
+        });
+    });
+    dict.write(w, 2);
+    return std::move(w).take();
+}
+
+}  // namespace otlp
+}  // namespace cpprof
+// ----- end cpprof/export/otlp_encode.hpp -----
+// ----- begin cpprof/export/transport.hpp -----
+// The transport every export sink shares (Pyroscope push, OTLP/HTTP): a plain HTTP/1.1 client
+// and a background exporter with a bounded queue, timeouts, and retries with backoff.
+//
+//     cpprof::detail::background_exporter exporter{cpprof::export_options{}.timeout(
+//         std::chrono::seconds(5))};
+//     exporter.submit({"http://127.0.0.1:4040/ingest?name=app", "application/octet-stream",
+//                      {}, std::move(body), "pyroscope ingest"});   // never blocks on the network
+//     exporter.flush(std::chrono::seconds(2));                         // bounded
+//     exporter.stats();   // enqueued, sent, retried, dropped_queue_full, failed, abandoned, ...
+//
+// The HTTP client
+// - speaks HTTP/1.1 to http:// URLs only. An https:// URL is refused with an error saying why:
+//   TLS is left to a local collector or agent (an OpenTelemetry Collector, Grafana Alloy), which
+//   also handles fan-out and credentials rotation. One request per connection
+//   ("Connection: close"): exports are minutes apart, so keep-alive would buy nothing.
+// - resolves names with getaddrinfo() on the background thread only, tries every address it
+//   gives, and uses non-blocking sockets and poll() for connect, send and receive, all under
+//   one deadline per attempt (export_options::timeout), which a stop descriptor can cut short.
+// - reads responses framed by Content-Length, chunked transfer coding, or the connection's
+//   close, skips 1xx interim responses, and keeps at most max_response_bytes of a body (the
+//   rest is not read: the connection is closed).
+//
+// The background exporter (one thread per exporter)
+// - submit() only takes a mutex held for queue operations (never across network calls) and
+//   appends to a bounded queue; when the queue is full the new request is dropped, counted in
+//   dropped_queue_full, and submit() returns false.
+// - Requests are sent in order. A connection error or timeout, a 429 and any 5xx are retried
+//   up to max_retries times, after an exponential backoff (initial_backoff doubling up to
+//   max_backoff) with jitter (a random point in the upper half of the interval); a Retry-After
+//   header (seconds or an HTTP-date) is honoured, up to max_retry_after. Any other status that
+//   is not 2xx (4xx, 3xx: cpprof does not follow redirects) fails at once, without retry.
+// - Every failed attempt is described in stats().last_error ("<what>: POST <url>: <why>").
+// - flush(timeout) waits until every submitted request was sent or given up, or the timeout.
+// - The destructor first lets the queue drain for at most shutdown_timeout (default 2 s), then
+//   cancels the call in flight and any backoff through a self-pipe, counts what is left as
+//   abandoned, and joins the thread. It can take longer only while getaddrinfo() is resolving
+//   a name (it cannot be cancelled; it is bounded by the resolver's own timeouts): use an IP
+//   address or a name in /etc/hosts (such as localhost) for the collector.
+// - With CPPROF_ENABLED=0 (or without POSIX sockets) nothing is sent: submit() returns false
+//   and last_error says why.
+
+#include <deque>
+
+// ----- begin cpprof/detail/socket.hpp -----
+// Socket helpers shared by cpprof's HTTP server (http/server.hpp) and its HTTP client
+// (export/transport.hpp): deadlines on the steady clock, a poll() that also watches a "stop"
+// descriptor (the read end of a self-pipe) and retries on EINTR (the CPU profiler's SIGPROF
+// interrupts system calls), and a send-everything loop for non-blocking sockets.
+//
+// CPPROF_DETAIL_SOCKETS is 1 where POSIX sockets exist and cpprof is enabled; the helpers
+// exist only then.
+
+#if CPPROF_ENABLED && (defined(__unix__) || defined(__APPLE__))
+#define CPPROF_DETAIL_SOCKETS 1
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <unistd.h>
+#else
+#define CPPROF_DETAIL_SOCKETS 0
+#endif
+
+namespace cpprof {
+namespace detail {
+
+#if CPPROF_DETAIL_SOCKETS
+
+inline std::string errno_text(int e) { return std::strerror(e); }
+
+using steady = std::chrono::steady_clock;
+
+/// Milliseconds from now until `deadline`, for poll(): 0 when passed, capped at 1000 s.
+inline int ms_until(steady::time_point deadline) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now()).count();
+    return left <= 0 ? 0 : (left > 1000000 ? 1000000 : static_cast<int>(left));
+}
+
+/// Waits until `fd` is ready for `events` (POLLIN / POLLOUT), `stop_fd` becomes readable (a
+/// byte in a self-pipe: -1 for none), or the deadline passes. `fd` may be -1 to just sleep
+/// until the deadline or the stop. Returns 1 ready, 0 timed out, -1 stopped or error.
+inline int wait_fd(int fd, short events, steady::time_point deadline, int stop_fd) {
+    for (;;) {
+        pollfd p[2] = {{stop_fd, POLLIN, 0}, {fd, events, 0}};
+        const nfds_t n = fd >= 0 ? 2 : 1;
+        const int r = ::poll(stop_fd >= 0 ? p : p + 1, stop_fd >= 0 ? n : n - 1, ms_until(deadline));
+        if (r < 0) {
+            if (errno == EINTR) continue;  // the CPU profiler's signals
+            return -1;
+        }
+        if (stop_fd >= 0 && p[0].revents != 0) return -1;
+        if (r == 0) {
+            if (ms_until(deadline) == 0) return 0;
+            continue;  // poll's clock and ours disagree by a millisecond
+        }
+        if (fd < 0) continue;
+        if (p[1].revents & (POLLERR | POLLNVAL)) {
+            // A failed connect() shows as POLLERR on POLLOUT: let the caller ask SO_ERROR.
+            if (events & POLLOUT) return 1;
+            return -1;
+        }
+        return 1;  // readable, writable or hung up: the read or write tells which
+    }
+}
+
+enum class io_status { ok, timed_out, stopped, failed };
+
+/// Sends all of `data` on a non-blocking socket before the deadline. On `failed`, `err` is the
+/// errno (0 when the peer closed).
+inline io_status send_all(int fd, std::string_view data, steady::time_point deadline, int stop_fd,
+                          int& err) {
+    err = 0;
+    while (!data.empty()) {
+        const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+        if (n > 0) {
+            data.remove_prefix(static_cast<std::size_t>(n));
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            const int w = wait_fd(fd, POLLOUT, deadline, stop_fd);
+            if (w == 0) return io_status::timed_out;
+            if (w < 0) return io_status::stopped;
+            continue;
+        }
+        err = n < 0 ? errno : 0;
+        return io_status::failed;
+    }
+    return io_status::ok;
+}
+
+/// A pipe whose read end becomes readable once signal() wrote a byte: the "stop" descriptor
+/// that wait_fd() watches. Both ends close-on-exec; the write end non-blocking.
+struct self_pipe {
+    int read_fd = -1, write_fd = -1;
+
+    /// False (errno set) when the pipe cannot be made.
+    bool open() {
+        int fds[2];
+        if (::pipe(fds) != 0) return false;
+        read_fd = fds[0];
+        write_fd = fds[1];
+        ::fcntl(read_fd, F_SETFD, FD_CLOEXEC);
+        ::fcntl(write_fd, F_SETFD, FD_CLOEXEC);
+        ::fcntl(write_fd, F_SETFL, ::fcntl(write_fd, F_GETFL) | O_NONBLOCK);
+        return true;
+    }
+    void signal() const {
+        if (write_fd < 0) return;
+        const char b = 1;
+        while (::write(write_fd, &b, 1) < 0 && errno == EINTR) {
+        }
+    }
+    void close() {
+        for (int* fd : {&read_fd, &write_fd})
+            if (*fd >= 0) {
+                ::close(*fd);
+                *fd = -1;
+            }
+    }
+};
+
+#endif  // CPPROF_DETAIL_SOCKETS
+
+}  // namespace detail
+}  // namespace cpprof
+// ----- end cpprof/detail/socket.hpp -----
+// ----- begin cpprof/http/message.hpp -----
+// The contract between an HTTP server and cpprof's /debug/pprof handler: a request in, a
+// response out, with no socket code involved. An application that already runs an HTTP server
+// copies its request into a cpprof::http::request, calls cpprof::http::handle() and copies the
+// cpprof::http::response back; cpprof's own server (cpprof::http::server) does the same.
+//
+//  - request::method is the method token as sent ("GET", "POST", ...), case-sensitive.
+//  - request::path is the percent-decoded path ("/debug/pprof/profile").
+//  - request::query is the raw query string, without the '?' and not decoded
+//    ("seconds=5&frequency=99"). It is authoritative: handle() parses it itself (a bad escape is
+//    answered with 400), so an application only has to fill it.
+//  - request::params is what parse_query(query) gives; cpprof's request parser fills it, an
+//    application may leave it empty.
+//  - Header names compare case-insensitively (header()); values are kept as sent, with the
+//    surrounding spaces and tabs removed.
+//
+// parse_query() follows the rules of HTML form encoding as Go's url.ParseQuery does: '&'
+// separates pairs, '+' is a space, %XX is a byte; a '%' not followed by two hex digits, a
+// decoded NUL or a ';' (Go rejects it too, since 1.17) is an error.
+
+namespace cpprof {
+namespace http {
+
+/// Name/value pairs in the order received (headers, query parameters).
+using fields = std::vector<std::pair<std::string, std::string>>;
+
+namespace detail {
+
+inline char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+inline bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+    return true;
+}
+
+inline const std::string* find_field(const fields& f, std::string_view name, bool case_insensitive) {
+    for (const auto& kv : f)
+        if (case_insensitive ? iequals(kv.first, name) : kv.first == name) return &kv.second;
+    return nullptr;
+}
+
+/// A printable rendering of untrusted bytes for an error message (at most 64 of them).
+inline std::string quote_bytes(std::string_view s) {
+    static const char hex[] = "0123456789abcdef";
+    std::string out = "'";
+    for (std::size_t i = 0; i < s.size() && i < 64; ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') {
+            out.push_back(static_cast<char>(c));
+        } else {
+            out += "\\x";
+            out.push_back(hex[c >> 4]);
+            out.push_back(hex[c & 15]);
+        }
+    }
+    if (s.size() > 64) out += "...";
+    return out + "'";
+}
+
+inline int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/// Percent-decodes `in` into `out` ('+' is a space when plus_is_space). Returns an empty string
+/// on success, else the reason.
+inline std::string percent_decode(std::string_view in, std::string& out, bool plus_is_space) {
+    out.clear();
+    out.reserve(in.size());
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        const char c = in[i];
+        if (c == '%') {
+            const int hi = i + 1 < in.size() ? hex_digit(in[i + 1]) : -1;
+            const int lo = i + 2 < in.size() ? hex_digit(in[i + 2]) : -1;
+            if (hi < 0 || lo < 0)
+                return "bad percent-escape at byte " + std::to_string(i) +
+                       " ('%' must be followed by two hex digits)";
+            const char b = static_cast<char>(hi * 16 + lo);
+            if (b == '\0') return "percent-escape %00 (NUL) at byte " + std::to_string(i);
+            out.push_back(b);
+            i += 2;
+        } else if (c == '+' && plus_is_space) {
+            out.push_back(' ');
+        } else {
+            out.push_back(c);
+        }
+    }
+    return {};
+}
+
+/// Splits and decodes a raw query string; returns an empty string on success, else the reason.
+inline std::string parse_query_into(std::string_view query, fields& out) {
+    out.clear();
+    std::size_t pos = 0;
+    while (pos <= query.size()) {
+        std::size_t amp = query.find('&', pos);
+        if (amp == std::string_view::npos) amp = query.size();
+        const std::string_view pair = query.substr(pos, amp - pos);
+        pos = amp + 1;
+        if (pair.empty()) continue;
+        if (pair.find(';') != std::string_view::npos)
+            return "';' in query string (separate parameters with '&')";
+        const std::size_t eq = pair.find('=');
+        std::string name, value;
+        std::string why = percent_decode(pair.substr(0, eq), name, true);
+        if (why.empty() && eq != std::string_view::npos)
+            why = percent_decode(pair.substr(eq + 1), value, true);
+        if (!why.empty()) return "query parameter '" + std::string(pair) + "': " + why;
+        out.emplace_back(std::move(name), std::move(value));
+    }
+    return {};
+}
+
+}  // namespace detail
+
+/// Decodes a raw query string ("a=1&b=x%20y") into pairs. Throws cpprof::error on a bad escape.
+inline fields parse_query(std::string_view query) {
+    fields out;
+    const std::string why = detail::parse_query_into(query, out);
+    if (!why.empty()) throw error("http: " + why);
+    return out;
+}
+
+struct request {
+    std::string method = "GET";
+    std::string path = "/";
+    std::string query;
+    fields params;
+    fields headers;
+    std::string body;
+
+    /// The first header with this name (case-insensitive), or nullptr.
+    const std::string* header(std::string_view name) const {
+        return detail::find_field(headers, name, true);
+    }
+    /// The first decoded query parameter with this name (case-sensitive), or nullptr.
+    const std::string* param(std::string_view name) const {
+        return detail::find_field(params, name, false);
+    }
+};
+
+struct response {
+    int status = 200;
+    fields headers;
+    std::string body;
+
+    const std::string* header(std::string_view name) const {
+        return detail::find_field(headers, name, true);
+    }
+    /// Replaces the first header of this name (case-insensitive) or adds it.
+    response& set_header(std::string name, std::string value) {
+        for (auto& kv : headers)
+            if (detail::iequals(kv.first, name)) {
+                kv.second = std::move(value);
+                return *this;
+            }
+        headers.emplace_back(std::move(name), std::move(value));
+        return *this;
+    }
+};
+
+/// A plain-text response, e.g. an error with its reason: text_response(400, "bad seconds").
+inline response text_response(int status, std::string text) {
+    response r;
+    r.status = status;
+    if (!text.empty() && text.back() != '\n') text.push_back('\n');
+    r.body = std::move(text);
+    r.set_header("Content-Type", "text/plain; charset=utf-8");
+    r.set_header("X-Content-Type-Options", "nosniff");
+    return r;
+}
+
+/// The reason phrase of a status code ("Not Found"), or "Unknown" for codes not listed.
+inline const char* status_text(int status) {
+    switch (status) {
+        case 100: return "Continue";
+        case 200: return "OK";
+        case 204: return "No Content";
+        case 301: return "Moved Permanently";
+        case 302: return "Found";
+        case 304: return "Not Modified";
+        case 400: return "Bad Request";
+        case 401: return "Unauthorized";
+        case 403: return "Forbidden";
+        case 404: return "Not Found";
+        case 405: return "Method Not Allowed";
+        case 408: return "Request Timeout";
+        case 409: return "Conflict";
+        case 411: return "Length Required";
+        case 413: return "Content Too Large";
+        case 414: return "URI Too Long";
+        case 415: return "Unsupported Media Type";
+        case 422: return "Unprocessable Content";
+        case 429: return "Too Many Requests";
+        case 431: return "Request Header Fields Too Large";
+        case 500: return "Internal Server Error";
+        case 501: return "Not Implemented";
+        case 502: return "Bad Gateway";
+        case 503: return "Service Unavailable";
+        case 504: return "Gateway Timeout";
+        case 505: return "HTTP Version Not Supported";
+        default: return "Unknown";
+    }
+}
+
+}  // namespace http
+}  // namespace cpprof
+// ----- end cpprof/http/message.hpp -----
+// ----- begin cpprof/http/wire.hpp -----
+// HTTP/1.1 on the wire (RFC 9112): the request parser and the response writer of cpprof's
+// server, in cpprof::http::detail. They live beside message.hpp rather than in detail/ because
+// they fill and read its public types.
+//
+// parse_request() is written for hostile input and never throws: it looks at the bytes received
+// so far on a connection and says one of
+//   - complete:   one whole request was read; `consumed` bytes of the input belong to it, and
+//                 whatever follows is the start of the next (pipelined) request;
+//   - incomplete: more bytes are needed (nothing is consumed: call again with more);
+//   - error:      answer `error_status` with `reason` and close the connection.
+// What it enforces:
+//   - the request line and the headers together within limits.max_head bytes (default 8 KiB)
+//     and limits.max_headers fields, else 431, decided as soon as the limit is passed;
+//   - a body only by Content-Length, at most limits.max_body bytes (default 64 KiB), else 413,
+//     decided from the header before the body is read; several Content-Length fields must agree
+//     and be plain digits, else 400;
+//   - Transfer-Encoding (chunked or any other) is refused with 501: cpprof's endpoints take tiny
+//     bodies, so clients must send Content-Length;
+//   - request line "METHOD SP TARGET SP HTTP/1.x": the method a token, the target in origin
+//     form ("/path?query") or absolute form ("http://host/path"), visible ASCII only, no
+//     fragment; HTTP/2.0 and other majors get 505; an HTTP/1.1 request must carry exactly one
+//     Host (RFC 9112 §3.2), else 400;
+//   - header lines "name: value", the name a token with no space before the colon, the value
+//     without control characters; obsolete line folding is refused with 400;
+//   - lines end in CRLF or a bare LF (RFC 9112 §2.2 allows it); a CR anywhere else is a 400;
+//     empty lines before the request line are skipped (clients may send one after a body);
+//   - the path is percent-decoded and the query parsed (message.hpp): a bad escape is a 400.
+// keep_alive follows the version and the Connection header (HTTP/1.1 keeps the connection
+// unless "close"; HTTP/1.0 closes it unless "keep-alive").
+//
+// serialize_response() writes the status line, the response's headers (validated: a token name
+// and a value without CR, LF or NUL, else cpprof::error, since header injection is a bug of the
+// caller), then Content-Length and Connection written by itself (any such header in the
+// response is dropped, as is Transfer-Encoding), then the body unless head_only. 1xx, 204 and
+// 304 responses have neither Content-Length nor a body.
+
+namespace cpprof {
+namespace http {
+namespace detail {
+
+struct parse_limits {
+    std::size_t max_head = 8 * 1024;
+    std::size_t max_headers = 100;
+    std::size_t max_body = 64 * 1024;
+};
+
+enum class parse_status { complete, incomplete, error };
+
+struct parse_result {
+    parse_status status = parse_status::incomplete;
+    std::size_t consumed = 0;    ///< complete: bytes of the input that made the request
+    int error_status = 0;        ///< error: the status to answer (400, 413, 431, 501, 505)
+    std::string reason;          ///< error: what was wrong, for the response body
+    bool keep_alive = false;     ///< complete: the connection may carry another request
+    bool expect_continue = false;  ///< the head was read and says "Expect: 100-continue"
+    bool head_complete = false;  ///< the head was read (incomplete: the body is still missing)
+};
+
+inline bool is_tchar(char c) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+    switch (c) {
+        case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
+        case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+            return true;
+        default:
+            return false;
+    }
+}
+
+inline bool is_token(std::string_view s) {
+    if (s.empty()) return false;
+    for (char c : s)
+        if (!is_tchar(c)) return false;
+    return true;
+}
+
+inline std::string_view trim_ows(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+/// True when the comma-separated list `value` holds `token` (case-insensitive).
+inline bool list_has_token(std::string_view value, std::string_view token) {
+    while (!value.empty()) {
+        std::size_t comma = value.find(',');
+        if (comma == std::string_view::npos) comma = value.size();
+        if (iequals(trim_ows(value.substr(0, comma)), token)) return true;
+        value.remove_prefix(comma == value.size() ? comma : comma + 1);
+    }
+    return false;
+}
+
+inline parse_result parse_failure(int status, std::string reason) {
+    parse_result r;
+    r.status = parse_status::error;
+    r.error_status = status;
+    r.reason = std::move(reason);
+    return r;
+}
+
+/// Parses the request target (origin or absolute form) into out.path / query / params.
+/// Returns an empty string on success, else the reason for a 400.
+inline std::string parse_target(std::string_view target, request& out) {
+    for (char c : target) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u <= 0x20 || u >= 0x7f) return "request target has a byte that is not visible ASCII";
+        if (c == '#') return "request target has a fragment ('#')";
+    }
+    if (target.empty()) return "empty request target";
+    if (target.front() != '/') {
+        std::size_t scheme_len = 0;
+        if (target.size() >= 7 && iequals(target.substr(0, 7), "http://")) scheme_len = 7;
+        else if (target.size() >= 8 && iequals(target.substr(0, 8), "https://")) scheme_len = 8;
+        if (scheme_len == 0)
+            return "request target " + quote_bytes(target) +
+                   " is neither a path ('/...') nor an absolute http URL";
+        target.remove_prefix(scheme_len);
+        const std::size_t end = target.find_first_of("/?");
+        if (end == 0) return "absolute request target without a host";
+        if (end == std::string_view::npos) {
+            target = "/";
+        } else {
+            target.remove_prefix(end);
+            if (target.front() == '?') {
+                out.path = "/";
+                out.query.assign(target.substr(1));
+                const std::string why = parse_query_into(out.query, out.params);
+                return why;
+            }
+        }
+    }
+    const std::size_t q = target.find('?');
+    const std::string_view raw_path = target.substr(0, q);
+    std::string why = percent_decode(raw_path, out.path, false);
+    if (!why.empty()) return "path " + quote_bytes(raw_path) + ": " + why;
+    if (q != std::string_view::npos) {
+        out.query.assign(target.substr(q + 1));
+        why = parse_query_into(out.query, out.params);
+    } else {
+        out.query.clear();
+        out.params.clear();
+    }
+    return why;
+}
+
+/// See the top of this file. `out` is overwritten when the result is complete, and may hold a
+/// partial request otherwise.
+inline parse_result parse_request(std::string_view in, request& out, const parse_limits& limits = {}) {
+    std::size_t pos = 0;
+    // Empty lines before the request line are skipped (RFC 9112 §2.2), within the head limit.
+    while (pos < in.size() && (in[pos] == '\n' || (in[pos] == '\r' && pos + 1 < in.size() && in[pos + 1] == '\n')))
+        pos += in[pos] == '\r' ? 2 : 1;
+    if (pos > limits.max_head)
+        return parse_failure(431, "more than " + std::to_string(limits.max_head) +
+                                      " bytes of empty lines before the request line");
+    const std::size_t head_start = pos;
+
+    // Reads the next line: returns false when it is not all here yet.
+    std::string_view line;
+    std::string bad_line;
+    auto next_line = [&](std::size_t& p) -> bool {
+        const std::size_t nl = in.find('\n', p);
+        if (nl == std::string_view::npos) return false;
+        line = in.substr(p, nl - p);
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        if (line.find('\r') != std::string_view::npos) bad_line = "a CR that does not end a line";
+        p = nl + 1;
+        return true;
+    };
+    auto too_large = [&]() {
+        return parse_failure(431, "the request line and headers are larger than " +
+                                      std::to_string(limits.max_head) + " bytes");
+    };
+    auto not_yet = [&](std::size_t p) {
+        if (p - head_start > limits.max_head) return too_large();
+        return parse_result{};
+    };
+
+    // Request line. The method is checked as its bytes arrive, so that a client speaking
+    // something else (TLS, HTTP/2's preface is caught by the version) is refused at once
+    // rather than after the request timeout.
+    for (std::size_t i = pos; i < in.size() && in[i] != ' '; ++i) {
+        if (is_tchar(in[i]) || in[i] == '\r' || in[i] == '\n') continue;
+        if (i == pos && in[i] == '\x16')
+            return parse_failure(400, "this looks like a TLS handshake: the server speaks plain "
+                                      "HTTP (use http://, not https://)");
+        return parse_failure(400, "not an HTTP request: bad method " +
+                                      quote_bytes(in.substr(pos, i + 1 - pos)));
+    }
+    if (!next_line(pos)) return not_yet(in.size());
+    if (pos - head_start > limits.max_head) return too_large();
+    if (!bad_line.empty()) return parse_failure(400, "request line has " + bad_line);
+    const std::size_t sp1 = line.find(' ');
+    const std::size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
+    if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos)
+        return parse_failure(400, "malformed request line " + quote_bytes(line) +
+                                      " (expected 'METHOD /path HTTP/1.1')");
+    const std::string_view method = line.substr(0, sp1);
+    const std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+    const std::string_view version = line.substr(sp2 + 1);
+    if (!is_token(method)) return parse_failure(400, "bad method " + quote_bytes(method));
+    if (version.size() != 8 || version.compare(0, 5, "HTTP/") != 0 || version[5] < '0' ||
+        version[5] > '9' || version[6] != '.' || version[7] < '0' || version[7] > '9')
+        return parse_failure(400, "bad HTTP version " + quote_bytes(version));
+    if (version[5] != '1')
+        return parse_failure(505, "HTTP version " + std::string(version) +
+                                      " is not supported (HTTP/1.0 and HTTP/1.1 are)");
+    const bool http10 = version[7] == '0';
+    out = request{};
+    out.method.assign(method);
+    {
+        const std::string why = parse_target(target, out);
+        if (!why.empty()) return parse_failure(400, why);
+    }
+
+    // Header fields.
+    for (;;) {
+        if (!next_line(pos)) return not_yet(in.size());
+        if (pos - head_start > limits.max_head) return too_large();
+        if (!bad_line.empty()) return parse_failure(400, "header line has " + bad_line);
+        if (line.empty()) break;
+        if (line.front() == ' ' || line.front() == '\t')
+            return parse_failure(400, "obsolete header line folding (a line starting with a space "
+                                      "or tab) is not accepted");
+        if (out.headers.size() >= limits.max_headers)
+            return parse_failure(431, "more than " + std::to_string(limits.max_headers) +
+                                          " header fields");
+        const std::size_t colon = line.find(':');
+        if (colon == std::string_view::npos)
+            return parse_failure(400, "header line without ':': " + quote_bytes(line));
+        const std::string_view name = line.substr(0, colon);
+        if (!is_token(name))
+            return parse_failure(400, "bad header name " + quote_bytes(name) +
+                                          " (a token, with no space before the ':')");
+        const std::string_view value = trim_ows(line.substr(colon + 1));
+        for (char c : value) {
+            const auto u = static_cast<unsigned char>(c);
+            if ((u < 0x20 && c != '\t') || u == 0x7f)
+                return parse_failure(400, "header " + std::string(name) +
+                                              " has a control character in its value");
+        }
+        out.headers.emplace_back(std::string(name), std::string(value));
+    }
+    const std::size_t head_end = pos;
+
+    // Framing and the fields the parser acts upon.
+    std::size_t host_count = 0;
+    bool have_length = false;
+    std::size_t length = 0;
+    parse_result result;
+    for (const auto& kv : out.headers) {
+        if (iequals(kv.first, "Host")) {
+            ++host_count;
+        } else if (iequals(kv.first, "Transfer-Encoding")) {
+            return parse_failure(501, "Transfer-Encoding (" + quote_bytes(kv.second) +
+                                          ") is not supported: send the body with Content-Length");
+        } else if (iequals(kv.first, "Content-Length")) {
+            const std::string& v = kv.second;
+            if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos)
+                return parse_failure(400, "bad Content-Length " + quote_bytes(v));
+            std::size_t n = 0;
+            for (char c : v) {
+                n = n * 10 + static_cast<std::size_t>(c - '0');
+                if (n > limits.max_body)
+                    return parse_failure(413, "request body of " + v + " bytes is larger than " +
+                                                  std::to_string(limits.max_body) + " bytes");
+            }
+            if (have_length && n != length)
+                return parse_failure(400, "Content-Length fields disagree");
+            have_length = true;
+            length = n;
+        } else if (iequals(kv.first, "Expect")) {
+            if (iequals(kv.second, "100-continue")) result.expect_continue = true;
+        }
+    }
+    if (!http10 && host_count != 1)
+        return parse_failure(400, host_count == 0 ? "HTTP/1.1 request without a Host header"
+                                                  : "more than one Host header");
+    if (host_count > 1) return parse_failure(400, "more than one Host header");
+
+    // Every Connection field counts; "close" wins over "keep-alive".
+    bool keep_alive = !http10, close = false;
+    for (const auto& kv : out.headers) {
+        if (!iequals(kv.first, "Connection")) continue;
+        if (list_has_token(kv.second, "close")) close = true;
+        if (list_has_token(kv.second, "keep-alive")) keep_alive = true;
+    }
+    result.keep_alive = keep_alive && !close;
+    result.head_complete = true;
+
+    if (in.size() - head_end < length) return result;  // incomplete: the body is still coming
+    out.body.assign(in.substr(head_end, length));
+    result.status = parse_status::complete;
+    result.consumed = head_end + length;
+    return result;
+}
+
+/// See the top of this file.
+inline std::string serialize_response(const response& r, bool head_only, bool keep_alive) {
+    if (r.status < 100 || r.status > 599)
+        throw error("http: response status " + std::to_string(r.status) + " is not in 100..599");
+    std::string out = "HTTP/1.1 " + std::to_string(r.status) + " " + status_text(r.status) + "\r\n";
+    for (const auto& kv : r.headers) {
+        if (!is_token(kv.first))
+            throw error("http: response header name " + quote_bytes(kv.first) + " is not a token");
+        if (kv.second.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos)
+            throw error("http: response header " + kv.first + " has CR, LF or NUL in its value");
+        if (iequals(kv.first, "Content-Length") || iequals(kv.first, "Connection") ||
+            iequals(kv.first, "Transfer-Encoding"))
+            continue;
+        out += kv.first;
+        out += ": ";
+        out += kv.second;
+        out += "\r\n";
+    }
+    const bool bodiless = r.status < 200 || r.status == 204 || r.status == 304;
+    if (!bodiless) out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
+    if (r.status >= 200) out += keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
+    out += "\r\n";
+    if (!bodiless && !head_only) out += r.body;
+    return out;
+}
+
+}  // namespace detail
+}  // namespace http
+}  // namespace cpprof
+// ----- end cpprof/http/wire.hpp -----
+
+#if CPPROF_DETAIL_SOCKETS
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#endif
+
+namespace cpprof {
+
+/// A snapshot of an exporter's counters; every counter only grows.
+/// enqueued == sent + failed + abandoned + in_queue at any moment.
+struct export_stats {
+    std::uint64_t enqueued = 0;            ///< requests accepted by submit()
+    std::uint64_t sent = 0;                ///< answered with a 2xx status
+    std::uint64_t retried = 0;             ///< attempts repeated after a retryable failure
+    std::uint64_t dropped_queue_full = 0;  ///< refused by submit(): the queue was full
+    std::uint64_t failed = 0;              ///< gave up: 4xx (or 3xx), bad request, retries exhausted
+    std::uint64_t in_queue = 0;            ///< waiting, or being sent right now
+    std::uint64_t abandoned = 0;           ///< still queued or in flight when the exporter stopped
+    std::string last_error;                ///< the last failed attempt; empty when none
+};
+
+/// Options of a background exporter (chained setters; see the top of export/transport.hpp).
+class export_options {
+public:
+    using ms = std::chrono::milliseconds;
+
+    /// Requests that may wait to be sent, 1..100000 (default 64); more are dropped.
+    export_options& queue_capacity(std::size_t n) { queue_capacity_ = n; return *this; }
+    std::size_t queue_capacity() const { return queue_capacity_; }
+    /// The most one attempt may take: resolve, connect, send, receive (default 10 s).
+    export_options& timeout(ms t) { timeout_ = t; return *this; }
+    ms timeout() const { return timeout_; }
+    /// Retries after the first attempt, 0..100 (default 5).
+    export_options& max_retries(int n) { max_retries_ = n; return *this; }
+    int max_retries() const { return max_retries_; }
+    /// Backoff before the first retry, doubled for each next one (default 500 ms).
+    export_options& initial_backoff(ms t) { initial_backoff_ = t; return *this; }
+    ms initial_backoff() const { return initial_backoff_; }
+    /// The longest backoff (default 30 s).
+    export_options& max_backoff(ms t) { max_backoff_ = t; return *this; }
+    ms max_backoff() const { return max_backoff_; }
+    /// The longest wait a Retry-After header can ask for (default 60 s); longer is cut to it.
+    export_options& max_retry_after(ms t) { max_retry_after_ = t; return *this; }
+    ms max_retry_after() const { return max_retry_after_; }
+    /// How long the destructor lets queued requests go out before it cancels them (default 2 s;
+    /// 0 = cancel at once).
+    export_options& shutdown_timeout(ms t) { shutdown_timeout_ = t; return *this; }
+    ms shutdown_timeout() const { return shutdown_timeout_; }
+    /// The most of a response body that is read (default 1 MiB).
+    export_options& max_response_bytes(std::size_t n) { max_response_bytes_ = n; return *this; }
+    std::size_t max_response_bytes() const { return max_response_bytes_; }
+    /// The User-Agent header (default "cpprof/<version>").
+    export_options& user_agent(std::string s) { user_agent_ = std::move(s); return *this; }
+    const std::string& user_agent() const { return user_agent_; }
+
+private:
+    std::size_t queue_capacity_ = 64;
+    ms timeout_ = ms(10000);
+    int max_retries_ = 5;
+    ms initial_backoff_ = ms(500);
+    ms max_backoff_ = ms(30000);
+    ms max_retry_after_ = ms(60000);
+    ms shutdown_timeout_ = ms(2000);
+    std::size_t max_response_bytes_ = 1u << 20;
+    std::string user_agent_ = "cpprof/" CPPROF_VERSION_STRING;
+};
+
+namespace detail {
+
+/// One HTTP POST for the background exporter.
+struct export_request {
+    std::string url;           ///< http://host[:port]/path?query
+    std::string content_type;  ///< empty: no Content-Type header
+    std::vector<std::pair<std::string, std::string>> headers;  ///< extra headers
+    std::string body;
+    std::string what;  ///< "otlp metrics", "pyroscope ingest": names the request in last_error
+};
+
+inline void validate_export_options(const export_options& o) {
+    auto bad = [](const std::string& what) { throw error("export_options: " + what); };
+    using ms = export_options::ms;
+    const ms hour(3600 * 1000);
+    if (o.queue_capacity() < 1 || o.queue_capacity() > 100000)
+        bad("queue_capacity must be in 1..100000, got " + std::to_string(o.queue_capacity()));
+    if (o.timeout() < ms(1) || o.timeout() > hour)
+        bad("timeout must be in 1 ms..1 h, got " + std::to_string(o.timeout().count()) + " ms");
+    if (o.max_retries() < 0 || o.max_retries() > 100)
+        bad("max_retries must be in 0..100, got " + std::to_string(o.max_retries()));
+    for (const auto& kv : {std::make_pair("initial_backoff", o.initial_backoff()),
+                           std::make_pair("max_backoff", o.max_backoff()),
+                           std::make_pair("max_retry_after", o.max_retry_after()),
+                           std::make_pair("shutdown_timeout", o.shutdown_timeout())})
+        if (kv.second < ms(0) || kv.second > hour)
+            bad(std::string(kv.first) + " must be in 0 ms..1 h, got " +
+                std::to_string(kv.second.count()) + " ms");
+    if (o.max_backoff() < o.initial_backoff())
+        bad("max_backoff (" + std::to_string(o.max_backoff().count()) +
+            " ms) is shorter than initial_backoff (" + std::to_string(o.initial_backoff().count()) +
+            " ms)");
+    if (o.max_response_bytes() > (64u << 20))
+        bad("max_response_bytes must be at most 67108864, got " +
+            std::to_string(o.max_response_bytes()));
+    if (o.user_agent().find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos)
+        bad("user_agent has a CR, LF or NUL");
+}
+
+// ---- URLs ------------------------------------------------------------------------------------
+
+struct http_url {
+    std::string host;         ///< name or address, without brackets
+    int port = 80;
+    std::string target;       ///< "/path?query"
+    std::string host_header;  ///< "host[:port]", IPv6 in brackets
+};
+
+/// Parses "http://host[:port][/path][?query]". Throws cpprof::error saying what is wrong; an
+/// https:// URL is refused with the reason (TLS belongs to a local collector or agent).
+inline http_url parse_http_url(std::string_view url) {
+    const std::string shown = http::detail::quote_bytes(url);
+    auto bad = [&](const std::string& why) -> http_url { throw error("export: URL " + shown + ": " + why); };
+    if (url.size() >= 8 && http::detail::iequals(url.substr(0, 8), "https://"))
+        return bad("https is not supported: cpprof sends plain HTTP to a local collector or agent "
+                   "(an OpenTelemetry Collector, Grafana Alloy, a Pyroscope server on the host or "
+                   "a sidecar) that handles TLS; use an http:// URL");
+    if (url.size() < 7 || !http::detail::iequals(url.substr(0, 7), "http://"))
+        return bad("not an http:// URL (expected http://host[:port]/path)");
+    for (char c : url) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u <= 0x20 || u >= 0x7f)
+            return bad("has a space, a control character or a non-ASCII byte (percent-encode it)");
+    }
+    std::string_view rest = url.substr(7);
+    if (rest.find('#') != std::string_view::npos) return bad("has a fragment ('#')");
+    const std::size_t end = rest.find_first_of("/?");
+    std::string_view authority = rest.substr(0, end);
+    std::string_view target = end == std::string_view::npos ? std::string_view() : rest.substr(end);
+    if (authority.find('@') != std::string_view::npos)
+        return bad("credentials in the URL are not supported (use the sink's basic_auth option)");
+    if (authority.empty()) return bad("has no host");
+    http_url out;
+    std::string_view port_text;
+    if (authority.front() == '[') {
+        const std::size_t close = authority.find(']');
+        if (close == std::string_view::npos) return bad("'[' without ']' around an IPv6 address");
+        out.host.assign(authority.substr(1, close - 1));
+        const std::string_view after = authority.substr(close + 1);
+        if (!after.empty()) {
+            if (after.front() != ':') return bad("unexpected text after ']'");
+            port_text = after.substr(1);
+            if (port_text.empty()) return bad("empty port after ':'");
+        }
+        for (char c : out.host)
+            if (!(http::detail::hex_digit(c) >= 0 || c == ':' || c == '.'))
+                return bad("bad IPv6 address in brackets");
+    } else {
+        const std::size_t colon = authority.rfind(':');
+        out.host.assign(authority.substr(0, colon));
+        if (colon != std::string_view::npos) {
+            port_text = authority.substr(colon + 1);
+            if (port_text.empty()) return bad("empty port after ':'");
+        }
+        for (char c : out.host)
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '.' || c == '_'))
+                return bad("bad host name (letters, digits, '-', '.', '_'; IPv6 in brackets)");
+    }
+    if (out.host.empty()) return bad("has no host");
+    if (!port_text.empty()) {
+        int port = 0;
+        for (char c : port_text) {
+            if (c < '0' || c > '9') return bad("port is not a number");
+            port = port * 10 + (c - '0');
+            if (port > 65535) return bad("port is larger than 65535");
+        }
+        if (port == 0) return bad("port 0");
+        out.port = port;
+    }
+    out.target = target.empty() ? "/" : (target.front() == '?' ? "/" + std::string(target) : std::string(target));
+    const bool v6 = out.host.find(':') != std::string::npos;
+    out.host_header = v6 ? "[" + out.host + "]" : out.host;
+    if (out.port != 80) out.host_header += ":" + std::to_string(out.port);
+    return out;
+}
+
+/// The bytes of a POST request. Throws cpprof::error for a header that would break the framing
+/// (a name that is not a token, CR/LF/NUL in a value, or a header cpprof writes itself).
+inline std::string build_http_request(const http_url& url, const export_request& r,
+                                      const std::string& user_agent) {
+    std::string out;
+    out.reserve(r.body.size() + 256);
+    out += "POST " + url.target + " HTTP/1.1\r\nHost: " + url.host_header + "\r\n";
+    if (!user_agent.empty()) out += "User-Agent: " + user_agent + "\r\n";
+    auto header = [&](const std::string& name, const std::string& value) {
+        if (!http::detail::is_token(name))
+            throw error("export: header name " + http::detail::quote_bytes(name) + " is not a token");
+        if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos)
+            throw error("export: header " + name + " has a CR, LF or NUL in its value");
+        out += name + ": " + value + "\r\n";
+    };
+    if (!r.content_type.empty()) header("Content-Type", r.content_type);
+    for (const auto& kv : r.headers) {
+        for (const char* own : {"Host", "Content-Length", "Transfer-Encoding", "Connection",
+                                "Content-Type", "User-Agent"})
+            if (http::detail::iequals(kv.first, own))
+                throw error("export: header " + kv.first + " is written by cpprof itself");
+        header(kv.first, kv.second);
+    }
+    out += "Content-Length: " + std::to_string(r.body.size()) + "\r\nConnection: close\r\n\r\n";
+    out += r.body;
+    return out;
+}
+
+// ---- Retry-After -----------------------------------------------------------------------------
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+inline std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
+    y -= m <= 2;
+    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const auto yoe = static_cast<unsigned>(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? static_cast<unsigned>(-3) : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+/// Parses an HTTP-date (RFC 9110 §5.6.7) in any of its three forms -- IMF-fixdate
+/// "Sun, 06 Nov 1994 08:49:37 GMT", the obsolete RFC 850 "Sunday, 06-Nov-94 08:49:37 GMT" and
+/// asctime "Sun Nov  6 08:49:37 1994" -- into seconds since the epoch. False when malformed.
+inline bool parse_http_date(std::string_view s, std::int64_t& seconds) {
+    std::vector<std::string_view> tokens;
+    std::size_t i = 0;
+    while (i < s.size()) {
+        while (i < s.size() && (s[i] == ' ' || s[i] == ',' || s[i] == '-')) ++i;
+        const std::size_t start = i;
+        while (i < s.size() && s[i] != ' ' && s[i] != ',' && s[i] != '-') ++i;
+        if (i > start) tokens.push_back(s.substr(start, i - start));
+    }
+    static const char* const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    auto all_digits = [](std::string_view t) {
+        if (t.empty()) return false;
+        for (char c : t)
+            if (c < '0' || c > '9') return false;
+        return true;
+    };
+    auto number = [](std::string_view t) {
+        int n = 0;
+        for (char c : t) n = n * 10 + (c - '0');
+        return n;
+    };
+    int month = 0, hh = -1, mm = -1, ss = -1, day = -1, year = -1;
+    bool gmt = false;
+    for (std::size_t k = 0; k < tokens.size(); ++k) {
+        const std::string_view t = tokens[k];
+        if (k == 0 && !all_digits(t)) continue;  // the day of the week
+        if (t == "GMT") {
+            gmt = true;
+        } else if (t.size() == 8 && t[2] == ':' && t[5] == ':' && all_digits(t.substr(0, 2)) &&
+                   all_digits(t.substr(3, 2)) && all_digits(t.substr(6, 2))) {
+            hh = number(t.substr(0, 2));
+            mm = number(t.substr(3, 2));
+            ss = number(t.substr(6, 2));
+        } else if (all_digits(t) && t.size() <= 4) {
+            if (day < 0 && t.size() <= 2) day = number(t);
+            else if (year < 0 && (t.size() == 2 || t.size() == 4)) year = number(t), year += t.size() == 2 ? (year < 70 ? 2000 : 1900) : 0;
+            else return false;
+        } else {
+            bool found = false;
+            for (int m = 0; m < 12; ++m)
+                if (t == months[m]) month = m + 1, found = true;
+            if (!found || k == 0) return false;
+        }
+    }
+    (void)gmt;  // asctime has no zone; the others must say GMT, but being lenient costs nothing
+    if (month == 0 || day < 1 || day > 31 || year < 1970 || hh < 0 || hh > 23 || mm > 59 || ss > 60)
+        return false;
+    seconds = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400 +
+              hh * 3600 + mm * 60 + ss;
+    return true;
+}
+
+/// The wait a Retry-After value asks for, in ms from `now`; -1 when it is malformed.
+inline std::int64_t retry_after_ms(std::string_view value, std::chrono::system_clock::time_point now) {
+    value = http::detail::trim_ows(value);
+    if (value.empty()) return -1;
+    if (value.find_first_not_of("0123456789") == std::string_view::npos) {
+        std::int64_t s = 0;
+        for (char c : value) {
+            s = s * 10 + (c - '0');
+            if (s > 86400LL * 365) return 86400LL * 365 * 1000;  // "forever": capped by the caller
+        }
+        return s * 1000;
+    }
+    std::int64_t when = 0;
+    if (!parse_http_date(value, when)) return -1;
+    const std::int64_t now_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+    const std::int64_t left = when * 1000 - now_ms;
+    return left < 0 ? 0 : left;
+}
+
+// ---- responses -------------------------------------------------------------------------------
+
+/// Reads an HTTP/1.x response from the bytes of a connection, fed as they arrive.
+/// feed() and finish() (at the end of the stream) say more / done / error.
+class http_response_reader {
+public:
+    enum class state { more, done, error };
+
+    explicit http_response_reader(std::size_t max_body) : max_body_(max_body) {}
+
+    int status = 0;
+    http::fields headers;
+    std::string body;
+    bool truncated = false;  ///< the body was longer than max_body: cut, the rest unread
+    std::string error;       ///< when state::error
+
+    state feed(std::string_view data) {
+        buf_.append(data.data(), data.size());
+        return step();
+    }
+    /// The peer closed the connection.
+    state finish() {
+        if (phase_ == phase::complete || phase_ == phase::until_close) {
+            phase_ = phase::complete;
+            return state::done;
+        }
+        if (phase_ == phase::failed) return state::error;
+        if (phase_ == phase::head && buf_.empty() && status == 0)
+            return fail("the connection was closed before any response");
+        return fail(phase_ == phase::head ? "the connection was closed in the middle of the response headers"
+                                          : "the connection was closed in the middle of the response body (" +
+                                                std::to_string(body.size()) + " bytes read)");
+    }
+    const std::string* header(std::string_view name) const {
+        return http::detail::find_field(headers, name, true);
+    }
+
+private:
+    enum class phase { head, length, chunk_size, chunk_data, chunk_end, trailers, until_close, complete, failed };
+    static constexpr std::size_t max_head = 64 * 1024;
+
+    state fail(std::string why) {
+        phase_ = phase::failed;
+        error = std::move(why);
+        return state::error;
+    }
+
+    /// Appends up to `n` body bytes from the front of buf_; false when the limit was reached.
+    bool take_body(std::size_t n) {
+        const std::size_t room = max_body_ - body.size();
+        if (n > room) {
+            body.append(buf_, 0, room);
+            truncated = true;
+            phase_ = phase::complete;
+            return false;
+        }
+        body.append(buf_, 0, n);
+        buf_.erase(0, n);
+        return true;
+    }
+
+    /// Finds a whole line at the front of buf_ (without its CRLF or LF); false when incomplete.
+    bool take_line(std::string& line) {
+        const std::size_t nl = buf_.find('\n');
+        if (nl == std::string::npos) return false;
+        line.assign(buf_, 0, nl);
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        buf_.erase(0, nl + 1);
+        return true;
+    }
+
+    state parse_head(bool& interim) {
+        std::size_t end = buf_.find("\r\n\r\n");
+        std::size_t skip = 4;
+        const std::size_t lf = buf_.find("\n\n");
+        if (lf != std::string::npos && (end == std::string::npos || lf < end)) end = lf, skip = 2;
+        if (end == std::string::npos) {
+            if (buf_.size() > max_head) return fail("response headers larger than 64 KiB");
+            return state::more;
+        }
+        if (end > max_head) return fail("response headers larger than 64 KiB");
+        const std::string head = buf_.substr(0, end);
+        buf_.erase(0, end + skip);
+        std::size_t pos = 0;
+        auto next = [&](std::string& line) {
+            if (pos >= head.size()) return false;
+            std::size_t nl = head.find('\n', pos);
+            if (nl == std::string::npos) nl = head.size();
+            line.assign(head, pos, nl - pos);
+            if (!line.empty() && line.back() == '\r') line.pop_back();
+            pos = nl + 1;
+            return true;
+        };
+        std::string line;
+        next(line);
+        if (line.size() < 12 || line.compare(0, 7, "HTTP/1.") != 0 || line[8] != ' ' ||
+            line.find_first_not_of("0123456789", 9) < 12 || (line.size() > 12 && line[12] != ' '))
+            return fail("not an HTTP/1.x response: " + http::detail::quote_bytes(line));
+        status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
+        if (status < 100) return fail("bad status " + http::detail::quote_bytes(line));
+        headers.clear();
+        while (next(line)) {
+            const std::size_t colon = line.find(':');
+            if (colon == std::string::npos || colon == 0)
+                return fail("bad response header line " + http::detail::quote_bytes(line));
+            headers.emplace_back(line.substr(0, colon),
+                                 std::string(http::detail::trim_ows(std::string_view(line).substr(colon + 1))));
+        }
+        if (status < 200) {  // 100 Continue and other interim responses: the real one follows
+            status = 0;
+            headers.clear();
+            interim = true;
+            return state::more;
+        }
+        if (status == 204 || status == 304) {
+            phase_ = phase::complete;
+            return state::done;
+        }
+        bool have_length = false;
+        std::uint64_t length = 0;
+        for (const auto& kv : headers) {
+            if (http::detail::iequals(kv.first, "Transfer-Encoding")) {
+                // RFC 9112 §6.3: chunked last means chunked; any other coding, read until close.
+                std::string_view v = http::detail::trim_ows(kv.second);
+                const std::size_t comma = v.rfind(',');
+                if (comma != std::string_view::npos) v = http::detail::trim_ows(v.substr(comma + 1));
+                phase_ = http::detail::iequals(v, "chunked") ? phase::chunk_size : phase::until_close;
+                return step();
+            }
+        }
+        for (const auto& kv : headers) {
+            if (!http::detail::iequals(kv.first, "Content-Length")) continue;
+            const std::string& v = kv.second;
+            if (v.empty() || v.size() > 18 || v.find_first_not_of("0123456789") != std::string::npos)
+                return fail("bad Content-Length " + http::detail::quote_bytes(v));
+            std::uint64_t n = 0;
+            for (char c : v) n = n * 10 + static_cast<std::uint64_t>(c - '0');
+            if (have_length && n != length) return fail("Content-Length fields disagree");
+            have_length = true;
+            length = n;
+        }
+        if (have_length) {
+            remaining_ = length;
+            phase_ = phase::length;
+        } else {
+            phase_ = phase::until_close;
+        }
+        return step();
+    }
+
+    state step() {
+        for (;;) {
+            switch (phase_) {
+                case phase::head: {
+                    bool interim = false;
+                    const state s = parse_head(interim);
+                    if (!interim) return s;
+                    break;  // an interim response was skipped: parse the next head
+                }
+                case phase::length: {
+                    const std::size_t n =
+                        static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, buf_.size()));
+                    if (!take_body(n)) return state::done;
+                    remaining_ -= n;
+                    if (remaining_ != 0) return state::more;
+                    phase_ = phase::complete;
+                    return state::done;
+                }
+                case phase::until_close: {
+                    if (!take_body(buf_.size())) return state::done;
+                    return state::more;
+                }
+                case phase::chunk_size: {
+                    std::string line;
+                    if (!take_line(line)) {
+                        if (buf_.size() > 1024) return fail("chunk size line longer than 1 KiB");
+                        return state::more;
+                    }
+                    std::uint64_t n = 0;
+                    std::size_t digits = 0;
+                    for (char c : line) {
+                        const int d = http::detail::hex_digit(c);
+                        if (d < 0) break;
+                        if (++digits > 15) return fail("chunk size too large");
+                        n = n * 16 + static_cast<std::uint64_t>(d);
+                    }
+                    if (digits == 0 || (digits < line.size() && line[digits] != ';' &&
+                                        line[digits] != ' ' && line[digits] != '\t'))
+                        return fail("bad chunk size line " + http::detail::quote_bytes(line));
+                    remaining_ = n;
+                    phase_ = n == 0 ? phase::trailers : phase::chunk_data;
+                    break;
+                }
+                case phase::chunk_data: {
+                    const std::size_t n =
+                        static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, buf_.size()));
+                    if (!take_body(n)) return state::done;
+                    remaining_ -= n;
+                    if (remaining_ != 0) return state::more;
+                    phase_ = phase::chunk_end;
+                    break;
+                }
+                case phase::chunk_end: {
+                    if (buf_.empty() || (buf_.size() == 1 && buf_[0] == '\r')) return state::more;
+                    if (buf_.compare(0, 2, "\r\n") == 0) buf_.erase(0, 2);
+                    else if (buf_[0] == '\n') buf_.erase(0, 1);
+                    else return fail("chunk data not followed by CRLF");
+                    phase_ = phase::chunk_size;
+                    break;
+                }
+                case phase::trailers: {
+                    std::string line;
+                    if (!take_line(line)) {
+                        if (buf_.size() > 8192) return fail("trailer section larger than 8 KiB");
+                        return state::more;
+                    }
+                    if (line.empty()) {
+                        phase_ = phase::complete;
+                        return state::done;
+                    }
+                    break;  // a trailer field: ignored
+                }
+                case phase::complete:
+                    return state::done;
+                case phase::failed:
+                    return state::error;
+            }
+        }
+    }
+
+    std::size_t max_body_;
+    std::string buf_;
+    phase phase_ = phase::head;
+    std::uint64_t remaining_ = 0;
+};
+
+/// What one request/response exchange gave.
+struct http_outcome {
+    bool transport_error = false;  ///< no complete response: connect, send or receive failed
+    bool cancelled = false;        ///< the stop descriptor fired
+    int status = 0;
+    std::string body;
+    std::string retry_after;  ///< the Retry-After header, when there was one
+    std::string error;        ///< for transport errors: what went wrong
+};
+
+#if CPPROF_DETAIL_SOCKETS
+
+/// Connects to `url`, sends `request` and reads the response, all before `deadline`; gives up
+/// at once when `stop_fd` becomes readable. Never throws for network failures.
+inline http_outcome http_exchange(const http_url& url, std::string_view request,
+                                  steady::time_point deadline, int stop_fd, std::size_t max_body,
+                                  std::chrono::milliseconds timeout) {
+    http_outcome o;
+    const std::string where = url.host_header;
+    const std::string after = " after " + std::to_string(timeout.count()) + " ms";
+    auto transport = [&](std::string why) {
+        o.transport_error = true;
+        o.error = std::move(why);
+        return o;
+    };
+    auto interrupted = [&](int w, const std::string& during) {
+        if (w < 0) {
+            o.cancelled = true;
+            return transport("cancelled while " + during + " (the exporter is stopping)");
+        }
+        return transport("timed out " + during + after);
+    };
+
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    addrinfo* found = nullptr;
+    const std::string port = std::to_string(url.port);
+    const int gai = ::getaddrinfo(url.host.c_str(), port.c_str(), &hints, &found);
+    if (gai != 0)
+        return transport("cannot resolve '" + url.host + "': " +
+                         (gai == EAI_SYSTEM ? errno_text(errno) : std::string(::gai_strerror(gai))));
+    struct fd_closer {
+        int fd = -1;
+        ~fd_closer() {
+            if (fd >= 0) ::close(fd);
+        }
+    } sock;
+    std::string connect_error;
+    for (addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
+        const int fd = ::socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            connect_error = "socket(): " + errno_text(errno);
+            continue;
+        }
+        int err = 0;
+        if (::connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+            err = errno;
+            if (err == EINPROGRESS || err == EINTR) {
+                const int w = wait_fd(fd, POLLOUT, deadline, stop_fd);
+                if (w != 1) {
+                    ::close(fd);
+                    ::freeaddrinfo(found);
+                    return interrupted(w, "connecting to " + where);
+                }
+                socklen_t len = sizeof err;
+                if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+            }
+        }
+        if (err != 0) {
+            connect_error = "cannot connect to " + where + ": " + errno_text(err);
+            ::close(fd);
+            continue;
+        }
+        sock.fd = fd;
+        break;
+    }
+    ::freeaddrinfo(found);
+    if (sock.fd < 0)
+        return transport(connect_error.empty() ? "no address for '" + url.host + "'" : connect_error);
+    const int one = 1;
+    ::setsockopt(sock.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+
+    int err = 0;
+    const io_status sent = send_all(sock.fd, request, deadline, stop_fd, err);
+    if (sent == io_status::timed_out) return interrupted(0, "sending the request to " + where);
+    if (sent == io_status::stopped) return interrupted(-1, "sending the request to " + where);
+    std::string send_error;
+    if (sent == io_status::failed)  // the server may have answered early (413...) and closed
+        send_error = "sending the request to " + where + " failed: " +
+                     (err != 0 ? errno_text(err) : std::string("connection closed"));
+
+    http_response_reader reader(max_body);
+    http_response_reader::state st = http_response_reader::state::more;
+    char chunk[16 * 1024];
+    while (st == http_response_reader::state::more) {
+        const int w = wait_fd(sock.fd, POLLIN, deadline, stop_fd);
+        if (w != 1) {
+            if (!send_error.empty()) return transport(send_error);
+            return interrupted(w, "waiting for the response from " + where);
+        }
+        const ssize_t n = ::recv(sock.fd, chunk, sizeof chunk, 0);
+        if (n > 0) {
+            st = reader.feed(std::string_view(chunk, static_cast<std::size_t>(n)));
+        } else if (n == 0) {
+            st = reader.finish();
+        } else if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) {
+            continue;
+        } else {
+            const int e = errno;
+            if (!send_error.empty()) return transport(send_error);
+            return transport("reading the response from " + where + ": " + errno_text(e));
+        }
+    }
+    if (st == http_response_reader::state::error) {
+        if (!send_error.empty()) return transport(send_error);
+        return transport("bad response from " + where + ": " + reader.error);
+    }
+    o.status = reader.status;
+    o.body = std::move(reader.body);
+    if (const std::string* ra = reader.header("Retry-After")) o.retry_after = *ra;
+    return o;
+}
+
+#endif  // CPPROF_DETAIL_SOCKETS
+
+// ---- the background exporter -----------------------------------------------------------------
+
+/// A printable excerpt of a response body for an error message.
+inline std::string body_excerpt(std::string_view body) {
+    std::string out;
+    for (char c : body.substr(0, 200)) {
+        const auto u = static_cast<unsigned char>(c);
+        out.push_back(u < 0x20 || u == 0x7f ? ' ' : c);
+    }
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    if (body.size() > 200) out += "...";
+    return out;
+}
+
+/// See the top of this header. Use it as `detail::background_exporter` (the template parameter
+/// only delays instantiation; see the note in config.hpp).
+template <class = void>
+class basic_background_exporter {
+public:
+    explicit basic_background_exporter(export_options options = {}) : options_(std::move(options)) {
+        validate_export_options(options_);
+#if CPPROF_DETAIL_SOCKETS
+        if (!stop_.open()) throw error("export: pipe(): " + errno_text(errno));
+        rng_ ^= static_cast<std::uint64_t>(steady::now().time_since_epoch().count()) ^
+                reinterpret_cast<std::uintptr_t>(this);
+        try {
+            thread_ = std::thread([this] { run(); });
+        } catch (const std::exception& e) {
+            stop_.close();
+            throw error(std::string("export: cannot start the exporter thread: ") + e.what());
+        }
+#endif
+    }
+
+    basic_background_exporter(const basic_background_exporter&) = delete;
+    basic_background_exporter& operator=(const basic_background_exporter&) = delete;
+
+    ~basic_background_exporter() {
+#if CPPROF_DETAIL_SOCKETS
+        try {
+            if (options_.shutdown_timeout().count() > 0) (void)flush(options_.shutdown_timeout());
+        } catch (...) {
+        }
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            stopping_ = true;
+            stats_.abandoned += queue_.size();
+            queue_.clear();
+        }
+        work_cv_.notify_all();
+        stop_.signal();
+        if (thread_.joinable()) thread_.join();
+        stop_.close();
+#endif
+    }
+
+    /// Queues `r`; never blocks on the network. False (counted in dropped_queue_full) when the
+    /// queue is full or the exporter is stopping.
+    bool submit(export_request r) noexcept {
+#if CPPROF_DETAIL_SOCKETS
+        try {
+            {
+                std::lock_guard<std::mutex> lock(mutex_);
+                if (stopping_ || queue_.size() >= options_.queue_capacity()) {
+                    ++stats_.dropped_queue_full;
+                    return false;
+                }
+                queue_.push_back(std::move(r));
+                ++stats_.enqueued;
+            }
+            work_cv_.notify_one();
+            return true;
+        } catch (...) {  // out of memory
+            try {
+                std::lock_guard<std::mutex> lock(mutex_);
+                ++stats_.dropped_queue_full;
+            } catch (...) {
+            }
+            return false;
+        }
+#else
+        (void)r;
+        std::lock_guard<std::mutex> lock(mutex_);
+        stats_.last_error = "nothing is sent: cpprof is compiled out (CPPROF_ENABLED=0) or this "
+                            "platform has no POSIX sockets";
+        return false;
+#endif
+    }
+
+    /// Waits until every submitted request was sent or given up, at most `timeout`. True when
+    /// the queue drained in time.
+    bool flush(std::chrono::milliseconds timeout) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        return idle_cv_.wait_for(lock, timeout, [&] { return queue_.empty() && !in_flight_; });
+    }
+
+    export_stats stats() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        export_stats s = stats_;
+        s.in_queue = queue_.size() + (in_flight_ ? 1 : 0);
+        return s;
+    }
+
+    const export_options& options() const { return options_; }
+
+private:
+#if CPPROF_DETAIL_SOCKETS
+    void run() {
+        for (;;) {
+            export_request r;
+            {
+                std::unique_lock<std::mutex> lock(mutex_);
+                work_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+                if (stopping_) return;
+                r = std::move(queue_.front());
+                queue_.pop_front();
+                in_flight_ = true;
+            }
+            try {
+                deliver(r);
+            } catch (const std::exception& e) {  // out of memory while building the request
+                finish(&export_stats::failed, r.what + ": " + e.what());
+            }
+            {
+                std::lock_guard<std::mutex> lock(mutex_);
+                in_flight_ = false;
+            }
+            idle_cv_.notify_all();
+        }
+    }
+
+    void finish(std::uint64_t export_stats::*counter, std::string error) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        ++(stats_.*counter);
+        if (!error.empty()) stats_.last_error = std::move(error);
+    }
+
+    std::uint64_t next_random() {
+        rng_ ^= rng_ << 13;
+        rng_ ^= rng_ >> 7;
+        rng_ ^= rng_ << 17;
+        return rng_;
+    }
+
+    /// Exponential backoff before retry number `attempt` (0 = the first), with jitter.
+    std::chrono::milliseconds backoff(int attempt) {
+        std::int64_t b = options_.initial_backoff().count();
+        const std::int64_t cap = options_.max_backoff().count();
+        for (int i = 0; i < attempt && b < cap; ++i) b *= 2;
+        if (b > cap) b = cap;
+        const std::int64_t half = b / 2;
+        return std::chrono::milliseconds(b - half + static_cast<std::int64_t>(next_random() % static_cast<std::uint64_t>(half + 1)));
+    }
+
+    void deliver(const export_request& r) {
+        const std::string what = r.what.empty() ? std::string("export") : r.what;
+        http_url url;
+        std::string bytes;
+        try {
+            url = parse_http_url(r.url);
+            bytes = build_http_request(url, r, options_.user_agent());
+        } catch (const error& e) {
+            finish(&export_stats::failed, what + ": " + std::string(e.what()).substr(8));  // no "cpprof: "
+            return;
+        }
+        const std::string prefix = what + ": POST http://" + url.host_header + url.target + ": ";
+        for (int attempt = 0;; ++attempt) {
+            const auto deadline = steady::now() + options_.timeout();
+            const http_outcome o = http_exchange(url, bytes, deadline, stop_.read_fd,
+                                                 options_.max_response_bytes(), options_.timeout());
+            if (o.cancelled) {
+                finish(&export_stats::abandoned, prefix + o.error);
+                return;
+            }
+            if (!o.transport_error && o.status >= 200 && o.status <= 299) {
+                finish(&export_stats::sent, {});
+                return;
+            }
+            std::string why;
+            if (o.transport_error) {
+                why = o.error;
+            } else {
+                why = "HTTP " + std::to_string(o.status) + " " + http::status_text(o.status);
+                if (!o.retry_after.empty()) why += " (Retry-After: " + body_excerpt(o.retry_after) + ")";
+                const std::string excerpt = body_excerpt(o.body);
+                if (!excerpt.empty()) why += ": " + excerpt;
+            }
+            const bool retryable =
+                o.transport_error || o.status == 429 || (o.status >= 500 && o.status <= 599);
+            if (!retryable) {
+                finish(&export_stats::failed, prefix + why + " (not retried)");
+                return;
+            }
+            if (attempt >= options_.max_retries()) {
+                finish(&export_stats::failed, prefix + why + " (gave up after " +
+                                                  std::to_string(attempt + 1) + " attempts)");
+                return;
+            }
+            std::chrono::milliseconds delay = backoff(attempt);
+            if (!o.retry_after.empty()) {
+                const std::int64_t ra = retry_after_ms(o.retry_after, std::chrono::system_clock::now());
+                if (ra >= 0) {
+                    const std::int64_t capped = std::min<std::int64_t>(ra, options_.max_retry_after().count());
+                    if (capped > delay.count()) delay = std::chrono::milliseconds(capped);
+                }
+            }
+            {
+                std::lock_guard<std::mutex> lock(mutex_);
+                ++stats_.retried;
+                stats_.last_error = prefix + why + " (attempt " + std::to_string(attempt + 1) +
+                                    ", retrying in " + std::to_string(delay.count()) + " ms)";
+            }
+            if (wait_fd(-1, 0, steady::now() + delay, stop_.read_fd) < 0) {
+                finish(&export_stats::abandoned, {});
+                return;
+            }
+        }
+    }
+
+    self_pipe stop_;
+    std::thread thread_;
+    std::uint64_t rng_ = 0x9e3779b97f4a7c15ULL;
+#endif
+
+    export_options options_;
+    mutable std::mutex mutex_;
+    std::condition_variable work_cv_, idle_cv_;
+    std::deque<export_request> queue_;
+    bool in_flight_ = false;
+    bool stopping_ = false;
+    export_stats stats_;
+};
+
+using background_exporter = basic_background_exporter<>;
+
+}  // namespace detail
+}  // namespace cpprof
+// ----- end cpprof/export/transport.hpp -----
+
+namespace cpprof {
+namespace otlp {
+
+/// Exporter settings (chained setters returning *this).
+class options {
+public:
+    using ms = std::chrono::milliseconds;
+
+    /// Base URL of the collector's OTLP/HTTP receiver (default http://127.0.0.1:4318); the
+    /// signal paths (/v1/metrics, /v1/traces, /v1development/profiles) are appended to it.
+    options& endpoint(std::string url) { endpoint_ = std::move(url); return *this; }
+    const std::string& endpoint() const { return endpoint_; }
+    /// The resource's service.name (default "unknown_service").
+    options& service_name(std::string name) { encode_.service_name = std::move(name); return *this; }
+    const std::string& service_name() const { return encode_.service_name; }
+    /// An extra string attribute of the resource (e.g. "deployment.environment.name").
+    options& resource_attribute(std::string key, std::string value) {
+        encode_.resource_attributes.emplace_back(std::move(key), std::move(value));
+        return *this;
+    }
+    /// An extra HTTP header on every request (e.g. an API key the collector wants).
+    options& header(std::string name, std::string value) {
+        headers_.emplace_back(std::move(name), std::move(value));
+        return *this;
+    }
+    options& headers(std::vector<std::pair<std::string, std::string>> h) {
+        headers_ = std::move(h);
+        return *this;
+    }
+    const std::vector<std::pair<std::string, std::string>>& headers() const { return headers_; }
+    /// The most one HTTP attempt may take (default 10 s, OTLP's default export timeout).
+    options& timeout(ms t) { transport_.timeout(t); return *this; }
+    ms timeout() const { return transport_.timeout(); }
+    /// Requests (and ended spans) that may wait to be sent (default 64); more are dropped.
+    options& queue_size(std::size_t n) { transport_.queue_capacity(n); return *this; }
+    std::size_t queue_size() const { return transport_.queue_capacity(); }
+    /// Retries after the first attempt (default 5).
+    options& max_retries(int n) { transport_.max_retries(n); return *this; }
+    /// Functions in profiling_function_cpu_time_ratio (default 10).
+    options& top_functions(std::size_t n) { encode_.top_functions = n; return *this; }
+    std::size_t top_functions() const { return encode_.top_functions; }
+    /// Where ended spans get their profile from (see the top of this header).
+    options& profile_source(std::function<profile()> source) { source_ = std::move(source); return *this; }
+    const std::function<profile()>& profile_source() const { return source_; }
+    /// Every transport setting (backoff, shutdown timeout, user agent, ...).
+    options& transport(export_options o) { transport_ = std::move(o); return *this; }
+    const export_options& transport() const { return transport_; }
+    const encode_options& encoding() const { return encode_; }
+
+private:
+    std::string endpoint_ = "http://127.0.0.1:4318";
+    encode_options encode_;
+    std::vector<std::pair<std::string, std::string>> headers_;
+    export_options transport_;
+    std::function<profile()> source_;
+};
+
+class exporter;
+
+namespace detail {
+
+/// profiling.samples and profiling.hotspot of the spans in `wanted` (span id hex -> slot):
+/// samples counted as profile::total_samples() does, the hotspot being the leaf function with
+/// the most CPU (or default) value among them.
+struct span_profile_stats {
+    std::uint64_t samples = 0;
+    std::map<std::string, std::int64_t> self;  // leaf function -> value
+    std::string hotspot() const {
+        const std::pair<const std::string, std::int64_t>* best = nullptr;
+        for (const auto& kv : self)
+            if (kv.second > 0 && (best == nullptr || kv.second > best->second)) best = &kv;
+        return best != nullptr ? best->first : std::string();
+    }
+};
+
+template <class = void>
+std::vector<span_profile_stats> span_stats(const profile& p,
+                                           const std::unordered_map<std::string, std::size_t>& wanted) {
+    std::vector<span_profile_stats> out(wanted.size());
+    if (wanted.empty()) return out;
+    const bool counts = !p.sample_types().empty() && p.sample_types()[0].unit == "count";
+    std::size_t column = cpu_column(p);
+    if (column == static_cast<std::size_t>(-1)) column = p.default_sample_index();
+    for (const sample& s : p.samples()) {
+        const std::string_view id = s.label_str(label_keys::span_id);
+        if (id.empty()) continue;
+        auto it = wanted.find(std::string(id));
+        if (it == wanted.end()) continue;
+        span_profile_stats& st = out[it->second];
+        st.samples += counts ? static_cast<std::uint64_t>(s.values.empty() || s.values[0] < 0 ? 0 : s.values[0]) : 1;
+        if (!s.stack.empty() && s.stack.front() < p.frames().size() && column < s.values.size())
+            st.self[p.frame_at(s.stack.front()).display_name()] += s.values[column];
+    }
+    return out;
+}
+
+inline void add_profiling_attributes(span_data& s, const span_profile_stats& st) {
+    s.attributes.push_back(attribute::of("profiling.samples", static_cast<std::int64_t>(st.samples)));
+    const std::string hot = st.hotspot();
+    if (!hot.empty()) s.attributes.push_back(attribute::of("profiling.hotspot", hot));
+}
+
+}  // namespace detail
+
+/// Sends profiles, metrics and spans to an OTLP/HTTP receiver in the background.
+class exporter {
+public:
+    explicit exporter(options o = {}) : options_(validated(std::move(o))), transport_(options_.transport()) {}
+    exporter(const exporter&) = delete;
+    exporter& operator=(const exporter&) = delete;
+    /// Sends spans still waiting, then lets the transport drain (bounded, see transport.hpp).
+    ~exporter() {
+        try {
+            send_pending(nullptr);
+        } catch (...) {
+        }
+    }
+
+    /// ExportMetricsServiceRequest for `p` (see the top of this header). False when the request
+    /// was dropped (queue full). Throws cpprof::error when p cannot be encoded.
+    bool export_metrics(const profile& p) {
+        samples_counter c;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            if (!counter_started_) {
+                counter_.start_unix_nano = p.time_nanos() > 0 ? static_cast<std::uint64_t>(p.time_nanos())
+                                                              : detail::unix_now_nanos();
+                counter_started_ = true;
+            }
+            counter_.total += p.total_samples();
+            c = counter_;
+        }
+        const bool ok = submit(paths::metrics, encode_metrics(p, options_.encoding(), c), "otlp metrics");
+        send_pending(&p);
+        return ok;
+    }
+
+    /// ExportProfilesServiceRequest for `p`. False when dropped; throws cpprof::error when p
+    /// cannot be encoded.
+    bool export_profile(const profile& p) {
+        const bool ok = submit(paths::profiles, encode_profiles(p, options_.encoding()), "otlp profiles");
+        send_pending(&p);
+        return ok;
+    }
+
+    /// ExportTraceServiceRequest with `spans` as they are. False when dropped or empty.
+    bool export_spans(const std::vector<span_data>& spans) {
+        if (spans.empty()) return false;
+        return submit(paths::traces, encode_traces(spans, options_.encoding()), "otlp traces");
+    }
+
+    /// Sends the spans still waiting for a profile, then waits until everything submitted was
+    /// sent or given up, at most `timeout`. True when the queue drained in time.
+    bool flush(std::chrono::milliseconds timeout) {
+        send_pending(nullptr);
+        return transport_.flush(timeout);
+    }
+
+    /// The transport's counters, plus ended spans dropped while waiting for a profile (in
+    /// dropped_queue_full).
+    export_stats stats() const {
+        export_stats s = transport_.stats();
+        std::lock_guard<std::mutex> lock(mutex_);
+        s.dropped_queue_full += spans_dropped_;
+        if (s.last_error.empty() && spans_dropped_ > 0)
+            s.last_error = "otlp traces: " + std::to_string(spans_dropped_) +
+                           " ended spans dropped while waiting for a profile (queue_size)";
+        return s;
+    }
+
+    const options& settings() const { return options_; }
+
+    /// Called by span's destructor; usable directly for spans timed elsewhere.
+    void end_span(span_data s) {
+        if (options_.profile_source()) {
+            profile p = options_.profile_source()();
+            std::unordered_map<std::string, std::size_t> wanted{{s.id.hex(), 0}};
+            detail::add_profiling_attributes(s, detail::span_stats(p, wanted)[0]);
+            (void)export_spans({s});
+            return;
+        }
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (pending_.size() >= options_.queue_size()) {
+            ++spans_dropped_;
+            return;
+        }
+        pending_.push_back(std::move(s));
+    }
+
+private:
+    static options validated(options o) {
+        const std::string& e = o.endpoint();
+        if (e.compare(0, 7, "http://") != 0)
+            throw error("otlp::options: endpoint \"" + e +
+                        "\" must be an http:// URL (cpprof sends plain HTTP; let a local "
+                        "OpenTelemetry Collector handle TLS)");
+        for (const auto& h : o.headers())
+            if (h.first.empty() || h.first.find_first_of(std::string_view(":\r\n\0", 4)) != std::string::npos ||
+                h.second.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos)
+                throw error("otlp::options: header \"" + h.first + "\" has an empty name, a colon, CR, LF or NUL");
+        if (o.service_name().empty()) throw error("otlp::options: service_name is empty");
+        return o;
+    }
+
+    std::string url(std::string_view path) const {
+        std::string u = options_.endpoint();
+        while (!u.empty() && u.back() == '/') u.pop_back();
+        u += path;
+        return u;
+    }
+
+    bool submit(std::string_view path, std::string body, const char* what) {
+        cpprof::detail::export_request r;
+        r.url = url(path);
+        r.content_type = std::string(content_type);
+        r.headers = options_.headers();
+        r.body = std::move(body);
+        r.what = what;
+        return transport_.submit(std::move(r));
+    }
+
+    /// Sends the waiting spans, with their profiling attributes from `p` when there is one.
+    void send_pending(const profile* p) {
+        std::vector<span_data> spans;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            spans.swap(pending_);
+        }
+        if (spans.empty()) return;
+        if (p != nullptr) {
+            std::unordered_map<std::string, std::size_t> wanted;
+            for (std::size_t i = 0; i < spans.size(); ++i) wanted.emplace(spans[i].id.hex(), i);
+            const auto st = detail::span_stats(*p, wanted);
+            for (std::size_t i = 0; i < spans.size(); ++i)
+                detail::add_profiling_attributes(spans[i], st[wanted.at(spans[i].id.hex())]);
+        }
+        (void)export_spans(spans);
+    }
+
+    options options_;
+    mutable std::mutex mutex_;
+    samples_counter counter_;
+    bool counter_started_ = false;
+    std::vector<span_data> pending_;
+    std::uint64_t spans_dropped_ = 0;
+    cpprof::detail::background_exporter transport_;  // last: stops before the members above go
+};
+
+/// A span that labels the samples of its scope with span_id / trace_id (formats.md §9) and is
+/// exported when it ends. Scoped like label_guard: not copyable, movable or heap-allocatable,
+/// and it must end on the thread that made it (its labels are that thread's).
+class span {
+public:
+    /// A new root span: random trace and span ids.
+    span(exporter& e, std::string name) : span(e, std::move(name), trace_id::random(), span_id::random(), span_id{}) {}
+    /// A new span in trace `trace`, child of `parent` (all zero: a root span).
+    span(exporter& e, std::string name, const trace_id& trace, const span_id& parent = {})
+        : span(e, std::move(name), trace, span_id::random(), parent) {}
+    /// Every id given. Throws cpprof::error for an all-zero trace or span id or an empty name.
+    span(exporter& e, std::string name, const trace_id& trace, const span_id& id, const span_id& parent)
+        : exporter_(e),
+          data_(make_data(std::move(name), trace, id, parent)),
+          trace_hex_(trace.hex()),
+          span_hex_(id.hex()),
+          trace_label_(label_keys::trace_id, trace_hex_),
+          span_label_(label_keys::span_id, span_hex_) {}
+
+    span(const span&) = delete;
+    span& operator=(const span&) = delete;
+    span(span&&) = delete;
+    span& operator=(span&&) = delete;
+    static void* operator new(std::size_t) = delete;
+    static void* operator new[](std::size_t) = delete;
+
+    /// Ends the span (end time now) and hands it to the exporter; never throws.
+    ~span() {
+        try {
+            data_.end_unix_nano = detail::unix_now_nanos();
+            exporter_.end_span(std::move(data_));
+        } catch (...) {
+        }
+    }
+
+    /// A string, integer, double or bool attribute of the span.
+    template <class T>
+    span& set_attribute(std::string key, const T& value) {
+        if constexpr (std::is_same<T, bool>::value)
+            data_.attributes.push_back(attribute::of(std::move(key), value));
+        else if constexpr (std::is_integral<T>::value)
+            data_.attributes.push_back(attribute::of(std::move(key), static_cast<std::int64_t>(value)));
+        else if constexpr (std::is_floating_point<T>::value)
+            data_.attributes.push_back(attribute::of(std::move(key), static_cast<double>(value)));
+        else
+            data_.attributes.push_back(attribute::of(std::move(key), std::string(value)));
+        return *this;
+    }
+
+    const otlp::trace_id& trace() const { return data_.trace; }
+    const otlp::span_id& id() const { return data_.id; }
+
+private:
+    static span_data make_data(std::string name, const trace_id& trace, const span_id& id, const span_id& parent) {
+        if (name.empty()) throw error("otlp::span: the name is empty");
+        if (!trace.valid() || !id.valid()) throw error("otlp::span \"" + name + "\": all-zero trace or span id");
+        span_data d;
+        d.trace = trace;
+        d.id = id;
+        d.parent = parent;
+        d.name = std::move(name);
+        d.start_unix_nano = detail::unix_now_nanos();
+        return d;
+    }
+
+    exporter& exporter_;
+    span_data data_;
+    std::string trace_hex_, span_hex_;
+    label_guard trace_label_;  // constructed after the hex strings, destroyed before them
+    label_guard span_label_;
+};
+
+}  // namespace otlp
+}  // namespace cpprof
+// ----- end cpprof/export/otlp.hpp -----
 // ----- begin cpprof/http/handler.hpp -----
 // cpprof::http::handle(): the /debug/pprof endpoints as a function from a request to a
 // response, for an application that has its own HTTP server (cpprof::http::server calls the
@@ -12031,214 +15309,6 @@ json_value parse_json(std::string_view text, int max_depth = 32) {
 
 }  // namespace cpprof::detail
 // ----- end cpprof/detail/json_reader.hpp -----
-// ----- begin cpprof/http/message.hpp -----
-// The contract between an HTTP server and cpprof's /debug/pprof handler: a request in, a
-// response out, with no socket code involved. An application that already runs an HTTP server
-// copies its request into a cpprof::http::request, calls cpprof::http::handle() and copies the
-// cpprof::http::response back; cpprof's own server (cpprof::http::server) does the same.
-//
-//  - request::method is the method token as sent ("GET", "POST", ...), case-sensitive.
-//  - request::path is the percent-decoded path ("/debug/pprof/profile").
-//  - request::query is the raw query string, without the '?' and not decoded
-//    ("seconds=5&frequency=99"). It is authoritative: handle() parses it itself (a bad escape is
-//    answered with 400), so an application only has to fill it.
-//  - request::params is what parse_query(query) gives; cpprof's request parser fills it, an
-//    application may leave it empty.
-//  - Header names compare case-insensitively (header()); values are kept as sent, with the
-//    surrounding spaces and tabs removed.
-//
-// parse_query() follows the rules of HTML form encoding as Go's url.ParseQuery does: '&'
-// separates pairs, '+' is a space, %XX is a byte; a '%' not followed by two hex digits, a
-// decoded NUL or a ';' (Go rejects it too, since 1.17) is an error.
-
-namespace cpprof {
-namespace http {
-
-/// Name/value pairs in the order received (headers, query parameters).
-using fields = std::vector<std::pair<std::string, std::string>>;
-
-namespace detail {
-
-inline char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-inline bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-    return true;
-}
-
-inline const std::string* find_field(const fields& f, std::string_view name, bool case_insensitive) {
-    for (const auto& kv : f)
-        if (case_insensitive ? iequals(kv.first, name) : kv.first == name) return &kv.second;
-    return nullptr;
-}
-
-/// A printable rendering of untrusted bytes for an error message (at most 64 of them).
-inline std::string quote_bytes(std::string_view s) {
-    static const char hex[] = "0123456789abcdef";
-    std::string out = "'";
-    for (std::size_t i = 0; i < s.size() && i < 64; ++i) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') {
-            out.push_back(static_cast<char>(c));
-        } else {
-            out += "\\x";
-            out.push_back(hex[c >> 4]);
-            out.push_back(hex[c & 15]);
-        }
-    }
-    if (s.size() > 64) out += "...";
-    return out + "'";
-}
-
-inline int hex_digit(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-/// Percent-decodes `in` into `out` ('+' is a space when plus_is_space). Returns an empty string
-/// on success, else the reason.
-inline std::string percent_decode(std::string_view in, std::string& out, bool plus_is_space) {
-    out.clear();
-    out.reserve(in.size());
-    for (std::size_t i = 0; i < in.size(); ++i) {
-        const char c = in[i];
-        if (c == '%') {
-            const int hi = i + 1 < in.size() ? hex_digit(in[i + 1]) : -1;
-            const int lo = i + 2 < in.size() ? hex_digit(in[i + 2]) : -1;
-            if (hi < 0 || lo < 0)
-                return "bad percent-escape at byte " + std::to_string(i) +
-                       " ('%' must be followed by two hex digits)";
-            const char b = static_cast<char>(hi * 16 + lo);
-            if (b == '\0') return "percent-escape %00 (NUL) at byte " + std::to_string(i);
-            out.push_back(b);
-            i += 2;
-        } else if (c == '+' && plus_is_space) {
-            out.push_back(' ');
-        } else {
-            out.push_back(c);
-        }
-    }
-    return {};
-}
-
-/// Splits and decodes a raw query string; returns an empty string on success, else the reason.
-inline std::string parse_query_into(std::string_view query, fields& out) {
-    out.clear();
-    std::size_t pos = 0;
-    while (pos <= query.size()) {
-        std::size_t amp = query.find('&', pos);
-        if (amp == std::string_view::npos) amp = query.size();
-        const std::string_view pair = query.substr(pos, amp - pos);
-        pos = amp + 1;
-        if (pair.empty()) continue;
-        if (pair.find(';') != std::string_view::npos)
-            return "';' in query string (separate parameters with '&')";
-        const std::size_t eq = pair.find('=');
-        std::string name, value;
-        std::string why = percent_decode(pair.substr(0, eq), name, true);
-        if (why.empty() && eq != std::string_view::npos)
-            why = percent_decode(pair.substr(eq + 1), value, true);
-        if (!why.empty()) return "query parameter '" + std::string(pair) + "': " + why;
-        out.emplace_back(std::move(name), std::move(value));
-    }
-    return {};
-}
-
-}  // namespace detail
-
-/// Decodes a raw query string ("a=1&b=x%20y") into pairs. Throws cpprof::error on a bad escape.
-inline fields parse_query(std::string_view query) {
-    fields out;
-    const std::string why = detail::parse_query_into(query, out);
-    if (!why.empty()) throw error("http: " + why);
-    return out;
-}
-
-struct request {
-    std::string method = "GET";
-    std::string path = "/";
-    std::string query;
-    fields params;
-    fields headers;
-    std::string body;
-
-    /// The first header with this name (case-insensitive), or nullptr.
-    const std::string* header(std::string_view name) const {
-        return detail::find_field(headers, name, true);
-    }
-    /// The first decoded query parameter with this name (case-sensitive), or nullptr.
-    const std::string* param(std::string_view name) const {
-        return detail::find_field(params, name, false);
-    }
-};
-
-struct response {
-    int status = 200;
-    fields headers;
-    std::string body;
-
-    const std::string* header(std::string_view name) const {
-        return detail::find_field(headers, name, true);
-    }
-    /// Replaces the first header of this name (case-insensitive) or adds it.
-    response& set_header(std::string name, std::string value) {
-        for (auto& kv : headers)
-            if (detail::iequals(kv.first, name)) {
-                kv.second = std::move(value);
-                return *this;
-            }
-        headers.emplace_back(std::move(name), std::move(value));
-        return *this;
-    }
-};
-
-/// A plain-text response, e.g. an error with its reason: text_response(400, "bad seconds").
-inline response text_response(int status, std::string text) {
-    response r;
-    r.status = status;
-    if (!text.empty() && text.back() != '\n') text.push_back('\n');
-    r.body = std::move(text);
-    r.set_header("Content-Type", "text/plain; charset=utf-8");
-    r.set_header("X-Content-Type-Options", "nosniff");
-    return r;
-}
-
-/// The reason phrase of a status code ("Not Found"), or "Unknown" for codes not listed.
-inline const char* status_text(int status) {
-    switch (status) {
-        case 100: return "Continue";
-        case 200: return "OK";
-        case 204: return "No Content";
-        case 301: return "Moved Permanently";
-        case 302: return "Found";
-        case 304: return "Not Modified";
-        case 400: return "Bad Request";
-        case 401: return "Unauthorized";
-        case 403: return "Forbidden";
-        case 404: return "Not Found";
-        case 405: return "Method Not Allowed";
-        case 408: return "Request Timeout";
-        case 409: return "Conflict";
-        case 411: return "Length Required";
-        case 413: return "Content Too Large";
-        case 414: return "URI Too Long";
-        case 415: return "Unsupported Media Type";
-        case 431: return "Request Header Fields Too Large";
-        case 500: return "Internal Server Error";
-        case 501: return "Not Implemented";
-        case 503: return "Service Unavailable";
-        case 505: return "HTTP Version Not Supported";
-        default: return "Unknown";
-    }
-}
-
-}  // namespace http
-}  // namespace cpprof
-// ----- end cpprof/http/message.hpp -----
 
 // Included exactly as the profilers include them (the single header keeps one copy).
 #if CPPROF_ENABLED && CPPROF_PLATFORM_SUPPORTED
@@ -12806,337 +15876,7 @@ inline response handle(const request& req) { return handle(req, handler_options{
 //   port() is 0.
 // Linux (and POSIX) only; elsewhere the constructor throws cpprof::error.
 
-// ----- begin cpprof/http/wire.hpp -----
-// HTTP/1.1 on the wire (RFC 9112): the request parser and the response writer of cpprof's
-// server, in cpprof::http::detail. They live beside message.hpp rather than in detail/ because
-// they fill and read its public types.
-//
-// parse_request() is written for hostile input and never throws: it looks at the bytes received
-// so far on a connection and says one of
-//   - complete:   one whole request was read; `consumed` bytes of the input belong to it, and
-//                 whatever follows is the start of the next (pipelined) request;
-//   - incomplete: more bytes are needed (nothing is consumed: call again with more);
-//   - error:      answer `error_status` with `reason` and close the connection.
-// What it enforces:
-//   - the request line and the headers together within limits.max_head bytes (default 8 KiB)
-//     and limits.max_headers fields, else 431, decided as soon as the limit is passed;
-//   - a body only by Content-Length, at most limits.max_body bytes (default 64 KiB), else 413,
-//     decided from the header before the body is read; several Content-Length fields must agree
-//     and be plain digits, else 400;
-//   - Transfer-Encoding (chunked or any other) is refused with 501: cpprof's endpoints take tiny
-//     bodies, so clients must send Content-Length;
-//   - request line "METHOD SP TARGET SP HTTP/1.x": the method a token, the target in origin
-//     form ("/path?query") or absolute form ("http://host/path"), visible ASCII only, no
-//     fragment; HTTP/2.0 and other majors get 505; an HTTP/1.1 request must carry exactly one
-//     Host (RFC 9112 §3.2), else 400;
-//   - header lines "name: value", the name a token with no space before the colon, the value
-//     without control characters; obsolete line folding is refused with 400;
-//   - lines end in CRLF or a bare LF (RFC 9112 §2.2 allows it); a CR anywhere else is a 400;
-//     empty lines before the request line are skipped (clients may send one after a body);
-//   - the path is percent-decoded and the query parsed (message.hpp): a bad escape is a 400.
-// keep_alive follows the version and the Connection header (HTTP/1.1 keeps the connection
-// unless "close"; HTTP/1.0 closes it unless "keep-alive").
-//
-// serialize_response() writes the status line, the response's headers (validated: a token name
-// and a value without CR, LF or NUL, else cpprof::error, since header injection is a bug of the
-// caller), then Content-Length and Connection written by itself (any such header in the
-// response is dropped, as is Transfer-Encoding), then the body unless head_only. 1xx, 204 and
-// 304 responses have neither Content-Length nor a body.
-
-namespace cpprof {
-namespace http {
-namespace detail {
-
-struct parse_limits {
-    std::size_t max_head = 8 * 1024;
-    std::size_t max_headers = 100;
-    std::size_t max_body = 64 * 1024;
-};
-
-enum class parse_status { complete, incomplete, error };
-
-struct parse_result {
-    parse_status status = parse_status::incomplete;
-    std::size_t consumed = 0;    ///< complete: bytes of the input that made the request
-    int error_status = 0;        ///< error: the status to answer (400, 413, 431, 501, 505)
-    std::string reason;          ///< error: what was wrong, for the response body
-    bool keep_alive = false;     ///< complete: the connection may carry another request
-    bool expect_continue = false;  ///< the head was read and says "Expect: 100-continue"
-    bool head_complete = false;  ///< the head was read (incomplete: the body is still missing)
-};
-
-inline bool is_tchar(char c) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-    switch (c) {
-        case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-        case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-            return true;
-        default:
-            return false;
-    }
-}
-
-inline bool is_token(std::string_view s) {
-    if (s.empty()) return false;
-    for (char c : s)
-        if (!is_tchar(c)) return false;
-    return true;
-}
-
-inline std::string_view trim_ows(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
-/// True when the comma-separated list `value` holds `token` (case-insensitive).
-inline bool list_has_token(std::string_view value, std::string_view token) {
-    while (!value.empty()) {
-        std::size_t comma = value.find(',');
-        if (comma == std::string_view::npos) comma = value.size();
-        if (iequals(trim_ows(value.substr(0, comma)), token)) return true;
-        value.remove_prefix(comma == value.size() ? comma : comma + 1);
-    }
-    return false;
-}
-
-inline parse_result parse_failure(int status, std::string reason) {
-    parse_result r;
-    r.status = parse_status::error;
-    r.error_status = status;
-    r.reason = std::move(reason);
-    return r;
-}
-
-/// Parses the request target (origin or absolute form) into out.path / query / params.
-/// Returns an empty string on success, else the reason for a 400.
-inline std::string parse_target(std::string_view target, request& out) {
-    for (char c : target) {
-        const auto u = static_cast<unsigned char>(c);
-        if (u <= 0x20 || u >= 0x7f) return "request target has a byte that is not visible ASCII";
-        if (c == '#') return "request target has a fragment ('#')";
-    }
-    if (target.empty()) return "empty request target";
-    if (target.front() != '/') {
-        std::size_t scheme_len = 0;
-        if (target.size() >= 7 && iequals(target.substr(0, 7), "http://")) scheme_len = 7;
-        else if (target.size() >= 8 && iequals(target.substr(0, 8), "https://")) scheme_len = 8;
-        if (scheme_len == 0)
-            return "request target " + quote_bytes(target) +
-                   " is neither a path ('/...') nor an absolute http URL";
-        target.remove_prefix(scheme_len);
-        const std::size_t end = target.find_first_of("/?");
-        if (end == 0) return "absolute request target without a host";
-        if (end == std::string_view::npos) {
-            target = "/";
-        } else {
-            target.remove_prefix(end);
-            if (target.front() == '?') {
-                out.path = "/";
-                out.query.assign(target.substr(1));
-                const std::string why = parse_query_into(out.query, out.params);
-                return why;
-            }
-        }
-    }
-    const std::size_t q = target.find('?');
-    const std::string_view raw_path = target.substr(0, q);
-    std::string why = percent_decode(raw_path, out.path, false);
-    if (!why.empty()) return "path " + quote_bytes(raw_path) + ": " + why;
-    if (q != std::string_view::npos) {
-        out.query.assign(target.substr(q + 1));
-        why = parse_query_into(out.query, out.params);
-    } else {
-        out.query.clear();
-        out.params.clear();
-    }
-    return why;
-}
-
-/// See the top of this file. `out` is overwritten when the result is complete, and may hold a
-/// partial request otherwise.
-inline parse_result parse_request(std::string_view in, request& out, const parse_limits& limits = {}) {
-    std::size_t pos = 0;
-    // Empty lines before the request line are skipped (RFC 9112 §2.2), within the head limit.
-    while (pos < in.size() && (in[pos] == '\n' || (in[pos] == '\r' && pos + 1 < in.size() && in[pos + 1] == '\n')))
-        pos += in[pos] == '\r' ? 2 : 1;
-    if (pos > limits.max_head)
-        return parse_failure(431, "more than " + std::to_string(limits.max_head) +
-                                      " bytes of empty lines before the request line");
-    const std::size_t head_start = pos;
-
-    // Reads the next line: returns false when it is not all here yet.
-    std::string_view line;
-    std::string bad_line;
-    auto next_line = [&](std::size_t& p) -> bool {
-        const std::size_t nl = in.find('\n', p);
-        if (nl == std::string_view::npos) return false;
-        line = in.substr(p, nl - p);
-        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        if (line.find('\r') != std::string_view::npos) bad_line = "a CR that does not end a line";
-        p = nl + 1;
-        return true;
-    };
-    auto too_large = [&]() {
-        return parse_failure(431, "the request line and headers are larger than " +
-                                      std::to_string(limits.max_head) + " bytes");
-    };
-    auto not_yet = [&](std::size_t p) {
-        if (p - head_start > limits.max_head) return too_large();
-        return parse_result{};
-    };
-
-    // Request line. The method is checked as its bytes arrive, so that a client speaking
-    // something else (TLS, HTTP/2's preface is caught by the version) is refused at once
-    // rather than after the request timeout.
-    for (std::size_t i = pos; i < in.size() && in[i] != ' '; ++i) {
-        if (is_tchar(in[i]) || in[i] == '\r' || in[i] == '\n') continue;
-        if (i == pos && in[i] == '\x16')
-            return parse_failure(400, "this looks like a TLS handshake: the server speaks plain "
-                                      "HTTP (use http://, not https://)");
-        return parse_failure(400, "not an HTTP request: bad method " +
-                                      quote_bytes(in.substr(pos, i + 1 - pos)));
-    }
-    if (!next_line(pos)) return not_yet(in.size());
-    if (pos - head_start > limits.max_head) return too_large();
-    if (!bad_line.empty()) return parse_failure(400, "request line has " + bad_line);
-    const std::size_t sp1 = line.find(' ');
-    const std::size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
-    if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos)
-        return parse_failure(400, "malformed request line " + quote_bytes(line) +
-                                      " (expected 'METHOD /path HTTP/1.1')");
-    const std::string_view method = line.substr(0, sp1);
-    const std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
-    const std::string_view version = line.substr(sp2 + 1);
-    if (!is_token(method)) return parse_failure(400, "bad method " + quote_bytes(method));
-    if (version.size() != 8 || version.compare(0, 5, "HTTP/") != 0 || version[5] < '0' ||
-        version[5] > '9' || version[6] != '.' || version[7] < '0' || version[7] > '9')
-        return parse_failure(400, "bad HTTP version " + quote_bytes(version));
-    if (version[5] != '1')
-        return parse_failure(505, "HTTP version " + std::string(version) +
-                                      " is not supported (HTTP/1.0 and HTTP/1.1 are)");
-    const bool http10 = version[7] == '0';
-    out = request{};
-    out.method.assign(method);
-    {
-        const std::string why = parse_target(target, out);
-        if (!why.empty()) return parse_failure(400, why);
-    }
-
-    // Header fields.
-    for (;;) {
-        if (!next_line(pos)) return not_yet(in.size());
-        if (pos - head_start > limits.max_head) return too_large();
-        if (!bad_line.empty()) return parse_failure(400, "header line has " + bad_line);
-        if (line.empty()) break;
-        if (line.front() == ' ' || line.front() == '\t')
-            return parse_failure(400, "obsolete header line folding (a line starting with a space "
-                                      "or tab) is not accepted");
-        if (out.headers.size() >= limits.max_headers)
-            return parse_failure(431, "more than " + std::to_string(limits.max_headers) +
-                                          " header fields");
-        const std::size_t colon = line.find(':');
-        if (colon == std::string_view::npos)
-            return parse_failure(400, "header line without ':': " + quote_bytes(line));
-        const std::string_view name = line.substr(0, colon);
-        if (!is_token(name))
-            return parse_failure(400, "bad header name " + quote_bytes(name) +
-                                          " (a token, with no space before the ':')");
-        const std::string_view value = trim_ows(line.substr(colon + 1));
-        for (char c : value) {
-            const auto u = static_cast<unsigned char>(c);
-            if ((u < 0x20 && c != '\t') || u == 0x7f)
-                return parse_failure(400, "header " + std::string(name) +
-                                              " has a control character in its value");
-        }
-        out.headers.emplace_back(std::string(name), std::string(value));
-    }
-    const std::size_t head_end = pos;
-
-    // Framing and the fields the parser acts upon.
-    std::size_t host_count = 0;
-    bool have_length = false;
-    std::size_t length = 0;
-    parse_result result;
-    for (const auto& kv : out.headers) {
-        if (iequals(kv.first, "Host")) {
-            ++host_count;
-        } else if (iequals(kv.first, "Transfer-Encoding")) {
-            return parse_failure(501, "Transfer-Encoding (" + quote_bytes(kv.second) +
-                                          ") is not supported: send the body with Content-Length");
-        } else if (iequals(kv.first, "Content-Length")) {
-            const std::string& v = kv.second;
-            if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos)
-                return parse_failure(400, "bad Content-Length " + quote_bytes(v));
-            std::size_t n = 0;
-            for (char c : v) {
-                n = n * 10 + static_cast<std::size_t>(c - '0');
-                if (n > limits.max_body)
-                    return parse_failure(413, "request body of " + v + " bytes is larger than " +
-                                                  std::to_string(limits.max_body) + " bytes");
-            }
-            if (have_length && n != length)
-                return parse_failure(400, "Content-Length fields disagree");
-            have_length = true;
-            length = n;
-        } else if (iequals(kv.first, "Expect")) {
-            if (iequals(kv.second, "100-continue")) result.expect_continue = true;
-        }
-    }
-    if (!http10 && host_count != 1)
-        return parse_failure(400, host_count == 0 ? "HTTP/1.1 request without a Host header"
-                                                  : "more than one Host header");
-    if (host_count > 1) return parse_failure(400, "more than one Host header");
-
-    // Every Connection field counts; "close" wins over "keep-alive".
-    bool keep_alive = !http10, close = false;
-    for (const auto& kv : out.headers) {
-        if (!iequals(kv.first, "Connection")) continue;
-        if (list_has_token(kv.second, "close")) close = true;
-        if (list_has_token(kv.second, "keep-alive")) keep_alive = true;
-    }
-    result.keep_alive = keep_alive && !close;
-    result.head_complete = true;
-
-    if (in.size() - head_end < length) return result;  // incomplete: the body is still coming
-    out.body.assign(in.substr(head_end, length));
-    result.status = parse_status::complete;
-    result.consumed = head_end + length;
-    return result;
-}
-
-/// See the top of this file.
-inline std::string serialize_response(const response& r, bool head_only, bool keep_alive) {
-    if (r.status < 100 || r.status > 599)
-        throw error("http: response status " + std::to_string(r.status) + " is not in 100..599");
-    std::string out = "HTTP/1.1 " + std::to_string(r.status) + " " + status_text(r.status) + "\r\n";
-    for (const auto& kv : r.headers) {
-        if (!is_token(kv.first))
-            throw error("http: response header name " + quote_bytes(kv.first) + " is not a token");
-        if (kv.second.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos)
-            throw error("http: response header " + kv.first + " has CR, LF or NUL in its value");
-        if (iequals(kv.first, "Content-Length") || iequals(kv.first, "Connection") ||
-            iequals(kv.first, "Transfer-Encoding"))
-            continue;
-        out += kv.first;
-        out += ": ";
-        out += kv.second;
-        out += "\r\n";
-    }
-    const bool bodiless = r.status < 200 || r.status == 204 || r.status == 304;
-    if (!bodiless) out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
-    if (r.status >= 200) out += keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
-    out += "\r\n";
-    if (!bodiless && !head_only) out += r.body;
-    return out;
-}
-
-}  // namespace detail
-}  // namespace http
-}  // namespace cpprof
-// ----- end cpprof/http/wire.hpp -----
-
-#if CPPROF_ENABLED && (defined(__unix__) || defined(__APPLE__))
+#if CPPROF_DETAIL_SOCKETS
 #define CPPROF_DETAIL_HTTP_SERVER 1
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -13240,15 +15980,10 @@ inline void validate_server_options(const server_options& o) {
 
 #if CPPROF_DETAIL_HTTP_SERVER
 
-inline std::string errno_text(int e) { return std::strerror(e); }
-
-using steady = std::chrono::steady_clock;
-
-inline int ms_until(steady::time_point deadline) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now()).count();
-    return left <= 0 ? 0 : (left > 1000000 ? 1000000 : static_cast<int>(left));
-}
+// Deadlines, poll() and sends are shared with the HTTP client (detail/socket.hpp).
+using cpprof::detail::errno_text;
+using cpprof::detail::ms_until;
+using cpprof::detail::steady;
 
 /// State shared by the accepting thread and the connection threads.
 struct server_state {
@@ -13270,41 +16005,18 @@ struct server_state {
     /// Waits until `fd` is ready for `events`, the server stops, or the deadline passes.
     /// Returns 1 ready, 0 timed out, -1 stopping or error.
     int wait(int fd, short events, steady::time_point deadline) const {
-        for (;;) {
-            if (stopping.load()) return -1;
-            pollfd p[2] = {{fd, events, 0}, {wake_read, POLLIN, 0}};
-            const int r = ::poll(p, 2, ms_until(deadline));
-            if (r < 0) {
-                if (errno == EINTR) continue;  // the CPU profiler's signals
-                return -1;
-            }
-            if (p[1].revents != 0 || stopping.load()) return -1;
-            if (r == 0) {
-                if (ms_until(deadline) == 0) return 0;
-                continue;  // poll's clock and ours disagree by a millisecond
-            }
-            if (p[0].revents & (POLLERR | POLLNVAL)) return -1;
-            return 1;  // readable, writable or hung up: the read or write tells which
-        }
+        if (stopping.load()) return -1;
+        const int r = cpprof::detail::wait_fd(fd, events, deadline, wake_read);
+        return r == 1 && stopping.load() ? -1 : r;
     }
 
     /// Writes all of `data` before the write deadline. False when the connection is lost.
     bool write_all(int fd, std::string_view data) const {
+        if (stopping.load()) return false;
         const auto deadline = steady::now() + std::chrono::milliseconds(options.write_timeout_ms());
-        while (!data.empty()) {
-            const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-            if (n > 0) {
-                data.remove_prefix(static_cast<std::size_t>(n));
-                continue;
-            }
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-                if (wait(fd, POLLOUT, deadline) != 1) return false;
-                continue;
-            }
-            return false;
-        }
-        return true;
+        int err = 0;
+        return cpprof::detail::send_all(fd, data, deadline, wake_read, err) ==
+               cpprof::detail::io_status::ok;
     }
 
     void send_and_close(int fd, const response& r) const {

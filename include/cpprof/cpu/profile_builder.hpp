@@ -7,6 +7,7 @@
 
 #include <cpprof/cpu/sampler.hpp>
 #include <cpprof/detail/alloc_state.hpp>
+#include <cpprof/detail/label_sets.hpp>
 #include <cpprof/detail/symbolizer.hpp>
 #include <cpprof/profile.hpp>
 #include <cpprof/version.hpp>
@@ -70,6 +71,10 @@ profile build_cpu_profile(raw_profile&& raw) {
 
     std::unique_lock<std::mutex> lock;
     basic_symbolizer<T>& sym = process_symbolizer<T>(lock);
+    std::vector<std::vector<label>> label_sets;
+    label_sets.reserve(raw.label_sets.size());
+    std::uint64_t samples_dropping = 0, samples_cut = 0;
+    for (const auto& set : raw.label_sets) label_sets.push_back(decode_label_set(set));
     auto thread_labels = [&raw](int tid) {
         std::vector<label> labels;
         auto name = raw.thread_names.find(tid);
@@ -85,7 +90,17 @@ profile build_cpu_profile(raw_profile&& raw) {
         for (std::size_t i = 1; i < key.size(); ++i) {
             stack.push_back(intern_address(p, sym, ids, key[i]));
         }
-        p.add_sample(stack, {st.count, st.weight}, thread_labels(static_cast<int>(key[0])));
+        std::vector<label> labels = thread_labels(raw_thread_tid(key[0]));
+        const std::size_t set = raw_thread_label_set(key[0]);
+        if (set < label_sets.size()) {
+            const auto& extra = label_sets[set];
+            labels.insert(labels.end(), extra.begin(), extra.end());
+            for (const auto& l : extra) {
+                if (l.key == label_keys::labels_dropped) samples_dropping += static_cast<std::uint64_t>(st.count);
+                if (l.key == label_keys::labels_cut) samples_cut += static_cast<std::uint64_t>(st.count);
+            }
+        }
+        p.add_sample(stack, {st.count, st.weight}, std::move(labels));
     }
     // CPU a thread burned before the collector found it: shown under that thread, named for
     // what it is, rather than lost or pinned on a stack nobody saw.
@@ -97,6 +112,16 @@ profile build_cpu_profile(raw_profile&& raw) {
     }
     for (const auto& m : sym.mappings()) p.add_mapping(m);
     lock.unlock();
+    if (samples_dropping != 0)
+        p.add_comment("cpprof: " + std::to_string(samples_dropping) +
+                      " samples could not carry all their labels (too many or too long for "
+                      "profiler_options::label_bytes); see the numeric label " +
+                      std::string(label_keys::labels_dropped));
+    if (samples_cut != 0)
+        p.add_comment("cpprof: " + std::to_string(samples_cut) +
+                      " samples carry labels cut to label_guard's size (key 32, value 64 "
+                      "bytes); see the numeric label " +
+                      std::string(label_keys::labels_cut));
 
     const auto& l = raw.losses;
     add_lost_samples(p, "sample store full", l.buffer_full, raw.period_ns);

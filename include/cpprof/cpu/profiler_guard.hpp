@@ -138,6 +138,9 @@ private:
         if (o.buffer_samples() < 16 || o.buffer_samples() > (1u << 20))
             throw error("profiler_options: buffer_samples must be in 16..1048576, got " +
                         std::to_string(o.buffer_samples()));
+        if (o.label_bytes() > 4096)
+            throw error("profiler_options: label_bytes must be in 0..4096, got " +
+                        std::to_string(o.label_bytes()));
         if (o.thread_scan_interval_ms() < 1 || o.thread_scan_interval_ms() > 10000)
             throw error("profiler_options: thread_scan_interval_ms must be in 1..10000, got " +
                         std::to_string(o.thread_scan_interval_ms()));

@@ -70,6 +70,13 @@ public:
     profiler_options& buffer_samples(std::size_t n) { buffer_samples_ = n; return *this; }
     std::size_t buffer_samples() const { return buffer_samples_; }
 
+    /// Bytes reserved in each sample for the labels in force (label_guard), 0..4096 (default
+    /// 256; 0 records no labels). Each label takes 2 bytes plus its key and value; labels
+    /// that do not fit are left out, outermost first, and the sample says so with the numeric
+    /// label "cpprof.labels_dropped".
+    profiler_options& label_bytes(std::size_t n) { label_bytes_ = n; return *this; }
+    std::size_t label_bytes() const { return label_bytes_; }
+
     /// How often new threads are looked for while threads come and go, in milliseconds
     /// (default 20); while the thread count is steady the collector backs off to 100 ms.
     profiler_options& thread_scan_interval_ms(int ms) { scan_interval_ms_ = ms; return *this; }
@@ -85,6 +92,7 @@ private:
     timer_source timer_ = timer_source::automatic;
     thread_scope threads_ = thread_scope::all;
     std::size_t buffer_samples_ = 1024;
+    std::size_t label_bytes_ = 256;
     int scan_interval_ms_ = 20;
 };
 

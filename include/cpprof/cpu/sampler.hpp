@@ -23,6 +23,7 @@
 
 #include <cpprof/cpu/profiler_options.hpp>
 #include <cpprof/detail/alloc_state.hpp>
+#include <cpprof/detail/label_stack.hpp>
 #include <cpprof/detail/procfs.hpp>
 #include <cpprof/detail/sample_store.hpp>
 #include <cpprof/detail/thread_timers.hpp>
@@ -196,9 +197,14 @@ struct stack_stats {
     std::int64_t weight = 0;  ///< clock nanoseconds they stand for
 };
 
-/// What the sampler collected, before symbolization. Keys are [tid, leaf, ..., root].
+/// What the sampler collected, before symbolization. Keys are [thread, leaf, ..., root], where
+/// `thread` is the tid in the low 32 bits and an index into `label_sets` in the high 32 bits
+/// (raw_thread_tid / raw_thread_label_set).
 struct raw_profile {
     std::unordered_map<std::vector<std::uint64_t>, stack_stats, stack_key_hash> stacks;
+    /// Distinct label sets seen: [labels dropped][labels cut] then the packed labels
+    /// (detail/label_stack.hpp). Index 0 is the empty set.
+    std::vector<std::string> label_sets{std::string(2, '\0')};
     std::unordered_map<int, std::string> thread_names;
     /// CPU time threads that started after the profiler burned before the collector found
     /// them and armed their timers (CPU mode only): real, but seen by no sample.
@@ -212,6 +218,13 @@ struct raw_profile {
     std::int64_t duration_ns = 0;
     bool from_parent_process = false;  ///< a fork() child: what the parent collected is not here
 };
+
+inline int raw_thread_tid(std::uint64_t key0) {
+    return static_cast<int>(static_cast<std::int32_t>(key0 & 0xffffffffu));
+}
+inline std::size_t raw_thread_label_set(std::uint64_t key0) {
+    return static_cast<std::size_t>(key0 >> 32);
+}
 
 // ---- the session ---------------------------------------------------------------------------
 
@@ -236,7 +249,8 @@ public:
           frequency_(r.frequency),
           clock_(r.clock),
           period_ns_(1000000000LL / r.frequency),
-          store_(opts_.buffer_samples(), static_cast<std::size_t>(opts_.max_depth())),
+          store_(opts_.buffer_samples(), static_cast<std::size_t>(opts_.max_depth()),
+                 opts_.label_bytes()),
           slots_(max_slots),
           stack_ranges_(4096),
           owner_pid_(::getpid()) {
@@ -308,6 +322,7 @@ public:
         r.stacks = std::move(stacks_);
         r.thread_names = std::move(thread_names_);
         r.unsampled_ns = std::move(unsampled_ns_);
+        r.label_sets = std::move(label_sets_);
         r.losses = losses_locked();
         return r;
     }
@@ -326,6 +341,7 @@ public:
         r.stacks = stacks_;
         r.thread_names = thread_names_;
         r.unsampled_ns = unsampled_ns_;
+        r.label_sets = label_sets_;
         r.losses = losses_locked();
         return r;
     }
@@ -390,6 +406,20 @@ public:
         s->weight = weight;
         s->depth = static_cast<std::uint16_t>(w.found ? w.depth : 0);  // 0 = unwind failed
         s->flags = w.truncated ? raw_truncated : 0;
+        // Labels in force on this thread (label_guard), copied into the claimed cell: the
+        // guards live on this thread's stack and are gone by the time the collector drains.
+        // Async-signal-safe: labels() is pointer arithmetic; pack_labels reads only this
+        // thread's constant-initialised thread_local and the live guards it links, copies
+        // bytes, takes no lock and does not allocate (see detail/label_stack.hpp); the stores
+        // below go to the cell this handler claimed and nobody else touches until publish().
+        // The handler runs on the sampled thread (SIGEV_THREAD_ID / F_OWNER_TID), so the
+        // thread_local is that thread's.
+        if (raw_labels* l = store_.labels(s)) {  // in the handler: pointer arithmetic only
+            packed_labels_info li = pack_labels(l->data(), store_.label_bytes());  // in the handler
+            l->bytes = static_cast<std::uint16_t>(li.bytes);  // in the handler: plain stores
+            l->dropped = static_cast<std::uint8_t>(li.dropped > 255 ? 255 : li.dropped);
+            l->cut = static_cast<std::uint8_t>(li.cut > 255 ? 255 : li.cut);
+        }
         store_.publish(ticket);
         if (store_.approx_size() * 2 >= store_.capacity() &&
             !wake_pending_.exchange(true, std::memory_order_relaxed))
@@ -736,8 +766,22 @@ private:
                 return;
             }
             if (s.flags & raw_truncated) ++truncated_;
+            std::uint64_t set = 0;
+            if (const raw_labels* l = store_.labels(&s)) {
+                if (l->bytes != 0 || l->dropped != 0) {
+                    set_key_.assign(1, static_cast<char>(l->dropped));
+                    set_key_.push_back(static_cast<char>(l->cut));
+                    set_key_.append(reinterpret_cast<const char*>(l->data()), l->bytes);
+                    auto it = label_set_ids_.find(set_key_);
+                    if (it == label_set_ids_.end()) {
+                        label_sets_.push_back(set_key_);
+                        it = label_set_ids_.emplace(set_key_, label_sets_.size() - 1).first;
+                    }
+                    set = it->second;
+                }
+            }
             key_.clear();
-            key_.push_back(static_cast<std::uint64_t>(s.tid));
+            key_.push_back(static_cast<std::uint32_t>(s.tid) | (set << 32));
             key_.insert(key_.end(), s.frames(), s.frames() + s.depth);
             auto& st = stacks_[key_];
             st.count += 1;
@@ -787,6 +831,10 @@ private:
     std::unordered_map<int, std::string> thread_names_;
     std::unordered_map<int, std::int64_t> unsampled_ns_;
     std::vector<std::uint64_t> key_;
+    // label sets seen (raw_profile::label_sets), index 0 the empty one
+    std::vector<std::string> label_sets_{std::string(2, '\0')};
+    std::unordered_map<std::string, std::uint64_t> label_set_ids_;
+    std::string set_key_;
     std::uint64_t unwind_failed_ = 0;
     std::uint64_t truncated_ = 0;
 };

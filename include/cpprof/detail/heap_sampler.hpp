@@ -31,6 +31,7 @@
 // under the lock that was sampled would take it again. Nothing here runs in a signal handler.
 
 #include <cpprof/detail/alloc_state.hpp>
+#include <cpprof/detail/label_stack.hpp>
 #include <cpprof/detail/text.hpp>
 #include <cpprof/detail/unwind.hpp>
 
@@ -129,8 +130,12 @@ inline std::size_t capture_heap_stack(const void* return_address, std::uint64_t*
 
 // ---- records -----------------------------------------------------------------------------
 
+/// Room for the labels in force (label_guard) that a sampled allocation records.
+inline constexpr std::size_t heap_label_bytes = 256;
+
 struct heap_bucket {
     std::vector<std::uint64_t> stack;  // leaf first
+    std::string labels;                // label set (detail/label_sets.hpp format), or empty
     double alloc_objects = 0;          // estimates since the current guard started
     double alloc_space = 0;
 };
@@ -208,23 +213,40 @@ public:
                 const void* return_address) noexcept {
         // The stack buffer comes from malloc, not the stack: operator new may run on a thread
         // with a small stack. (malloc is never hooked; only operator new is.)
+        // Labels in force go in the same buffer, after the stack.
         const auto cap = static_cast<std::size_t>(max_depth_.load(std::memory_order_relaxed));
         struct buffer {
             std::uint64_t* p;
             ~buffer() { std::free(p); }
-        } buf{static_cast<std::uint64_t*>(std::malloc(cap * sizeof(std::uint64_t)))};
+        } buf{static_cast<std::uint64_t*>(
+            std::malloc(cap * sizeof(std::uint64_t) + 2 + heap_label_bytes))};
         if (buf.p == nullptr) return false;
         std::uint64_t* stack = buf.p;
         bool truncated = false;
         std::size_t depth = capture_heap_stack(return_address, stack, cap, truncated);
+        // This runs on the allocating thread, inside the guards' scopes: its labels are live.
+        auto* packed = reinterpret_cast<unsigned char*>(stack + cap);
+        const packed_labels_info li = pack_labels(packed + 2, heap_label_bytes);
+        packed[0] = static_cast<unsigned char>(li.dropped > 255 ? 255 : li.dropped);
+        packed[1] = static_cast<unsigned char>(li.cut > 255 ? 255 : li.cut);
+        const bool labelled = li.bytes != 0 || li.dropped != 0;
         try {
             std::lock_guard<std::mutex> lock(mu_);
             if (sessions_.empty()) return false;
+            // The bucket key: the stack, then the label set and its length, then a tag byte
+            // saying whether there are labels; read from the end, it decodes one way only.
             std::string key(reinterpret_cast<const char*>(stack), depth * sizeof stack[0]);
+            if (labelled) {
+                const auto n = static_cast<std::uint16_t>(2 + li.bytes);
+                key.append(reinterpret_cast<const char*>(packed), n);
+                key.append(reinterpret_cast<const char*>(&n), sizeof n);
+            }
+            key.push_back(labelled ? '\1' : '\0');
             auto it = index_.find(key);
             if (it == index_.end()) {
                 heap_bucket b;
                 b.stack.assign(stack, stack + depth);
+                if (labelled) b.labels.assign(reinterpret_cast<const char*>(packed), 2 + li.bytes);
                 buckets_.push_back(std::move(b));
                 it = index_.emplace(std::move(key), static_cast<std::uint32_t>(buckets_.size() - 1))
                          .first;

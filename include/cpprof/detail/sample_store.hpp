@@ -27,7 +27,8 @@ struct raw_sample {
     std::uint16_t depth;    ///< number of valid entries in frames
     std::uint16_t flags;    ///< raw_sample_flags
     std::int64_t weight;    ///< clock nanoseconds this sample stands for
-    // `max_depth` frame addresses follow the header in the cell, leaf first.
+    // `max_depth` frame addresses follow the header in the cell, leaf first, then the
+    // label area (sample_store::labels).
     std::uint64_t* frames() noexcept { return reinterpret_cast<std::uint64_t*>(this + 1); }
     const std::uint64_t* frames() const noexcept {
         return reinterpret_cast<const std::uint64_t*>(this + 1);
@@ -39,15 +40,31 @@ enum raw_sample_flags : std::uint16_t {
     raw_truncated = 1,  ///< the stack was cut at max_depth
 };
 
+/// The label area of a cell: a small header, then the labels in force when the sample was
+/// taken, packed by detail::pack_labels (detail/label_stack.hpp).
+struct raw_labels {
+    std::uint16_t bytes;    ///< packed bytes that follow
+    std::uint8_t dropped;   ///< labels in force left out (no room), saturated at 255
+    std::uint8_t cut;       ///< labels recorded whose key or value the guard had cut
+    unsigned char* data() noexcept { return reinterpret_cast<unsigned char*>(this + 1); }
+    const unsigned char* data() const noexcept {
+        return reinterpret_cast<const unsigned char*>(this + 1);
+    }
+};
+static_assert(sizeof(raw_labels) == 4, "the packed labels follow a 4-byte header");
+
 class sample_store {
 public:
-    sample_store(std::size_t capacity, std::size_t max_depth) : max_depth_(max_depth) {
+    /// `label_bytes`: room for packed labels in each cell (0: no label area).
+    sample_store(std::size_t capacity, std::size_t max_depth, std::size_t label_bytes = 0)
+        : max_depth_(max_depth), label_bytes_(label_bytes) {
         std::size_t cap = 16;
         while (cap < capacity) cap <<= 1;
         mask_ = cap - 1;
         // cell = sequence number + raw_sample header + max_depth frames, 8-byte aligned.
         stride_ = sizeof(std::atomic<std::size_t>) + sizeof(raw_sample) +
-                  max_depth * sizeof(std::uint64_t);
+                  max_depth * sizeof(std::uint64_t) +
+                  (label_bytes ? sizeof(raw_labels) + label_bytes : 0);
         stride_ = (stride_ + 63) & ~std::size_t{63};  // one cell never shares a line's tail
         memory_.reset(static_cast<unsigned char*>(
             ::operator new[](cap * stride_, std::align_val_t{64})));
@@ -58,6 +75,19 @@ public:
 
     std::size_t capacity() const { return mask_ + 1; }
     std::size_t max_depth() const { return max_depth_; }
+    /// Room for packed labels in each cell; 0 when the cells have no label area.
+    std::size_t label_bytes() const noexcept { return label_bytes_; }
+
+    /// The label area of a cell (async-signal-safe: pointer arithmetic), or nullptr when the
+    /// cells have none.
+    raw_labels* labels(raw_sample* s) const noexcept {
+        if (label_bytes_ == 0) return nullptr;
+        return reinterpret_cast<raw_labels*>(s->frames() + max_depth_);
+    }
+    const raw_labels* labels(const raw_sample* s) const noexcept {
+        if (label_bytes_ == 0) return nullptr;
+        return reinterpret_cast<const raw_labels*>(s->frames() + max_depth_);
+    }
 
     /// Producer (async-signal-safe): claims a cell, or returns nullptr when the store is full.
     /// `*ticket` must be passed to publish().
@@ -126,6 +156,7 @@ private:
                   "the sample store needs lock-free atomics to be signal-safe");
 
     std::size_t max_depth_;
+    std::size_t label_bytes_;
     std::size_t mask_ = 0;
     std::size_t stride_ = 0;
     std::unique_ptr<unsigned char[], aligned_delete> memory_;

@@ -37,12 +37,13 @@
 #include <vector>
 
 #include <cpprof/config.hpp>
+#include <cpprof/detail/socket.hpp>
 #include <cpprof/error.hpp>
 #include <cpprof/http/handler.hpp>
 #include <cpprof/http/message.hpp>
 #include <cpprof/http/wire.hpp>
 
-#if CPPROF_ENABLED && (defined(__unix__) || defined(__APPLE__))
+#if CPPROF_DETAIL_SOCKETS
 #define CPPROF_DETAIL_HTTP_SERVER 1
 #include <arpa/inet.h>
 #include <cerrno>
@@ -148,15 +149,10 @@ inline void validate_server_options(const server_options& o) {
 
 #if CPPROF_DETAIL_HTTP_SERVER
 
-inline std::string errno_text(int e) { return std::strerror(e); }
-
-using steady = std::chrono::steady_clock;
-
-inline int ms_until(steady::time_point deadline) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now()).count();
-    return left <= 0 ? 0 : (left > 1000000 ? 1000000 : static_cast<int>(left));
-}
+// Deadlines, poll() and sends are shared with the HTTP client (detail/socket.hpp).
+using cpprof::detail::errno_text;
+using cpprof::detail::ms_until;
+using cpprof::detail::steady;
 
 /// State shared by the accepting thread and the connection threads.
 struct server_state {
@@ -178,41 +174,18 @@ struct server_state {
     /// Waits until `fd` is ready for `events`, the server stops, or the deadline passes.
     /// Returns 1 ready, 0 timed out, -1 stopping or error.
     int wait(int fd, short events, steady::time_point deadline) const {
-        for (;;) {
-            if (stopping.load()) return -1;
-            pollfd p[2] = {{fd, events, 0}, {wake_read, POLLIN, 0}};
-            const int r = ::poll(p, 2, ms_until(deadline));
-            if (r < 0) {
-                if (errno == EINTR) continue;  // the CPU profiler's signals
-                return -1;
-            }
-            if (p[1].revents != 0 || stopping.load()) return -1;
-            if (r == 0) {
-                if (ms_until(deadline) == 0) return 0;
-                continue;  // poll's clock and ours disagree by a millisecond
-            }
-            if (p[0].revents & (POLLERR | POLLNVAL)) return -1;
-            return 1;  // readable, writable or hung up: the read or write tells which
-        }
+        if (stopping.load()) return -1;
+        const int r = cpprof::detail::wait_fd(fd, events, deadline, wake_read);
+        return r == 1 && stopping.load() ? -1 : r;
     }
 
     /// Writes all of `data` before the write deadline. False when the connection is lost.
     bool write_all(int fd, std::string_view data) const {
+        if (stopping.load()) return false;
         const auto deadline = steady::now() + std::chrono::milliseconds(options.write_timeout_ms());
-        while (!data.empty()) {
-            const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-            if (n > 0) {
-                data.remove_prefix(static_cast<std::size_t>(n));
-                continue;
-            }
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-                if (wait(fd, POLLOUT, deadline) != 1) return false;
-                continue;
-            }
-            return false;
-        }
-        return true;
+        int err = 0;
+        return cpprof::detail::send_all(fd, data, deadline, wake_read, err) ==
+               cpprof::detail::io_status::ok;
     }
 
     void send_and_close(int fd, const response& r) const {

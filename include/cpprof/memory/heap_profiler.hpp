@@ -34,6 +34,7 @@
 
 #if CPPROF_ENABLED && CPPROF_PLATFORM_SUPPORTED
 #include <cpprof/detail/heap_sampler.hpp>
+#include <cpprof/detail/label_sets.hpp>
 #include <cpprof/detail/symbolizer.hpp>
 #include <cpprof/version.hpp>
 #endif
@@ -194,6 +195,11 @@ profile build_heap_profile(heap_snapshot&& snap, bool with_alloc, std::int64_t s
         const double objs = with_alloc ? b.alloc_objects : snap.inuse_objects[i];
         const double bytes = with_alloc ? b.alloc_space : snap.inuse_space[i];
         if (objs > 0) labels.push_back(label{"bytes", {}, math::llround(bytes / objs), {}});
+        // The labels in force (label_guard) when the allocations were sampled.
+        if (!b.labels.empty()) {
+            std::vector<label> extra = decode_label_set(b.labels);
+            labels.insert(labels.end(), extra.begin(), extra.end());
+        }
         if (with_alloc) {
             p.add_sample(stack, {ao, as, io, is}, std::move(labels));
         } else {

@@ -43,6 +43,7 @@
 #include <utility>
 #include <vector>
 
+#include <cpprof/analysis/query.hpp>
 #include <cpprof/detail/chunked_writer.hpp>
 #include <cpprof/detail/stacks.hpp>
 #include <cpprof/detail/text.hpp>
@@ -160,6 +161,25 @@ public:
     }
     std::optional<bool> thread_frames() const { return thread_frames_; }
 
+    /// Split the graph at the root by the string label `key` (label_guard, pprof labels): each
+    /// sample gets a root frame "key=value", or "key=(none)" (see cpprof::group_by_label).
+    /// Empty (the default): no grouping.
+    Derived& group_by_label(std::string key) {
+        group_by_label_ = std::move(key);
+        return self();
+    }
+    const std::string& group_by_label() const { return group_by_label_; }
+
+    /// Draw only the samples labelled key=value (see cpprof::filter). Unset by default; for a
+    /// differential graph both profiles are filtered.
+    Derived& label_filter(std::string key, std::string value) {
+        label_filter_ = std::make_pair(std::move(key), std::move(value));
+        return self();
+    }
+    const std::optional<std::pair<std::string, std::string>>& label_filter() const {
+        return label_filter_;
+    }
+
 protected:
     basic_flamegraph_options() = default;
     ~basic_flamegraph_options() = default;
@@ -183,7 +203,19 @@ private:
     double font_size_ = 12;
     double font_width_ = 0.59;
     std::optional<bool> thread_frames_;
+    std::string group_by_label_;
+    std::optional<std::pair<std::string, std::string>> label_filter_;
 };
+
+/// `p` as the options' label_filter and group_by_label ask for: `p` itself when they ask for
+/// nothing, otherwise a view built into `holder`.
+template <class Options>
+const profile& apply_label_options(const profile& p, const Options& o, profile& holder) {
+    if (!o.label_filter() && o.group_by_label().empty()) return p;
+    holder = o.label_filter() ? filter(p, o.label_filter()->first, o.label_filter()->second) : p;
+    if (!o.group_by_label().empty()) holder = group_by_label(holder, o.group_by_label());
+    return holder;
+}
 
 }  // namespace detail
 
@@ -1114,7 +1146,9 @@ void render_diff_flamegraph(const profile& before, const profile& after, diff_co
 template <class = void>
 void write_flamegraph(const profile& p, std::ostream& os,
                       const flamegraph_options& options = {}) {
-    detail::render_flamegraph(p, detail::check_flamegraph_options(p, options), options, os);
+    profile holder;
+    const profile& q = detail::apply_label_options(p, options, holder);
+    detail::render_flamegraph(q, detail::check_flamegraph_options(q, options), options, os);
 }
 
 /// Writes the flame graph to the file `path` (created or truncated). Throws cpprof::error for
@@ -1123,9 +1157,11 @@ void write_flamegraph(const profile& p, std::ostream& os,
 template <class = void>
 void write_flamegraph(const profile& p, const std::string& path,
                       const flamegraph_options& options = {}) {
-    const std::size_t index = detail::check_flamegraph_options(p, options);
+    profile holder;
+    const profile& q = detail::apply_label_options(p, options, holder);
+    const std::size_t index = detail::check_flamegraph_options(q, options);
     std::string failure = detail::write_file(
-        path, [&](std::ostream& os) { detail::render_flamegraph(p, index, options, os); });
+        path, [&](std::ostream& os) { detail::render_flamegraph(q, index, options, os); });
     if (!failure.empty()) throw error("write_flamegraph: " + failure);
 }
 
@@ -1145,9 +1181,11 @@ void write_flamegraph(const profile& p, const std::string& path,
 template <class = void>
 void write_diff_flamegraph(const profile& before, const profile& after, std::ostream& os,
                            const diff_flamegraph_options& options = {}) {
-    detail::render_diff_flamegraph(
-        before, after, detail::check_diff_flamegraph_options(before, after, options), options,
-        os);
+    profile hold_before, hold_after;
+    const profile& b = detail::apply_label_options(before, options, hold_before);
+    const profile& a = detail::apply_label_options(after, options, hold_after);
+    detail::render_diff_flamegraph(b, a, detail::check_diff_flamegraph_options(b, a, options),
+                                   options, os);
 }
 
 /// Writes the differential flame graph to the file `path` (created or truncated); errors as
@@ -1155,10 +1193,12 @@ void write_diff_flamegraph(const profile& before, const profile& after, std::ost
 template <class = void>
 void write_diff_flamegraph(const profile& before, const profile& after, const std::string& path,
                            const diff_flamegraph_options& options = {}) {
-    const detail::diff_columns columns =
-        detail::check_diff_flamegraph_options(before, after, options);
+    profile hold_before, hold_after;
+    const profile& b = detail::apply_label_options(before, options, hold_before);
+    const profile& a = detail::apply_label_options(after, options, hold_after);
+    const detail::diff_columns columns = detail::check_diff_flamegraph_options(b, a, options);
     std::string failure = detail::write_file(path, [&](std::ostream& os) {
-        detail::render_diff_flamegraph(before, after, columns, options, os);
+        detail::render_diff_flamegraph(b, a, columns, options, os);
     });
     if (!failure.empty()) throw error("write_diff_flamegraph: " + failure);
 }
