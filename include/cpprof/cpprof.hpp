@@ -50,6 +50,7 @@
 #include <cpprof/export/on_demand.hpp>
 #include <cpprof/export/otlp.hpp>
 #include <cpprof/export/otlp_encode.hpp>
+#include <cpprof/export/pyroscope.hpp>
 #include <cpprof/export/transport.hpp>
 #include <cpprof/http/handler.hpp>
 #include <cpprof/http/message.hpp>

@@ -422,14 +422,16 @@ private:
         return true;
     }
 
-    /// Finds a whole line at the front of buf_ (without its CRLF or LF); false when incomplete.
-    bool take_line(std::string& line) {
+    /// Takes a whole line from the front of buf_ (without its CRLF or LF): 1 taken, 0 not all
+    /// here yet, -1 longer than `limit` bytes (decided the same however the bytes arrive).
+    int take_line(std::string& line, std::size_t limit) {
         const std::size_t nl = buf_.find('\n');
-        if (nl == std::string::npos) return false;
+        if (nl == std::string::npos) return buf_.size() > limit ? -1 : 0;
+        if (nl > limit) return -1;
         line.assign(buf_, 0, nl);
         if (!line.empty() && line.back() == '\r') line.pop_back();
         buf_.erase(0, nl + 1);
-        return true;
+        return 1;
     }
 
     state parse_head(bool& interim) {
@@ -441,7 +443,7 @@ private:
             if (buf_.size() > max_head) return fail("response headers larger than 64 KiB");
             return state::more;
         }
-        if (end > max_head) return fail("response headers larger than 64 KiB");
+        if (end + skip > max_head) return fail("response headers larger than 64 KiB");
         const std::string head = buf_.substr(0, end);
         buf_.erase(0, end + skip);
         std::size_t pos = 0;
@@ -535,10 +537,9 @@ private:
                 }
                 case phase::chunk_size: {
                     std::string line;
-                    if (!take_line(line)) {
-                        if (buf_.size() > 1024) return fail("chunk size line longer than 1 KiB");
-                        return state::more;
-                    }
+                    const int got = take_line(line, 1024);
+                    if (got < 0) return fail("chunk size line longer than 1 KiB");
+                    if (got == 0) return state::more;
                     std::uint64_t n = 0;
                     std::size_t digits = 0;
                     for (char c : line) {
@@ -573,10 +574,9 @@ private:
                 }
                 case phase::trailers: {
                     std::string line;
-                    if (!take_line(line)) {
-                        if (buf_.size() > 8192) return fail("trailer section larger than 8 KiB");
-                        return state::more;
-                    }
+                    const int got = take_line(line, 8192);
+                    if (got < 0) return fail("trailer line longer than 8 KiB");
+                    if (got == 0) return state::more;
                     if (line.empty()) {
                         phase_ = phase::complete;
                         return state::done;
