@@ -262,7 +262,7 @@ std::string continuous_file_name(std::chrono::system_clock::time_point t, std::u
 }
 
 #if CPPROF_DETAIL_CONTINUOUS_POSIX
-inline std::string errno_text(int err) { return std::strerror(err); }
+inline std::string continuous_errno_text(int err) { return std::strerror(err); }
 
 /// mkdir -p; returns "" or a message.
 template <class = void>
@@ -274,13 +274,13 @@ std::string make_directories(const std::string& dir) {
         const std::size_t end = slash == std::string::npos ? dir.size() : slash;
         path = dir.substr(0, end);
         if (!path.empty() && ::mkdir(path.c_str(), 0777) != 0 && errno != EEXIST)
-            return "cannot create the directory '" + path + "': " + errno_text(errno);
+            return "cannot create the directory '" + path + "': " + continuous_errno_text(errno);
         if (slash == std::string::npos) break;
         i = slash + 1;
     }
     struct stat st {};
     if (::stat(dir.c_str(), &st) != 0)
-        return "cannot use the directory '" + dir + "': " + errno_text(errno);
+        return "cannot use the directory '" + dir + "': " + continuous_errno_text(errno);
     if (!S_ISDIR(st.st_mode)) return "'" + dir + "' is not a directory";
     return {};
 }
@@ -296,7 +296,7 @@ std::string write_continuous_file(const std::string& dir, std::chrono::system_cl
     const std::string tmp = base + "." + continuous_file_name(start, 0) + ".tmp." +
                             std::to_string(static_cast<long>(::getpid()));
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) throw error("cannot create '" + tmp + "': " + errno_text(errno));
+    if (fd < 0) throw error("cannot create '" + tmp + "': " + continuous_errno_text(errno));
     int err = 0;
     for (std::size_t done = 0; done < bytes.size() && err == 0;) {
         const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
@@ -308,7 +308,7 @@ std::string write_continuous_file(const std::string& dir, std::chrono::system_cl
     if (::close(fd) != 0 && err == 0 && errno != EINTR) err = errno;
     if (err != 0) {
         ::unlink(tmp.c_str());
-        throw error("cannot write '" + tmp + "': " + errno_text(err));
+        throw error("cannot write '" + tmp + "': " + continuous_errno_text(err));
     }
     // Names must sort in the order the files were written, or rotation would remove the
     // newest: start above every file of ours with the same time stamp (a lower number freed
@@ -339,7 +339,7 @@ std::string write_continuous_file(const std::string& dir, std::chrono::system_cl
             e = errno;
         }
         ::unlink(tmp.c_str());
-        throw error("cannot name '" + path + "': " + errno_text(e));
+        throw error("cannot name '" + path + "': " + continuous_errno_text(e));
     }
     ::unlink(tmp.c_str());
     throw error("no free file name for the window in '" + dir + "' (1000 tried)");
@@ -354,7 +354,7 @@ std::pair<std::uint64_t, std::uint64_t> rotate_continuous_files(const std::strin
     std::vector<std::pair<continuous_file_key, std::string>> files;
     DIR* d = ::opendir(dir.c_str());
     if (d == nullptr) {
-        message = "cannot list '" + dir + "' to rotate its files: " + errno_text(errno);
+        message = "cannot list '" + dir + "' to rotate its files: " + continuous_errno_text(errno);
         return {0, 1};
     }
     while (const dirent* e = ::readdir(d)) {
@@ -373,7 +373,7 @@ std::pair<std::uint64_t, std::uint64_t> rotate_continuous_files(const std::strin
             ++removed;
         } else {
             ++failed;
-            message = "cannot remove '" + path + "': " + errno_text(errno);
+            message = "cannot remove '" + path + "': " + continuous_errno_text(errno);
         }
     }
     return {removed, failed};
