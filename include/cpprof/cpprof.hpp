@@ -46,6 +46,8 @@
 #include <cpprof/input/pprof.hpp>
 
 // transports
+#include <cpprof/export/continuous.hpp>
+#include <cpprof/export/on_demand.hpp>
 #include <cpprof/export/otlp.hpp>
 #include <cpprof/export/otlp_encode.hpp>
 #include <cpprof/export/pyroscope.hpp>

@@ -11479,6 +11479,863 @@ profile read_pprof(const std::string& path) {
 // ----- end cpprof/input/pprof.hpp -----
 
 // transports
+// ----- begin cpprof/export/continuous.hpp -----
+// cpprof::continuous_profiler: the production profiler. A background thread profiles one
+// window at a low rate on a schedule, writes each window to a timestamped pprof file, keeps
+// the newest N files, and hands every window to sinks (Pyroscope, OTLP, your own callable).
+//
+//     cpprof::continuous_profiler cont{cpprof::continuous_options{}
+//         .frequency(10).window(std::chrono::seconds(60)).every(std::chrono::minutes(5))
+//         .directory("profiles").keep(48)
+//         .sink([](const cpprof::profile& p) { /* ... */ })};
+//
+// Schedule. The first window starts as soon as the profiler is constructed; window k starts at
+//   start + k * every (a fixed rate: processing a window does not push the next one back). A
+//   window that cannot start on time because the previous one's processing ran past its slot
+//   starts at once and the schedule continues from there.
+// Each window. If only_when(...) / only_when_enabled() was given and says no, the window is
+//   skipped (stats().windows_disabled); the predicate is asked again at every slot, so flipping
+//   CPPROF_ENABLE takes effect at the next one. If another CPU profile is running (one at a
+//   time per process), the window is skipped and counted (windows_busy) with the reason in
+//   last_error; a profile that fails to start for another reason is counted in
+//   windows_failed. Otherwise a CPU profile runs for `window` at `frequency` Hz; then the file is
+//   written and every sink called, in that order, on the profiler's thread.
+// Files. `<directory>/cpu-YYYYMMDDTHHMMSSZ.pb.gz`, the UTC time the window started; when that
+//   name is taken (two windows in one second, or another process), `-1`, `-2`, ... is added
+//   before `.pb.gz`, always above the highest number already there for that second, so names
+//   sort (by time stamp, then number) in the order the files were written. (If the system
+//   clock is set back, a new file can sort before older ones and be the first rotated out.) The directory (and its parents) is created when missing. A file is written
+//   to a hidden temporary name (`.cpu-...tmp.<pid>`), flushed to disk (fsync), and linked to its
+//   final name only if that name is free (so a reader never sees a half-written file, and no
+//   file is overwritten). Then, of the files in the directory whose names this profiler writes
+//   (exactly that pattern; nothing else is ever touched), all but the newest `keep` are removed.
+// Failures never stop the schedule: a file that cannot be written (missing permission, full
+//   disk), a file that cannot be removed, a sink that throws (or returns false), a profile that
+//   cannot start: each is counted in stats() and remembered in stats().last_error, and the next
+//   window comes as planned.
+// Stopping. stop() (and the destructor) returns promptly: it does not wait for the rest of a
+//   running window, which is ended at once and DISCARDED (counted in windows_discarded): a
+//   partial window is shorter than the others, so it would skew comparisons between files, and
+//   writing it would make shutdown wait for symbolization, disk and sinks. If a finished window
+//   is being written or handed to sinks when stop() is called, stop() waits for that to end
+//   (bounded by the sinks' own time). Sinks are never called after stop() returns.
+// Sinks hold references: a pyroscope client or OTLP exporter passed to sink() must outlive the
+//   continuous_profiler (declare it first).
+// With CPPROF_ENABLED=0 the profiler validates its options and starts nothing. On platforms
+//   without CPU sampling the constructor throws cpprof::error.
+//
+// Templates with a dummy parameter where needed: see the note on lazy instantiation in
+// config.hpp.
+
+#include <condition_variable>
+#include <ctime>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+// ----- begin cpprof/export/on_demand.hpp -----
+// Profiling switched on from outside the program, and what profiling costs:
+//
+//     if (cpprof::profiling_enabled()) { ... }          // CPPROF_ENABLE=1 (or ENABLE_PROFILING=true)
+//     auto r = cpprof::maybe_profile("checkout", [] { return work(); });
+//     auto o = cpprof::measure_overhead(workload, cpprof::standard{});
+//     std::cout << o;                                   // the overhead report
+//
+// profiling_enabled()
+//   True when the environment variable CPPROF_ENABLE, or ENABLE_PROFILING (the name the Rust
+//   guide this library follows uses), is one of 1, true, yes, on (ASCII case-insensitive, no
+//   surrounding spaces). Anything else, unset or empty is false: "2", "enabled", " true" are
+//   false, so a typo never switches profiling on. Either variable suffices (they are OR-ed).
+//   With CPPROF_ENABLED=0 (profiling compiled out) it is always false.
+//   The environment is read on every call, so a later setenv() is seen. POSIX does not make
+//   getenv() safe against a concurrent setenv()/putenv() in another thread (glibc can move
+//   the environ array while it is read): change the variable before threads that call this
+//   start, or have one thread own both; a continuous_profiler reads it only from its own
+//   thread, once per window. For a switch flipped at run time from inside the program,
+//   prefer continuous_options::only_when(predicate) with an atomic flag of your own.
+//
+// maybe_profile(name, fn)
+//   Runs fn and returns its result (void too; references are passed through). When
+//   profiling_enabled(), fn runs under a CPU profile (the Mode template argument, default
+//   cpprof::standard, 100 Hz: a one-off operation is usually too short for 10 Hz) and, when
+//   it returns, two files are written: `<dir>/<name>_profile.svg` (a flame graph, the file
+//   name the guide's maybe_profile writes) and `<dir>/<name>_profile.pb.gz` (pprof, for
+//   `go tool pprof` and Pyroscope). <dir> is $CPPROF_OUTPUT_DIR when set and non-empty (it
+//   must exist), else the current directory.
+//   Profiling never changes fn's outcome: if the profiler cannot start (another CPU profile
+//   is running: one at a time per process) fn runs unprofiled, and if the files cannot be
+//   written, fn's result is still returned; both are reported with one line on stderr
+//   starting "cpprof: maybe_profile(...)". If fn throws, the exception propagates, the
+//   profiler is stopped (nothing is left running) and no file is written.
+//   `name` must be non-empty, not "." or "..", and hold no '/' or NUL (cpprof::error, checked
+//   whether or not profiling is enabled, so a bad name shows up in development).
+//
+// measure_overhead(workload, mode, options)
+//   The guide's overhead report, made robust: after a warm-up run, the workload runs
+//   `repetitions` times without and with profiling, interleaved (A B, B A, A B, ...) so slow
+//   drifts of a shared machine hit both; medians of wall time and process CPU time are
+//   reported, and the ratio is the median of the per-repetition ratios profiled/baseline
+//   (paired). overhead_percent = (ratio - 1) * 100, and can come out slightly negative when
+//   the cost is below the noise. Throws cpprof::error if a CPU profile is already running.
+//
+// Templates with a dummy parameter where needed: see the note on lazy instantiation in
+// config.hpp.
+
+#include <sstream>
+
+#include <time.h>
+
+namespace cpprof {
+namespace detail {
+
+/// True for 1, true, yes, on (ASCII case-insensitive, exactly).
+inline bool env_value_is_true(const char* v) {
+    if (v == nullptr) return false;
+    static const char* const accepted[] = {"1", "true", "yes", "on"};
+    for (const char* a : accepted) {
+        std::size_t i = 0;
+        for (; a[i] != '\0' && v[i] != '\0'; ++i) {
+            char c = v[i];
+            if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+            if (c != a[i]) break;
+        }
+        if (a[i] == '\0' && v[i] == '\0') return true;
+    }
+    return false;
+}
+
+/// An exception's message without the "cpprof: " every cpprof::error starts with, for
+/// messages that add their own prefix.
+inline const char* message_of(const std::exception& e) {
+    const char* m = e.what();
+    return std::strncmp(m, "cpprof: ", 8) == 0 ? m + 8 : m;
+}
+
+template <class = void>
+void check_profile_name(std::string_view name, const char* where) {
+    if (name.empty() || name == "." || name == ".." ||
+        name.find_first_of(std::string_view("/\0", 2)) != std::string_view::npos)
+        throw error(std::string(where) + ": the name '" + std::string(name) +
+                    "' cannot be a file name (it must be non-empty, not . or .., and hold no "
+                    "'/' or NUL)");
+}
+
+/// Where maybe_profile writes: $CPPROF_OUTPUT_DIR, else the current directory ("").
+template <class = void>
+std::string output_dir_from_env() {
+    const char* d = std::getenv("CPPROF_OUTPUT_DIR");
+    if (d == nullptr || *d == '\0') return {};
+    std::string dir = d;
+    if (dir.back() != '/') dir += '/';
+    return dir;
+}
+
+inline std::int64_t process_cpu_ns() {
+    ::timespec ts{};
+    if (::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) != 0) return 0;
+    return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+template <class T>
+T median_of(std::vector<T> v) {
+    if (v.empty()) return T{};
+    std::sort(v.begin(), v.end());
+    const std::size_t n = v.size();
+    if (n % 2 == 1) return v[n / 2];
+    return v[n / 2 - 1] + (v[n / 2] - v[n / 2 - 1]) / 2;
+}
+
+}  // namespace detail
+
+/// True when profiling was switched on from the environment: CPPROF_ENABLE or
+/// ENABLE_PROFILING is 1, true, yes or on (case-insensitive). See the top of this header.
+inline bool profiling_enabled() {
+#if CPPROF_ENABLED
+    return detail::env_value_is_true(std::getenv("CPPROF_ENABLE")) ||
+           detail::env_value_is_true(std::getenv("ENABLE_PROFILING"));
+#else
+    return false;
+#endif
+}
+
+/// Runs fn(); when profiling_enabled(), under a CPU profile written to
+/// <dir>/<name>_profile.svg and <dir>/<name>_profile.pb.gz. See the top of this header.
+template <class Mode = standard, class Fn>
+std::invoke_result_t<Fn&> maybe_profile(std::string_view name, Fn&& fn) {
+    using result = std::invoke_result_t<Fn&>;
+    detail::check_profile_name(name, "maybe_profile");
+    if (!profiling_enabled()) return std::invoke(fn);
+
+    std::optional<profiler_guard<Mode>> guard;
+    try {
+        guard.emplace();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "cpprof: maybe_profile(\"%.*s\"): running unprofiled: %s\n",
+                     static_cast<int>(name.size()), name.data(), detail::message_of(e));
+        return std::invoke(fn);
+    }
+    auto finish = [&] {
+        try {
+            profile p = guard->stop();
+            const std::string base = detail::output_dir_from_env() + std::string(name) + "_profile";
+            flamegraph_options fo;
+            fo.title(std::string(name));
+            write_flamegraph(p, base + ".svg", fo);
+            write_pprof(p, base + ".pb.gz");
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "cpprof: maybe_profile(\"%.*s\"): the profile was not saved: %s\n",
+                         static_cast<int>(name.size()), name.data(), detail::message_of(e));
+        }
+    };
+    // If fn throws, `guard` stops the profiler as the exception leaves this function.
+    if constexpr (std::is_void_v<result>) {
+        std::invoke(fn);
+        finish();
+    } else {
+        result r = std::invoke(fn);
+        finish();
+        if constexpr (std::is_reference_v<result>)
+            return static_cast<result>(r);
+        else
+            return r;
+    }
+}
+
+/// Knobs of measure_overhead. Chained setters return *this.
+class overhead_options {
+public:
+    /// Runs of the workload in each state (default 5), 1..1000.
+    overhead_options& repetitions(int n) { repetitions_ = n; return *this; }
+    int repetitions() const { return repetitions_; }
+    /// Unmeasured runs before the first measured one (default 1), 0..100.
+    overhead_options& warmup(int n) { warmup_ = n; return *this; }
+    int warmup() const { return warmup_; }
+
+private:
+    int repetitions_ = 5;
+    int warmup_ = 1;
+};
+
+/// What measure_overhead found. Print it with operator<< (or to_string()).
+struct overhead_report {
+    int frequency = 0;                       ///< Hz the profiled runs used
+    clock_kind clock = clock_kind::cpu;
+    int repetitions = 0;
+    std::chrono::nanoseconds baseline{0};    ///< median wall time without profiling
+    std::chrono::nanoseconds profiled{0};    ///< median wall time with profiling
+    std::chrono::nanoseconds baseline_cpu{0};  ///< median process CPU time without profiling
+    std::chrono::nanoseconds profiled_cpu{0};  ///< ... with profiling (the collector thread too)
+    double ratio = 1.0;             ///< median over repetitions of profiled / baseline wall time
+    double overhead_percent = 0.0;  ///< (ratio - 1) * 100; negative = below the noise
+    std::uint64_t samples = 0;      ///< samples taken over all profiled runs
+    std::uint64_t lost_samples = 0;
+    std::vector<std::chrono::nanoseconds> baseline_runs, profiled_runs;  ///< in run order
+
+    /// The overhead as a duration: profiled - baseline medians (may be negative).
+    std::chrono::nanoseconds overhead() const { return profiled - baseline; }
+};
+
+namespace detail {
+template <class = void>
+std::string format_duration(std::chrono::nanoseconds d) {
+    const double ns = static_cast<double>(d.count());
+    const double a = math::fabs(ns);
+    if (a >= 1e9) return fixed_number(ns / 1e9, 3) + " s";
+    if (a >= 1e6) return fixed_number(ns / 1e6, 3) + " ms";
+    if (a >= 1e3) return fixed_number(ns / 1e3, 3) + " us";
+    return fixed_number(ns, 0) + " ns";
+}
+}  // namespace detail
+
+/// The report as text, like the guide's:
+///   Profiling overhead (100 Hz cpu, 5 repetitions, medians):
+///     Baseline:       1.204 s (CPU 1.203 s)
+///     With profiling: 1.215 s (CPU 1.219 s)
+///     Overhead:       11.000 ms (0.91%)
+///     Samples:        602 (0 lost)
+template <class = void>
+std::string to_string(const overhead_report& r) {
+    std::string s = "Profiling overhead (" + std::to_string(r.frequency) + " Hz " +
+                    (r.clock == clock_kind::cpu ? "cpu" : "wall") + ", " +
+                    std::to_string(r.repetitions) + " repetitions, medians):\n";
+    s += "  Baseline:       " + detail::format_duration(r.baseline) + " (CPU " +
+         detail::format_duration(r.baseline_cpu) + ")\n";
+    s += "  With profiling: " + detail::format_duration(r.profiled) + " (CPU " +
+         detail::format_duration(r.profiled_cpu) + ")\n";
+    s += "  Overhead:       " + detail::format_duration(r.overhead()) + " (" +
+         detail::fixed_number(r.overhead_percent, 2) + "%)\n";
+    s += "  Samples:        " + std::to_string(r.samples) + " (" +
+         std::to_string(r.lost_samples) + " lost)\n";
+    return s;
+}
+
+template <class = void>
+std::ostream& operator<<(std::ostream& os, const overhead_report& r) {
+    return os << to_string(r);
+}
+
+/// Runs `workload` without and with profiling (interleaved repetitions, medians) and reports
+/// the difference. Mode picks the rate and clock (cpprof::low_overhead{}, cpprof::standard{},
+/// ...). See the top of this header.
+template <class Fn, class Mode = standard>
+overhead_report measure_overhead(Fn&& workload, Mode = {}, const overhead_options& options = {}) {
+    static_assert(is_sampling_mode<Mode>::value,
+                  "cpprof::measure_overhead: the mode must be a cpprof::sampling_mode such as "
+                  "cpprof::standard{} or cpprof::low_overhead{}");
+    if (options.repetitions() < 1 || options.repetitions() > 1000)
+        throw error("measure_overhead: repetitions must be in 1..1000, got " +
+                    std::to_string(options.repetitions()));
+    if (options.warmup() < 0 || options.warmup() > 100)
+        throw error("measure_overhead: warmup must be in 0..100, got " +
+                    std::to_string(options.warmup()));
+    using clk = std::chrono::steady_clock;
+    overhead_report r;
+    r.frequency = Mode::frequency;
+    r.clock = Mode::clock;
+    r.repetitions = options.repetitions();
+    for (int i = 0; i < options.warmup(); ++i) std::invoke(workload);
+
+    std::vector<std::int64_t> base_cpu, prof_cpu;
+    std::vector<double> ratios;
+    auto run_baseline = [&] {
+        const std::int64_t c0 = detail::process_cpu_ns();
+        const auto t0 = clk::now();
+        std::invoke(workload);
+        const auto t1 = clk::now();
+        base_cpu.push_back(detail::process_cpu_ns() - c0);
+        r.baseline_runs.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0));
+    };
+    auto run_profiled = [&] {
+        const std::int64_t c0 = detail::process_cpu_ns();
+        const auto t0 = clk::now();
+        profiler_guard<Mode> guard;  // starting and stopping are part of the cost
+        std::invoke(workload);
+        profile p = guard.stop();
+        const auto t1 = clk::now();
+        prof_cpu.push_back(detail::process_cpu_ns() - c0);
+        r.profiled_runs.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0));
+        r.samples += p.total_samples();
+        r.lost_samples += p.dropped_samples();
+    };
+    for (int i = 0; i < options.repetitions(); ++i) {
+        if (i % 2 == 0) {
+            run_baseline();
+            run_profiled();
+        } else {
+            run_profiled();
+            run_baseline();
+        }
+        const auto b = r.baseline_runs.back().count(), p = r.profiled_runs.back().count();
+        ratios.push_back(b > 0 ? static_cast<double>(p) / static_cast<double>(b) : 1.0);
+    }
+    r.baseline = detail::median_of(r.baseline_runs);
+    r.profiled = detail::median_of(r.profiled_runs);
+    r.baseline_cpu = std::chrono::nanoseconds(detail::median_of(base_cpu));
+    r.profiled_cpu = std::chrono::nanoseconds(detail::median_of(prof_cpu));
+    r.ratio = detail::median_of(ratios);
+    r.overhead_percent = (r.ratio - 1.0) * 100.0;
+    return r;
+}
+
+}  // namespace cpprof
+// ----- end cpprof/export/on_demand.hpp -----
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <dirent.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/types.h>
+#include <unistd.h>
+#define CPPROF_DETAIL_CONTINUOUS_POSIX 1
+#else
+#define CPPROF_DETAIL_CONTINUOUS_POSIX 0
+#endif
+
+namespace cpprof {
+
+/// Options of continuous_profiler. Chained setters return *this; validated by the profiler's
+/// constructor (cpprof::error).
+class continuous_options {
+public:
+    using sink_function = std::function<void(const profile&)>;
+
+private:
+    // Detection of the two sink shapes; preferred: push, then export_profile.
+    template <class T>
+    static auto call_target(T& t, const profile& p, int) -> decltype(t.push(p), bool()) {
+        return returned_true([&] { return t.push(p); });
+    }
+    template <class T>
+    static auto call_target(T& t, const profile& p, long) -> decltype(t.export_profile(p), bool()) {
+        return returned_true([&] { return t.export_profile(p); });
+    }
+    template <class F>
+    static bool returned_true(F&& f) {
+        using R = decltype(f());
+        if constexpr (std::is_convertible_v<R, bool>)
+            return static_cast<bool>(f());
+        else {
+            f();
+            return true;
+        }
+    }
+
+public:
+    /// Samples per second per thread during a window, 1..1000 (default 10).
+    continuous_options& frequency(int hz) { frequency_ = hz; return *this; }
+    int frequency() const { return frequency_; }
+
+    /// CPU time (default) or wall time.
+    continuous_options& clock(clock_kind c) { clock_ = c; return *this; }
+    clock_kind clock() const { return clock_; }
+
+    /// Length of one profiled window (default 60 s), at least 1 ms and at most every().
+    continuous_options& window(std::chrono::milliseconds d) { window_ = d; return *this; }
+    std::chrono::milliseconds window() const { return window_; }
+
+    /// Time from the start of one window to the start of the next (default 5 min).
+    continuous_options& every(std::chrono::milliseconds d) { every_ = d; return *this; }
+    std::chrono::milliseconds every() const { return every_; }
+
+    /// Where the files go; empty (the default) = no files, sinks only.
+    continuous_options& directory(std::string path) { directory_ = std::move(path); return *this; }
+    const std::string& directory() const { return directory_; }
+
+    /// How many of the newest files to keep, >= 1 (default 48: four hours at 5 min).
+    continuous_options& keep(std::size_t n) { keep_ = n; return *this; }
+    std::size_t keep() const { return keep_; }
+
+    /// Adds a sink: called with every completed window, on the profiler's thread.
+    continuous_options& sink(sink_function f) {
+        if (!f) throw error("continuous_options::sink(): the function is empty");
+        sinks_.push_back(std::move(f));
+        return *this;
+    }
+    /// Adds an object with `push(const profile&)` (cpprof::pyroscope::client) or
+    /// `export_profile(const profile&)` (cpprof::otlp::exporter) as a sink, by reference: it
+    /// must outlive the profiler. A push/export_profile that returns false counts as a failure.
+    template <class Target, class = std::enable_if_t<!std::is_convertible_v<Target&, sink_function>>>
+    auto sink(Target& target)
+        -> decltype(call_target(target, std::declval<const profile&>(), 0), *this) {
+        sinks_.push_back([&target](const profile& p) {
+            if (!call_target(target, p, 0))
+                throw error("the sink refused the profile (it returned false)");
+        });
+        return *this;
+    }
+    const std::vector<sink_function>& sinks() const { return sinks_; }
+
+    /// Takes windows only while `predicate()` is true, asked on the profiler's thread at every
+    /// slot (a skipped slot is counted in windows_disabled; a predicate that throws counts as
+    /// false, with its message in last_error). Replaces only_when_enabled().
+    continuous_options& only_when(std::function<bool()> predicate) {
+        predicate_ = std::move(predicate);
+        return *this;
+    }
+    /// Takes windows only while cpprof::profiling_enabled() (CPPROF_ENABLE / ENABLE_PROFILING).
+    continuous_options& only_when_enabled() { return only_when([] { return profiling_enabled(); }); }
+    const std::function<bool()>& predicate() const { return predicate_; }
+
+    /// Other CPU profiler knobs (blocklist, max_depth, unwinder, ...); its frequency and
+    /// clock are replaced by this object's.
+    continuous_options& profiler(profiler_options o) { profiler_ = std::move(o); return *this; }
+    const profiler_options& profiler() const { return profiler_; }
+
+private:
+    int frequency_ = 10;
+    clock_kind clock_ = clock_kind::cpu;
+    std::chrono::milliseconds window_{std::chrono::seconds(60)};
+    std::chrono::milliseconds every_{std::chrono::minutes(5)};
+    std::string directory_;
+    std::size_t keep_ = 48;
+    std::vector<sink_function> sinks_;
+    std::function<bool()> predicate_;
+    profiler_options profiler_;
+};
+
+/// A snapshot of what a continuous_profiler did; counters only grow.
+struct continuous_stats {
+    std::uint64_t windows_completed = 0;  ///< windows profiled to their end (then written/sunk)
+    std::uint64_t windows_busy = 0;       ///< skipped: another CPU profile was running
+    std::uint64_t windows_disabled = 0;   ///< skipped: only_when(...) said no
+    std::uint64_t windows_discarded = 0;  ///< ended early by stop() and thrown away
+    std::uint64_t windows_failed = 0;     ///< the profile could not start (not busy) or stop
+    std::uint64_t files_written = 0;
+    std::uint64_t files_removed = 0;      ///< by rotation
+    std::uint64_t write_failures = 0;     ///< files not written (and removals that failed)
+    std::uint64_t sink_failures = 0;      ///< sink calls that threw or returned false
+    std::string last_file;                ///< path of the newest file written, empty if none
+    std::string last_error;               ///< the newest failure, empty if none
+};
+
+namespace detail {
+
+/// "cpu-20261126T093000Z.pb.gz" / "cpu-20261126T093000Z-3.pb.gz": the time stamp (14 digits
+/// as a number, YYYYMMDDHHMMSS) and the sequence number; nullopt for any other name.
+struct continuous_file_key {
+    std::uint64_t stamp = 0;
+    std::uint64_t seq = 0;
+    friend bool operator<(const continuous_file_key& a, const continuous_file_key& b) {
+        return a.stamp != b.stamp ? a.stamp < b.stamp : a.seq < b.seq;
+    }
+};
+
+inline std::optional<continuous_file_key> parse_continuous_file_name(std::string_view n) {
+    constexpr std::string_view prefix = "cpu-", suffix = ".pb.gz";
+    // cpu- + 8 digits + T + 6 digits + Z = 19 characters before an optional -seq
+    if (n.size() < 19 + suffix.size() || n.substr(0, 4) != prefix ||
+        n.substr(n.size() - suffix.size()) != suffix)
+        return std::nullopt;
+    continuous_file_key k;
+    auto digit = [](char c) { return c >= '0' && c <= '9'; };
+    for (std::size_t i = 4; i < 18; ++i) {
+        const std::size_t at = i < 12 ? i : i + 1;  // skip the 'T'
+        if (!digit(n[at])) return std::nullopt;
+        k.stamp = k.stamp * 10 + static_cast<std::uint64_t>(n[at] - '0');
+    }
+    if (n[12] != 'T' || n[19] != 'Z') return std::nullopt;
+    std::string_view rest = n.substr(20, n.size() - 20 - suffix.size());
+    if (!rest.empty()) {
+        if (rest.size() < 2 || rest.size() > 10 || rest[0] != '-' || rest[1] == '0')
+            return std::nullopt;
+        for (std::size_t i = 1; i < rest.size(); ++i) {
+            if (!digit(rest[i])) return std::nullopt;
+            k.seq = k.seq * 10 + static_cast<std::uint64_t>(rest[i] - '0');
+        }
+    }
+    return k;
+}
+
+/// The file name of a window that started at `t` (UTC), with sequence number `seq` (0: none).
+template <class = void>
+std::string continuous_file_name(std::chrono::system_clock::time_point t, std::uint64_t seq) {
+    const std::time_t tt = std::chrono::system_clock::to_time_t(t);
+    std::tm tm{};
+#if CPPROF_DETAIL_CONTINUOUS_POSIX
+    ::gmtime_r(&tt, &tm);
+#else
+    tm = *std::gmtime(&tt);
+#endif
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "cpu-%04d%02d%02dT%02d%02d%02dZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    std::string name = buf;
+    if (seq != 0) name += "-" + std::to_string(seq);
+    return name + ".pb.gz";
+}
+
+#if CPPROF_DETAIL_CONTINUOUS_POSIX
+inline std::string continuous_errno_text(int err) { return std::strerror(err); }
+
+/// mkdir -p; returns "" or a message.
+template <class = void>
+std::string make_directories(const std::string& dir) {
+    std::string path;
+    std::size_t i = 0;
+    while (i <= dir.size()) {
+        const std::size_t slash = dir.find('/', i);
+        const std::size_t end = slash == std::string::npos ? dir.size() : slash;
+        path = dir.substr(0, end);
+        if (!path.empty() && ::mkdir(path.c_str(), 0777) != 0 && errno != EEXIST)
+            return "cannot create the directory '" + path + "': " + continuous_errno_text(errno);
+        if (slash == std::string::npos) break;
+        i = slash + 1;
+    }
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) != 0)
+        return "cannot use the directory '" + dir + "': " + continuous_errno_text(errno);
+    if (!S_ISDIR(st.st_mode)) return "'" + dir + "' is not a directory";
+    return {};
+}
+
+/// Writes `bytes` to a temporary file in `dir`, fsyncs it, and links it to the first free name
+/// of the window (`start`, then -1, -2, ...). Returns the final path; throws cpprof::error.
+template <class = void>
+std::string write_continuous_file(const std::string& dir, std::chrono::system_clock::time_point start,
+                                  const std::string& bytes) {
+    std::string failure = make_directories(dir);
+    if (!failure.empty()) throw error(failure);
+    const std::string base = dir.back() == '/' ? dir : dir + "/";
+    const std::string tmp = base + "." + continuous_file_name(start, 0) + ".tmp." +
+                            std::to_string(static_cast<long>(::getpid()));
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw error("cannot create '" + tmp + "': " + continuous_errno_text(errno));
+    int err = 0;
+    for (std::size_t done = 0; done < bytes.size() && err == 0;) {
+        const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) err = n < 0 ? errno : EIO;
+        else done += static_cast<std::size_t>(n);
+    }
+    if (err == 0 && ::fsync(fd) != 0 && errno != EINVAL && errno != EROFS) err = errno;
+    if (::close(fd) != 0 && err == 0 && errno != EINTR) err = errno;
+    if (err != 0) {
+        ::unlink(tmp.c_str());
+        throw error("cannot write '" + tmp + "': " + continuous_errno_text(err));
+    }
+    // Names must sort in the order the files were written, or rotation would remove the
+    // newest: start above every file of ours with the same time stamp (a lower number freed
+    // by rotation is not reused).
+    std::uint64_t first = 0;
+    if (const auto key = parse_continuous_file_name(continuous_file_name(start, 0))) {
+        if (DIR* d = ::opendir(dir.c_str())) {
+            while (const dirent* e = ::readdir(d))
+                if (auto k = parse_continuous_file_name(e->d_name))
+                    if (k->stamp == key->stamp && k->seq + 1 > first) first = k->seq + 1;
+            ::closedir(d);
+        }
+    }
+    for (std::uint64_t seq = first; seq < first + 1000; ++seq) {
+        const std::string path = base + continuous_file_name(start, seq);
+        if (::link(tmp.c_str(), path.c_str()) == 0) {
+            ::unlink(tmp.c_str());
+            return path;
+        }
+        int e = errno;
+        if (e == EEXIST) continue;
+        if (e == EPERM || e == ENOTSUP || e == EOPNOTSUPP || e == EXDEV || e == EMLINK) {
+            // A file system without hard links: rename onto a name that was free just now
+            // (not atomic against another process taking it in between; nothing better there).
+            struct stat st {};
+            if (::lstat(path.c_str(), &st) == 0) continue;
+            if (::rename(tmp.c_str(), path.c_str()) == 0) return path;
+            e = errno;
+        }
+        ::unlink(tmp.c_str());
+        throw error("cannot name '" + path + "': " + continuous_errno_text(e));
+    }
+    ::unlink(tmp.c_str());
+    throw error("no free file name for the window in '" + dir + "' (1000 tried)");
+}
+
+/// Removes all but the newest `keep` files of ours in `dir`. Returns (removed, failures), the
+/// last failure in `message`.
+template <class = void>
+std::pair<std::uint64_t, std::uint64_t> rotate_continuous_files(const std::string& dir,
+                                                               std::size_t keep,
+                                                               std::string& message) {
+    std::vector<std::pair<continuous_file_key, std::string>> files;
+    DIR* d = ::opendir(dir.c_str());
+    if (d == nullptr) {
+        message = "cannot list '" + dir + "' to rotate its files: " + continuous_errno_text(errno);
+        return {0, 1};
+    }
+    while (const dirent* e = ::readdir(d)) {
+        std::string_view name = e->d_name;
+        if (auto k = parse_continuous_file_name(name)) files.emplace_back(*k, std::string(name));
+    }
+    ::closedir(d);
+    if (files.size() <= keep) return {0, 0};
+    std::sort(files.begin(), files.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    const std::string base = dir.back() == '/' ? dir : dir + "/";
+    std::uint64_t removed = 0, failed = 0;
+    for (std::size_t i = 0; i + keep < files.size(); ++i) {
+        const std::string path = base + files[i].second;
+        if (::unlink(path.c_str()) == 0 || errno == ENOENT) {
+            ++removed;
+        } else {
+            ++failed;
+            message = "cannot remove '" + path + "': " + continuous_errno_text(errno);
+        }
+    }
+    return {removed, failed};
+}
+#endif
+
+}  // namespace detail
+
+/// The production profiler: see the top of this header.
+class continuous_profiler {
+public:
+    explicit continuous_profiler(continuous_options options) : options_(std::move(options)) {
+        validate(options_);
+#if CPPROF_ENABLED && CPPROF_PLATFORM_SUPPORTED && CPPROF_DETAIL_CONTINUOUS_POSIX
+        thread_ = std::thread([this] { run(); });
+#elif CPPROF_ENABLED
+        throw error("continuous_profiler: CPU sampling is supported on Linux x86_64 and aarch64 "
+                    "only");
+#endif
+    }
+    continuous_profiler(const continuous_profiler&) = delete;
+    continuous_profiler& operator=(const continuous_profiler&) = delete;
+    ~continuous_profiler() { stop(); }
+
+    /// Ends the schedule: a running window is ended at once and discarded; a finished one
+    /// being written or sunk is let finish. Idempotent; returns promptly.
+    void stop() {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            stopping_ = true;
+        }
+        wake_.notify_all();
+        if (thread_.joinable()) thread_.join();
+    }
+
+    bool running() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return thread_.joinable() && !stopping_;
+    }
+
+    continuous_stats stats() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return stats_;
+    }
+
+    const continuous_options& options() const { return options_; }
+
+    /// Throws cpprof::error naming the first bad option.
+    static void validate(const continuous_options& o) {
+        using std::chrono::milliseconds;
+        if (o.frequency() < 1 || o.frequency() > 1000)
+            throw error("continuous_options: frequency must be in 1..1000 Hz (it is meant to "
+                        "stay on: 10 Hz is the usual rate), got " +
+                        std::to_string(o.frequency()));
+        if (o.window() < milliseconds(1))
+            throw error("continuous_options: window must be at least 1 ms, got " +
+                        std::to_string(o.window().count()) + " ms");
+        if (o.every() < o.window())
+            throw error("continuous_options: window (" + std::to_string(o.window().count()) +
+                        " ms) must not be longer than every (" +
+                        std::to_string(o.every().count()) + " ms): windows cannot overlap");
+        if (o.keep() < 1) throw error("continuous_options: keep must be at least 1 file, got 0");
+        if (o.directory().empty() && o.sinks().empty())
+            throw error("continuous_options: set a directory or at least one sink, or the "
+                        "profiles go nowhere");
+    }
+
+private:
+#if CPPROF_ENABLED && CPPROF_PLATFORM_SUPPORTED && CPPROF_DETAIL_CONTINUOUS_POSIX
+    using steady = std::chrono::steady_clock;
+
+    /// Waits until `t` or stop(); true when stopped.
+    bool wait_until(steady::time_point t) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        return wake_.wait_until(lock, t, [this] { return stopping_; });
+    }
+
+    void fail(std::uint64_t continuous_stats::*counter, std::string message) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        ++(stats_.*counter);
+        stats_.last_error = std::move(message);
+    }
+
+    void run() {
+        ::pthread_setname_np(::pthread_self(), "cpprof-contin");
+        const auto every = std::chrono::duration_cast<steady::duration>(options_.every());
+        const auto window = std::chrono::duration_cast<steady::duration>(options_.window());
+        steady::time_point slot = steady::now();
+        for (;;) {
+            if (wait_until(slot)) return;
+            const steady::time_point began = steady::now();
+            run_window(began + window);
+            {
+                std::lock_guard<std::mutex> lock(mutex_);
+                if (stopping_) return;
+            }
+            slot += every;
+            if (slot < steady::now()) slot = steady::now();  // fell behind: go on from here
+        }
+    }
+
+    void run_window(steady::time_point end) {
+        if (const auto& pred = options_.predicate()) {
+            bool yes = false;
+            try {
+                yes = pred();
+            } catch (const std::exception& e) {
+                fail(&continuous_stats::windows_disabled,
+                     std::string("cpprof: continuous_profiler: the only_when predicate threw: ") +
+                         detail::message_of(e));
+                return;
+            }
+            if (!yes) {
+                std::lock_guard<std::mutex> lock(mutex_);
+                ++stats_.windows_disabled;
+                return;
+            }
+        }
+        profiler_options po = options_.profiler();
+        po.frequency(options_.frequency()).clock(options_.clock());
+        std::optional<profiler_guard<low_overhead>> guard;
+        try {
+            guard.emplace(po);
+        } catch (const std::exception& e) {
+            // The one refusal that is expected in production: another profile holds the
+            // process's CPU profiler. Anything else (timers, options) is a failure.
+            fail(detail::globals().running.load() ? &continuous_stats::windows_busy
+                                                  : &continuous_stats::windows_failed,
+                 e.what());
+            return;
+        }
+        const auto start = std::chrono::system_clock::now();
+        if (wait_until(end)) {
+            guard.reset();  // stops sampling; the partial window is thrown away
+            std::lock_guard<std::mutex> lock(mutex_);
+            ++stats_.windows_discarded;
+            return;
+        }
+        profile p;
+        try {
+            p = guard->stop();
+        } catch (const std::exception& e) {
+            fail(&continuous_stats::windows_failed, e.what());
+            return;
+        }
+        guard.reset();
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            ++stats_.windows_completed;
+        }
+        if (!options_.directory().empty()) write(p, start);
+        for (const auto& sink : options_.sinks()) {
+            try {
+                sink(p);
+            } catch (const std::exception& e) {
+                fail(&continuous_stats::sink_failures,
+                     std::string("cpprof: continuous_profiler: a sink threw: ") +
+                         detail::message_of(e));
+            } catch (...) {
+                fail(&continuous_stats::sink_failures,
+                     "cpprof: continuous_profiler: a sink threw a non-standard exception");
+            }
+        }
+    }
+
+    void write(const profile& p, std::chrono::system_clock::time_point start) {
+        const std::string& dir = options_.directory();
+        std::string path;
+        try {
+            std::string bytes = detail::gzip_compress(encode_pprof(p), detail::pprof_gzip_level);
+            path = detail::write_continuous_file(dir, start, bytes);
+        } catch (const std::exception& e) {
+            fail(&continuous_stats::write_failures, e.what());
+            return;
+        }
+        std::string message;
+        const auto [removed, failed] = detail::rotate_continuous_files(dir, options_.keep(), message);
+        std::lock_guard<std::mutex> lock(mutex_);
+        ++stats_.files_written;
+        stats_.last_file = path;
+        stats_.files_removed += removed;
+        if (failed != 0) {
+            stats_.write_failures += failed;
+            stats_.last_error = "cpprof: " + message;
+        }
+    }
+#endif
+
+    continuous_options options_;
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;
+    bool stopping_ = false;
+    continuous_stats stats_;
+    std::thread thread_;
+};
+
+}  // namespace cpprof
+// ----- end cpprof/export/continuous.hpp -----
 // ----- begin cpprof/export/otlp.hpp -----
 // OTLP/HTTP export to an OpenTelemetry Collector (or anything that speaks OTLP/HTTP protobuf):
 //
@@ -11510,9 +12367,7 @@ profile read_pprof(const std::string& path) {
 //   spans still waiting without the two attributes.
 // - Only http:// endpoints: TLS is left to a local collector, as the transport explains.
 
-#include <functional>
 #include <map>
-#include <mutex>
 
 // ----- begin cpprof/export/otlp_encode.hpp -----
 // OTLP/HTTP protobuf bodies (opentelemetry-proto v1.11.0), encoded by hand with
@@ -11535,7 +12390,6 @@ profile read_pprof(const std::string& path) {
 // note on lazy instantiation in config.hpp.
 
 #include <random>
-#include <thread>
 
 namespace cpprof {
 namespace otlp {
@@ -12287,9 +13141,7 @@ std::string encode_profiles(const profile& p, const encode_options& o = {}) {
 // - With CPPROF_ENABLED=0 (or without POSIX sockets) nothing is sent: submit() returns false
 //   and last_error says why.
 
-#include <condition_variable>
 #include <deque>
-#include <exception>
 
 // ----- begin cpprof/detail/socket.hpp -----
 // Socket helpers shared by cpprof's HTTP server (http/server.hpp) and its HTTP client
@@ -14537,8 +15389,6 @@ using client = basic_client<>;
 // as Go's do; without one, each request samples a window of ?seconds=N (default 5) of its own.
 // Differences from Go, on purpose: `frequency` is a cpprof extension; the JSON endpoints answer
 // errors as {"error": "..."}.
-
-#include <sstream>
 
 // ----- begin cpprof/detail/json_reader.hpp -----
 // A small strict JSON reader (RFC 8259) for request bodies such as the HTTP server's
