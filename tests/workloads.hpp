@@ -7,7 +7,14 @@
 #include <ctime>
 #include <string>
 
+// GCC's noipa also keeps identical code folding (-fipa-icf, on at -O2) from merging two
+// workloads with the same body into one symbol, which would credit one's samples to the other.
+// Clang folds nothing at compile time.
+#if defined(__GNUC__) && !defined(__clang__)
+#define CPPROF_TEST_NOINLINE __attribute__((noinline, noipa))
+#else
 #define CPPROF_TEST_NOINLINE __attribute__((noinline))
+#endif
 #define CPPROF_TEST_NO_TAIL_CALL() asm volatile("" ::: "memory")
 
 namespace workloads {

@@ -9584,9 +9584,10 @@ inline void sanitize_utf8(std::string_view in, std::string& out) {
     out.append(in.data() + start, n - start);
 }
 
-/// Writes `s` (valid UTF-8: see sanitize_utf8) as a JSON string, quotes included.
-template <class = void>
-void put_json_string(chunked_writer& w, std::string_view s) {
+/// Writes `s` (valid UTF-8: see sanitize_utf8) as a JSON string, quotes included, to `w`: a
+/// chunked_writer, or anything with put(char) and put(std::string_view) (string_sink).
+template <class Sink>
+void put_json_string(Sink& w, std::string_view s) {
     static constexpr char hex[] = "0123456789abcdef";
     w.put('"');
     std::size_t start = 0;
@@ -9611,6 +9612,22 @@ void put_json_string(chunked_writer& w, std::string_view s) {
     }
     w.put(s.substr(start));
     w.put('"');
+}
+
+/// A put_json_string sink that appends to a std::string.
+struct string_sink {
+    std::string& out;
+    void put(char c) { out.push_back(c); }
+    void put(std::string_view s) { out.append(s); }
+};
+
+/// `s` as a JSON string, quotes included, any invalid UTF-8 replaced by U+FFFD.
+inline std::string json_quoted(std::string_view s) {
+    std::string clean, out;
+    sanitize_utf8(s, clean);
+    string_sink sink{out};
+    put_json_string(sink, clean);
+    return out;
 }
 
 }  // namespace cpprof::detail
@@ -15707,27 +15724,6 @@ namespace detail {
 
 inline constexpr int default_http_frequency = 100;
 
-inline std::string json_quote(std::string_view s) {
-    std::string clean;
-    ::cpprof::detail::sanitize_utf8(s, clean);
-    static const char hex[] = "0123456789abcdef";
-    std::string out = "\"";
-    for (char c : clean) {
-        const auto u = static_cast<unsigned char>(c);
-        if (c == '"' || c == '\\') {
-            out.push_back('\\');
-            out.push_back(c);
-        } else if (u < 0x20) {
-            out += "\\u00";
-            out.push_back(hex[u >> 4]);
-            out.push_back(hex[u & 15]);
-        } else {
-            out.push_back(c);
-        }
-    }
-    return out + "\"";
-}
-
 inline response json_response(int status, std::string body) {
     response r;
     r.status = status;
@@ -15738,7 +15734,7 @@ inline response json_response(int status, std::string body) {
 }
 
 inline response json_error(int status, std::string_view message) {
-    return json_response(status, "{\"error\": " + json_quote(message) + "}");
+    return json_response(status, "{\"error\": " + ::cpprof::detail::json_quoted(message) + "}");
 }
 
 /// `seconds` as milliseconds: a positive decimal with at most 3 fractional digits, at most

@@ -49,9 +49,10 @@ inline void sanitize_utf8(std::string_view in, std::string& out) {
     out.append(in.data() + start, n - start);
 }
 
-/// Writes `s` (valid UTF-8: see sanitize_utf8) as a JSON string, quotes included.
-template <class = void>
-void put_json_string(chunked_writer& w, std::string_view s) {
+/// Writes `s` (valid UTF-8: see sanitize_utf8) as a JSON string, quotes included, to `w`: a
+/// chunked_writer, or anything with put(char) and put(std::string_view) (string_sink).
+template <class Sink>
+void put_json_string(Sink& w, std::string_view s) {
     static constexpr char hex[] = "0123456789abcdef";
     w.put('"');
     std::size_t start = 0;
@@ -76,6 +77,22 @@ void put_json_string(chunked_writer& w, std::string_view s) {
     }
     w.put(s.substr(start));
     w.put('"');
+}
+
+/// A put_json_string sink that appends to a std::string.
+struct string_sink {
+    std::string& out;
+    void put(char c) { out.push_back(c); }
+    void put(std::string_view s) { out.append(s); }
+};
+
+/// `s` as a JSON string, quotes included, any invalid UTF-8 replaced by U+FFFD.
+inline std::string json_quoted(std::string_view s) {
+    std::string clean, out;
+    sanitize_utf8(s, clean);
+    string_sink sink{out};
+    put_json_string(sink, clean);
+    return out;
 }
 
 }  // namespace cpprof::detail

@@ -130,27 +130,6 @@ namespace detail {
 
 inline constexpr int default_http_frequency = 100;
 
-inline std::string json_quote(std::string_view s) {
-    std::string clean;
-    ::cpprof::detail::sanitize_utf8(s, clean);
-    static const char hex[] = "0123456789abcdef";
-    std::string out = "\"";
-    for (char c : clean) {
-        const auto u = static_cast<unsigned char>(c);
-        if (c == '"' || c == '\\') {
-            out.push_back('\\');
-            out.push_back(c);
-        } else if (u < 0x20) {
-            out += "\\u00";
-            out.push_back(hex[u >> 4]);
-            out.push_back(hex[u & 15]);
-        } else {
-            out.push_back(c);
-        }
-    }
-    return out + "\"";
-}
-
 inline response json_response(int status, std::string body) {
     response r;
     r.status = status;
@@ -161,7 +140,7 @@ inline response json_response(int status, std::string body) {
 }
 
 inline response json_error(int status, std::string_view message) {
-    return json_response(status, "{\"error\": " + json_quote(message) + "}");
+    return json_response(status, "{\"error\": " + ::cpprof::detail::json_quoted(message) + "}");
 }
 
 /// `seconds` as milliseconds: a positive decimal with at most 3 fractional digits, at most
