@@ -36,10 +36,11 @@ inline std::string errno_text(int e) { return std::strerror(e); }
 
 using steady = std::chrono::steady_clock;
 
-/// Milliseconds from now until `deadline`, for poll(): 0 when passed, capped at 1000 s.
+/// Milliseconds from now until `deadline`, for poll(): 0 when passed, capped at 1000 s, rounded
+/// up so that poll() never wakes before the deadline (rounded down, a 5 ms backoff could end
+/// after 4.x ms).
 inline int ms_until(steady::time_point deadline) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now()).count();
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - steady::now()).count();
     return left <= 0 ? 0 : (left > 1000000 ? 1000000 : static_cast<int>(left));
 }
 
