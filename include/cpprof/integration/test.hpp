@@ -30,8 +30,9 @@
 //   the files cannot be written. With CPPROF_ENABLED=0 the profile is empty and nothing is
 //   written.
 //   One CPU profile runs at a time in a process: the constructor throws cpprof::error when
-//   another is running (for instance a doctest listener that profiles every test case, see
-//   <cpprof/integration/doctest.hpp>).
+//   another is running. The exception is cpprof's doctest listener (<cpprof/integration/
+//   doctest.hpp>), which profiles every test case: a test_profiler asks it to stop early
+//   (its file then covers the test case up to that point) and starts its own.
 //
 // CPPROF_PROFILE_TEST(name)
 //   A test_profiler for the rest of the enclosing scope, for when only the flame graph is
@@ -122,6 +123,13 @@ std::string write_integration_profile(const profile& p, const std::string& dir,
     return base;
 }
 
+/// Set by a test-suite-wide profiler (the doctest listener) while it profiles a test case:
+/// stops it early, so a test_profiler in that test case can start (one CPU profile at a time).
+inline void (*&suite_profiler_yield() noexcept)() {
+    static void (*yield)() = nullptr;
+    return yield;
+}
+
 }  // namespace detail
 
 /// Options of test_profiler. Chained setters return *this.
@@ -147,6 +155,7 @@ public:
         : name_(std::move(name)), options_(std::move(options)) {
         profiler_options po = options_.profiler();
         if (po.frequency() == 0) po.frequency(1000);
+        if (void (*yield)() = detail::suite_profiler_yield()) yield();
         guard_.emplace(po);
     }
     test_profiler(const test_profiler&) = delete;
