@@ -42,7 +42,8 @@
 //   Names: benchmark_options::name() when set; else State::name() when the library has it
 //   (Google Benchmark >= 1.8.0; it is the family name, "BM_parse", without arguments); else
 //   the name of the function the guard is constructed in (Debian 12's 1.7.1 has no
-//   State::name()). Arguments are not part of the default name, so a benchmark registered with
+//   State::name()): right for BENCHMARK(BM_x), but "BenchmarkCase" for BENCHMARK_F fixtures,
+//   and "benchmark" for lambdas, which should pass a name there. Arguments are not part of the default name, so a benchmark registered with
 //   several ->Arg()s writes each run over the previous one: pass
 //   `cpprof::benchmark_options{}.name("BM_parse/" + std::to_string(state.range(0)))` for one
 //   file per argument. "/threads:N" is appended when the benchmark runs on N > 1 threads.
