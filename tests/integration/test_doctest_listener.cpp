@@ -9,6 +9,7 @@
 #include "../support/external.hpp"
 #include "../support/flamegraph_svg.hpp"
 #include "../support/go_pprof.hpp"
+#include "../support/sanitizers.hpp"
 #include "../workloads.hpp"
 
 #include <sys/stat.h>
@@ -34,6 +35,11 @@ CPPROF_TEST_NOINLINE void cpprof_itest_other_work(std::uint64_t units) {
     workloads::spin_units(units);
     CPPROF_TEST_NO_TAIL_CALL();
 }
+
+// ThreadSanitizer defers signals, so CPU samples of busy loops never land there (see
+// tests/test_cpu_profiler.cpp): the checks on what was sampled are left out under TSan; the
+// files and the listener's mechanics are still checked.
+constexpr bool real_samples = CPPROF_TEST_TSAN == 0;
 
 namespace {
 
@@ -99,7 +105,8 @@ TEST_CASE("integration: test_file_name keeps [A-Za-z0-9._-] and folds the rest i
     CHECK(test_file_name(std::string(300, 'x')).size() == 200);
 }
 
-TEST_CASE("integration: fraction and self_fraction on a real profile") {
+TEST_CASE("integration: fraction and self_fraction on a real profile" *
+          doctest::skip(CPPROF_TEST_TSAN != 0)) {
     env_var env("CPPROF_OUTPUT_DIR", nullptr);
     cpprof::test_profiler prof{"fractions"};
     cpprof_itest_outer_caller(300);  // ~300 ms
@@ -163,7 +170,7 @@ TEST_CASE("integration: test_profiler and CPPROF_PROFILE_TEST write a flame grap
     REQUIRE(exists(dir / "macro_scope.svg"));
     const auto g = cpprof_test::parse_flamegraph_svg(cpprof_test::read_file(dir / "macro_scope.svg"),
                                                      CPPROF_TEST_XMLLINT);
-    CHECK(samples_in(g, "cpprof_itest_other_work") > 10);
+    if (real_samples) CHECK(samples_in(g, "cpprof_itest_other_work") > 10);
     CHECK(g.raw.find("macro: scope") != std::string::npos);  // the title is the name as given
 }
 
@@ -193,9 +200,10 @@ TEST_CASE("integration: the doctest listener writes one flame graph per test cas
     REQUIRE(exists(dir / "listener_parse_big_input.svg"));
     const auto g = cpprof_test::parse_flamegraph_svg(
         cpprof_test::read_file(dir / "listener_parse_big_input.svg"), CPPROF_TEST_XMLLINT);
+    CHECK(g.raw.find("listener: parse / big input") != std::string::npos);
+    if (!real_samples) return;
     CHECK(samples_in(g, "cpprof_itest_leaf_work") > 10);   // before the re-entry
     CHECK(samples_in(g, "cpprof_itest_other_work") > 10);  // after it: one profile for both
-    CHECK(g.raw.find("listener: parse / big input") != std::string::npos);
 
     REQUIRE_GO_TOOL_PPROF();
     cpprof_test::go_pprof pprof;
@@ -222,6 +230,6 @@ TEST_CASE("integration: a test_profiler inside a listened test case makes the li
     CHECK(listener.written().size() == 1);  // nothing more to write at the end
     CHECK(exists(dir / "listener_yields.svg"));
     CHECK(exists(dir / "own_profile.svg"));
-    CHECK(cpprof::fraction(own, "cpprof_itest_other_work") > 0.8);
+    if (real_samples) CHECK(cpprof::fraction(own, "cpprof_itest_other_work") > 0.8);
     CHECK(cpprof::fraction(own, "cpprof_itest_leaf_work") < 0.1);
 }
