@@ -88,7 +88,8 @@ endforeach()
 
 # Google Benchmark (Debian: libbenchmark-dev 1.7.1). STYLE.md item 23: the ProfilerManager
 # adapter is only usable from 1.9.2 on.
-if(CPPROF_BUILD_BENCHMARKS OR CPPROF_BUILD_EXAMPLES)
+# Tests need it too: tests/integration/test_benchmark*.cpp run real benchmarks.
+if(CPPROF_BUILD_BENCHMARKS OR CPPROF_BUILD_EXAMPLES OR CPPROF_BUILD_TESTS)
   find_package(benchmark CONFIG QUIET)
   if(benchmark_FOUND AND benchmark_VERSION VERSION_GREATER_EQUAL 1.9.2)
     set(CPPROF_BENCHMARK_HAS_PROFILER_MANAGER 1)

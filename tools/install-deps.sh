@@ -28,7 +28,7 @@ else
     clang                                         # the clang -Werror configuration
     libclang-rt-14-dev                            # libFuzzer (clang 14's; only recommended by clang)
     doctest-dev                                   # unit tests
-    libbenchmark-dev                              # benchmarks (Google Benchmark 1.7.1)
+    libbenchmark-dev                              # benchmarks and tests/integration (Google Benchmark 1.7.1)
     google-perftools libgoogle-perftools-dev      # gperftools: benchmark baseline
     golang-go                                     # `go tool pprof`: pprof conformance tests
     libxml2-utils                                 # xmllint: flame graph SVG well-formedness

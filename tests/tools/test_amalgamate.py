@@ -101,6 +101,40 @@ class AmalgamateTest(unittest.TestCase):
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("integration headers stay out", r.stderr)
 
+    def test_integration_headers_are_copied_next_to_the_single_header(self):
+        root = self.tree({
+            "cpprof.hpp": "#pragma once\nint x();\n",
+            "integration/bench.hpp": "#pragma once\n#include <cpprof/cpprof.hpp>\n#include <cpprof/integration/t.hpp>\n",
+            "integration/t.hpp": "#pragma once\n#include <cpprof/cpprof.hpp>\n",
+        })
+        self.assertEqual(self.run_tool(root).returncode, 0)
+        copy = os.path.join(root, "single_include", "cpprof", "integration", "bench.hpp")
+        with open(copy) as f:
+            self.assertIn("#include <cpprof/integration/t.hpp>", f.read())
+        self.assertEqual(self.run_tool(root, "--check").returncode, 0)
+        with open(copy, "a") as f:
+            f.write("// edited\n")
+        r = self.run_tool(root, "--check")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("single_include/cpprof/integration/bench.hpp", r.stderr)
+        self.assertEqual(self.run_tool(root).returncode, 0)
+        os.remove(os.path.join(root, "include", "cpprof", "integration", "t.hpp"))
+        with open(os.path.join(root, "include", "cpprof", "integration", "bench.hpp"), "w") as f:
+            f.write("#pragma once\n")
+        self.assertEqual(self.run_tool(root, "--check").returncode, 1)  # stale t.hpp copy
+        self.assertEqual(self.run_tool(root).returncode, 0)
+        self.assertFalse(os.path.exists(os.path.join(root, "single_include", "cpprof", "integration", "t.hpp")))
+
+    def test_integration_header_including_a_core_header_is_an_error(self):
+        root = self.tree({
+            "cpprof.hpp": "#pragma once\n#include <cpprof/a.hpp>\n",
+            "a.hpp": "#pragma once\n",
+            "integration/x.hpp": "#pragma once\n#include <cpprof/a.hpp>\n",
+        })
+        r = self.run_tool(root)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("may include only", r.stderr)
+
     def test_missing_project_header_is_an_error(self):
         root = self.tree({"cpprof.hpp": "#pragma once\n#include <cpprof/nope.hpp>\n"})
         r = self.run_tool(root, "--stdout")

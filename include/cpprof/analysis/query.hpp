@@ -1,7 +1,8 @@
 #pragma once
 // Questions a test asks of a profile, such as "is at least 30 % of the time in parse()?":
 //
-//   CHECK(cpprof::fraction(profile, "parse") >= 0.3);
+//   CHECK(cpprof::fraction(profile, "parse") >= 0.3);       // parse() or what it calls
+//   CHECK(cpprof::self_fraction(profile, "parse") < 0.1);   // parse() itself (leaf frame)
 //
 // and views of a profile by label (label_guard, pprof labels):
 //
@@ -50,6 +51,25 @@ double fraction(const profile& p, std::string_view substring) {
                 hit += s.values[index];
                 break;
             }
+    }
+    return static_cast<double>(hit) / static_cast<double>(total);
+}
+
+/// Like fraction(), but only a sample's leaf frame (where the sample was taken) is matched:
+/// the share of time spent in matching functions themselves, not in what they call.
+template <class = void>
+double self_fraction(const profile& p, std::string_view substring) {
+    const std::size_t index = p.default_sample_index();
+    const std::int64_t total = p.total(index);
+    if (total == 0) return 0;
+    std::int64_t hit = 0;
+    for (const sample& s : p.samples()) {
+        if (index >= s.values.size() || s.stack.empty()) continue;
+        const frame& f = p.frames()[s.stack.front()];
+        const bool match = f.function.empty()
+                               ? f.display_name().find(substring) != std::string::npos
+                               : std::string_view(f.function).find(substring) != std::string_view::npos;
+        if (match) hit += s.values[index];
     }
     return static_cast<double>(hit) / static_cast<double>(total);
 }
