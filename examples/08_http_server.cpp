@@ -7,6 +7,12 @@
 //   go tool pprof -top 'http://127.0.0.1:6060/debug/pprof/profile?seconds=10'
 //   curl -o cpu.svg 'http://127.0.0.1:6060/debug/pprof/flamegraph?seconds=10'
 //   ./app --selftest               # free ports, calls both servers itself, writes, exits
+//   ./app --pyroscope http://127.0.0.1:4040   # also push 10 s profiles every 15 s to Pyroscope
+//
+// With --pyroscope a cpprof::continuous_profiler takes the windows and hands each to a
+// cpprof::pyroscope::client (examples/docker runs it so). One CPU profile runs at a time in a
+// process: /debug/pprof/profile answers 409 while a window runs (retry in the gap), and a
+// window that finds a profile request running is skipped and counted.
 //
 // cpprof::http::server runs on background threads of its own; the application's server (here
 // a deliberately trivial blocking socket server) is not touched. Keep the pprof port private
@@ -24,10 +30,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <iostream>
 #include <stdexcept>
 #include <string>
@@ -85,9 +93,13 @@ private:
             pollfd p{fd_, POLLIN, 0};
             if (::poll(&p, 1, 100) <= 0) continue;  // wake up every 100 ms to see stop_
             const int c = ::accept(fd_, nullptr, nullptr);
-            if (c < 0) continue;
+            if (c < 0) continue;  // EINTR included: see below
             char buf[4096];
-            const ssize_t n = ::recv(c, buf, sizeof buf - 1, 0);
+            // The profiler's signal interrupts blocking calls (EINTR): retry them. (One recv is
+            // enough for these tiny GET requests on loopback; a real server would parse.)
+            ssize_t n;
+            while ((n = ::recv(c, buf, sizeof buf - 1, 0)) < 0 && errno == EINTR) {
+            }
             std::string request(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
             std::string status = "200 OK", body;
             if (request.rfind("GET /api/primes?n=", 0) == 0) {
@@ -103,7 +115,12 @@ private:
             const std::string reply = "HTTP/1.1 " + status +
                                       "\r\nContent-Type: application/json\r\nContent-Length: " +
                                       std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
-            ::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
+            for (std::size_t sent = 0; sent < reply.size();) {
+                const ssize_t w = ::send(c, reply.data() + sent, reply.size() - sent, MSG_NOSIGNAL);
+                if (w < 0 && errno == EINTR) continue;
+                if (w <= 0) break;
+                sent += static_cast<std::size_t>(w);
+            }
             ::close(c);
         }
     }
@@ -165,7 +182,7 @@ int selftest(const api_server& api, const cpprof::http::server& pprof) {
 
 int main(int argc, char** argv) {
     bool self_test = false;
-    std::string address = "127.0.0.1";
+    std::string address = "127.0.0.1", pyroscope_url;
     int api_port = 8080, pprof_port = 6060;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
@@ -173,9 +190,10 @@ int main(int argc, char** argv) {
         else if (a == "--address" && i + 1 < argc) address = argv[++i];
         else if (a == "--api-port" && i + 1 < argc) api_port = std::stoi(argv[++i]);
         else if (a == "--pprof-port" && i + 1 < argc) pprof_port = std::stoi(argv[++i]);
+        else if (a == "--pyroscope" && i + 1 < argc) pyroscope_url = argv[++i];
         else {
             std::cerr << "usage: " << argv[0]
-                      << " [--selftest] [--address A] [--api-port N] [--pprof-port N]\n";
+                      << " [--selftest] [--address A] [--api-port N] [--pprof-port N] [--pyroscope URL]\n";
             return 2;
         }
     }
@@ -185,6 +203,24 @@ int main(int argc, char** argv) {
     cpprof::http::server pprof{cpprof::http::server_options{}.address(address).port(pprof_port)};
     if (self_test) return selftest(api, pprof);
 
+    // Optional continuous push to Pyroscope (declared before the profiler that uses it).
+    std::unique_ptr<cpprof::pyroscope::client> pyroscope;
+    std::unique_ptr<cpprof::continuous_profiler> continuous;
+    if (!pyroscope_url.empty()) {
+        pyroscope = std::make_unique<cpprof::pyroscope::client>(
+            cpprof::pyroscope::options{}.url(pyroscope_url).application("cpprof-example-app"));
+        continuous = std::make_unique<cpprof::continuous_profiler>(
+            cpprof::continuous_options{}
+                .frequency(100)
+                .window(std::chrono::seconds(10))
+                .every(std::chrono::seconds(15))
+                .directory("profiles")
+                .keep(20)
+                .sink(*pyroscope));
+        std::cout << "pushing 10 s CPU profiles every 15 s to " << pyroscope_url
+                  << " (files in ./profiles)\n";
+    }
+
     std::signal(SIGINT, [](int) { g_stop = true; });
     std::signal(SIGTERM, [](int) { g_stop = true; });
     std::cout << "API:   http://" << address << ":" << api.port() << "/api/primes?n=200000\n"
@@ -192,4 +228,9 @@ int main(int argc, char** argv) {
               << "Ctrl-C to stop" << std::endl;
     while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     std::cout << "stopping\n";
+    if (continuous) {
+        continuous->stop();
+        const cpprof::export_stats s = pyroscope->stats();
+        std::cout << "pyroscope: sent " << s.sent << ", failed " << s.failed << "\n";
+    }
 }

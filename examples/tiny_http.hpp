@@ -5,10 +5,12 @@
 // of cpprof: an application would use curl, its HTTP library, or go tool pprof.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <stdexcept>
 #include <string>
 
@@ -31,7 +33,18 @@ inline http_reply http_request(int port, const std::string& method, const std::s
     addr.sin_family = AF_INET;
     addr.sin_port = htons(static_cast<unsigned short>(port));
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    // A profiler's signal (SIGPROF) can interrupt any blocking call with EINTR: a connect()
+    // so interrupted goes on in the background; wait for it and read its result.
+    int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    if (rc != 0 && errno == EINTR) {
+        pollfd p{fd, POLLOUT, 0};
+        while ((rc = ::poll(&p, 1, 30000)) < 0 && errno == EINTR) {
+        }
+        int err = 0;
+        socklen_t len = sizeof err;
+        rc = rc == 1 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0 ? 0 : -1;
+    }
+    if (rc != 0) {
         ::close(fd);
         throw std::runtime_error("cannot connect to 127.0.0.1:" + std::to_string(port));
     }
@@ -41,6 +54,7 @@ inline http_reply http_request(int port, const std::string& method, const std::s
     req += "\r\n" + body;
     for (std::size_t sent = 0; sent < req.size();) {
         const ssize_t n = ::send(fd, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
             ::close(fd);
             throw std::runtime_error("send failed");
@@ -49,7 +63,12 @@ inline http_reply http_request(int port, const std::string& method, const std::s
     }
     std::string raw;
     char buf[65536];
-    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) raw.append(buf, static_cast<std::size_t>(n));
+    for (;;) {
+        const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        raw.append(buf, static_cast<std::size_t>(n));
+    }
     ::close(fd);
 
     const std::size_t head_end = raw.find("\r\n\r\n");
