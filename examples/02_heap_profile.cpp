@@ -81,7 +81,7 @@ int main() {
         cpprof::write_flamegraph(h, "heap.svg");  // memory palette, bytes
         std::cout << "heap profile: " << h.total(1) / 1048576 << " MiB allocated, "
                   << h.total(3) / 1048576 << " MiB still in use (" << n
-                  << " report bytes built); wrote heap.pb.gz and heap.svg\n";
+                  << " report bytes built)\nwrote heap.pb.gz, wrote heap.svg\n";
         cpprof::print_hotspots(std::cout, cpprof::hotspots(h, 8, 1));  // by alloc_space
     }
     leaky_cache.clear();
@@ -97,6 +97,7 @@ int main() {
     std::cout << "\nunbounded cache: " << (leaks.growing() ? "LEAK" : "no leak") << "\n";
     leaks.print(std::cout, 3);
     cpprof::write_flamegraph(leaks.report(), "leak.svg");
+    std::cout << "wrote leak.svg (live memory of the unbounded cache, by stack)\n";
 
     // 3. The LRU-bounded cache: it fills up, then stays flat.
     lru_cache cache(100);
