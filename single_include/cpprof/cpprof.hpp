@@ -26,6 +26,10 @@
 //   CPPROF_ENABLED   1 (default) or 0. With 0 every guard becomes an empty inline no-op, so
 //                    instrumented code can ship with profiling compiled out.
 
+#if !defined(__cplusplus) || __cplusplus < 201703L
+#error "cpprof needs C++17 or later: compile with -std=c++17 (clang 14 and older default to C++14)"
+#endif
+
 #ifndef CPPROF_ENABLED
 #define CPPROF_ENABLED 1
 #endif
