@@ -66,6 +66,11 @@
 #define CPPROF_VERSION_PATCH 0
 #define CPPROF_VERSION (CPPROF_VERSION_MAJOR * 10000 + CPPROF_VERSION_MINOR * 100 + CPPROF_VERSION_PATCH)
 #define CPPROF_VERSION_STRING "0.1.0"
+
+// True when this cpprof is at least MAJOR.MINOR.PATCH, for code that supports several versions:
+//     #if CPPROF_VERSION_AT_LEAST(0, 2, 0)
+#define CPPROF_VERSION_AT_LEAST(major, minor, patch) \
+    (CPPROF_VERSION >= (major) * 10000 + (minor) * 100 + (patch))
 // ----- end cpprof/version.hpp -----
 // ----- begin cpprof/error.hpp -----
 #include <stdexcept>
@@ -4879,31 +4884,34 @@ const bool global_new_linked_at_startup = (g_global_new_linked.store(true), true
 }
 
 // Every delete reads the size and offset from the block's header, so the sized and aligned
-// forms need not trust their extra arguments.
-void operator delete(void* p) noexcept { cpprof::detail::tracked_deallocate(p); }
-void operator delete[](void* p) noexcept { cpprof::detail::tracked_deallocate(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept {
+// forms need not trust their extra arguments. noinline as well: inlined into a std::allocator
+// of this translation unit, GCC >= 11 pairs the new it sees with the free() inside and reports
+// a -Wmismatched-new-delete that is not one (at -O3). Other translation units call them
+// anyway, so nothing is lost.
+[[gnu::noinline]] void operator delete(void* p) noexcept { cpprof::detail::tracked_deallocate(p); }
+[[gnu::noinline]] void operator delete[](void* p) noexcept { cpprof::detail::tracked_deallocate(p); }
+[[gnu::noinline]] void operator delete(void* p, const std::nothrow_t&) noexcept {
     cpprof::detail::tracked_deallocate(p);
 }
-void operator delete[](void* p, const std::nothrow_t&) noexcept {
+[[gnu::noinline]] void operator delete[](void* p, const std::nothrow_t&) noexcept {
     cpprof::detail::tracked_deallocate(p);
 }
-void operator delete(void* p, std::size_t) noexcept { cpprof::detail::tracked_deallocate(p); }
-void operator delete[](void* p, std::size_t) noexcept { cpprof::detail::tracked_deallocate(p); }
-void operator delete(void* p, std::align_val_t) noexcept { cpprof::detail::tracked_deallocate(p); }
-void operator delete[](void* p, std::align_val_t) noexcept {
+[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { cpprof::detail::tracked_deallocate(p); }
+[[gnu::noinline]] void operator delete[](void* p, std::size_t) noexcept { cpprof::detail::tracked_deallocate(p); }
+[[gnu::noinline]] void operator delete(void* p, std::align_val_t) noexcept { cpprof::detail::tracked_deallocate(p); }
+[[gnu::noinline]] void operator delete[](void* p, std::align_val_t) noexcept {
     cpprof::detail::tracked_deallocate(p);
 }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
+[[gnu::noinline]] void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
     cpprof::detail::tracked_deallocate(p);
 }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
+[[gnu::noinline]] void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
     cpprof::detail::tracked_deallocate(p);
 }
-void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept {
+[[gnu::noinline]] void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept {
     cpprof::detail::tracked_deallocate(p);
 }
-void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept {
+[[gnu::noinline]] void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept {
     cpprof::detail::tracked_deallocate(p);
 }
 #endif
@@ -9848,10 +9856,10 @@ speedscope_document build_speedscope(const profile& p, const speedscope_options&
         thread_profile[order[k]] = static_cast<std::uint32_t>(doc.profiles.size() - 1);
     }
     // The profile of samples with no thread: alone it stands for all of them.
-    const std::string all_name = o.name().empty() ? std::string("all") : doc.name;
+    const std::string whole_name = o.name().empty() ? std::string("all") : doc.name;
     if (unnamed != skipped)
         doc.profiles[thread_profile[unnamed]].name =
-            doc.profiles.size() == 1 ? all_name : std::string("[no thread]");
+            doc.profiles.size() == 1 ? whole_name : std::string("[no thread]");
 
     // Frames: sanitized (name, file[, line]) sorted and numbered, so that comparing indices
     // compares names.
@@ -9928,7 +9936,7 @@ speedscope_document build_speedscope(const profile& p, const speedscope_options&
 
     if (doc.profiles.empty()) {
         doc.profiles.emplace_back();
-        doc.profiles.back().name = all_name;
+        doc.profiles.back().name = whole_name;
     }
     for (std::size_t i = 1; i < doc.profiles.size(); ++i)
         if (doc.profiles[i].total > doc.profiles[doc.active].total) doc.active = i;

@@ -192,31 +192,34 @@ const bool global_new_linked_at_startup = (g_global_new_linked.store(true), true
 }
 
 // Every delete reads the size and offset from the block's header, so the sized and aligned
-// forms need not trust their extra arguments.
-void operator delete(void* p) noexcept { cpprof::detail::tracked_deallocate(p); }
-void operator delete[](void* p) noexcept { cpprof::detail::tracked_deallocate(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept {
+// forms need not trust their extra arguments. noinline as well: inlined into a std::allocator
+// of this translation unit, GCC >= 11 pairs the new it sees with the free() inside and reports
+// a -Wmismatched-new-delete that is not one (at -O3). Other translation units call them
+// anyway, so nothing is lost.
+[[gnu::noinline]] void operator delete(void* p) noexcept { cpprof::detail::tracked_deallocate(p); }
+[[gnu::noinline]] void operator delete[](void* p) noexcept { cpprof::detail::tracked_deallocate(p); }
+[[gnu::noinline]] void operator delete(void* p, const std::nothrow_t&) noexcept {
     cpprof::detail::tracked_deallocate(p);
 }
-void operator delete[](void* p, const std::nothrow_t&) noexcept {
+[[gnu::noinline]] void operator delete[](void* p, const std::nothrow_t&) noexcept {
     cpprof::detail::tracked_deallocate(p);
 }
-void operator delete(void* p, std::size_t) noexcept { cpprof::detail::tracked_deallocate(p); }
-void operator delete[](void* p, std::size_t) noexcept { cpprof::detail::tracked_deallocate(p); }
-void operator delete(void* p, std::align_val_t) noexcept { cpprof::detail::tracked_deallocate(p); }
-void operator delete[](void* p, std::align_val_t) noexcept {
+[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { cpprof::detail::tracked_deallocate(p); }
+[[gnu::noinline]] void operator delete[](void* p, std::size_t) noexcept { cpprof::detail::tracked_deallocate(p); }
+[[gnu::noinline]] void operator delete(void* p, std::align_val_t) noexcept { cpprof::detail::tracked_deallocate(p); }
+[[gnu::noinline]] void operator delete[](void* p, std::align_val_t) noexcept {
     cpprof::detail::tracked_deallocate(p);
 }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
+[[gnu::noinline]] void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
     cpprof::detail::tracked_deallocate(p);
 }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
+[[gnu::noinline]] void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
     cpprof::detail::tracked_deallocate(p);
 }
-void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept {
+[[gnu::noinline]] void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept {
     cpprof::detail::tracked_deallocate(p);
 }
-void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept {
+[[gnu::noinline]] void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept {
     cpprof::detail::tracked_deallocate(p);
 }
 #endif

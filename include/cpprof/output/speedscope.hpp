@@ -248,10 +248,10 @@ speedscope_document build_speedscope(const profile& p, const speedscope_options&
         thread_profile[order[k]] = static_cast<std::uint32_t>(doc.profiles.size() - 1);
     }
     // The profile of samples with no thread: alone it stands for all of them.
-    const std::string all_name = o.name().empty() ? std::string("all") : doc.name;
+    const std::string whole_name = o.name().empty() ? std::string("all") : doc.name;
     if (unnamed != skipped)
         doc.profiles[thread_profile[unnamed]].name =
-            doc.profiles.size() == 1 ? all_name : std::string("[no thread]");
+            doc.profiles.size() == 1 ? whole_name : std::string("[no thread]");
 
     // Frames: sanitized (name, file[, line]) sorted and numbered, so that comparing indices
     // compares names.
@@ -328,7 +328,7 @@ speedscope_document build_speedscope(const profile& p, const speedscope_options&
 
     if (doc.profiles.empty()) {
         doc.profiles.emplace_back();
-        doc.profiles.back().name = all_name;
+        doc.profiles.back().name = whole_name;
     }
     for (std::size_t i = 1; i < doc.profiles.size(); ++i)
         if (doc.profiles[i].total > doc.profiles[doc.active].total) doc.active = i;
