@@ -47,6 +47,7 @@ constexpr std::uint64_t setup_ms = 40;
 PM_NOINLINE void cpprof_pm_hot_alpha(std::uint64_t ms) { xorshift_ms(0x9E3779B97F4A7C15ULL, ms); }
 PM_NOINLINE void cpprof_pm_hot_beta(std::uint64_t ms) { xorshift_ms(0xD1B54A32D192ED03ULL, ms); }
 PM_NOINLINE void cpprof_pm_hot_gamma(std::uint64_t ms) { xorshift_ms(0x8CB92BA72F3D8DD7ULL, ms); }
+PM_NOINLINE void cpprof_pm_hot_delta(std::uint64_t ms) { xorshift_ms(0xE7037ED1A0B428DBULL, ms); }
 PM_NOINLINE void cpprof_pm_setup_work(std::uint64_t ms) { xorshift_ms(0xA0761D6478BD642FULL, ms); }
 
 static void BM_alpha(benchmark::State& state) {
@@ -60,6 +61,15 @@ static void BM_beta(benchmark::State& state) {
     for (auto _ : state) cpprof_pm_hot_beta(loop_ms);
 }
 BENCHMARK(BM_beta)->Iterations(2);
+
+// A body with its own benchmark_guard: in the profiling run the guard's profiler is already
+// running when the registration's would start (one CPU profile per process), so this benchmark's
+// number is skipped and the guard's files hold the profiling run.
+static void BM_guarded(benchmark::State& state) {
+    cpprof::benchmark_guard guard{state, cpprof::benchmark_options{}.name("BM_guarded")};
+    for (auto _ : state) cpprof_pm_hot_delta(loop_ms);
+}
+BENCHMARK(BM_guarded)->Iterations(2);
 
 static void BM_gamma(benchmark::State& state) {
     cpprof_pm_setup_work(setup_ms);
