@@ -86,15 +86,42 @@ foreach(_prog GO XMLLINT NODE CHROMIUM)
   endif()
 endforeach()
 
-# Google Benchmark (Debian: libbenchmark-dev 1.7.1). STYLE.md item 23: the ProfilerManager
-# adapter is only usable from 1.9.2 on.
+# Google Benchmark (Debian: libbenchmark-dev 1.7.1).
 # Tests need it too: tests/integration/test_benchmark*.cpp run real benchmarks.
+# CPPROF_BENCHMARK_HAS_PROFILER_MANAGER (for <cpprof/integration/benchmark.hpp>): 1 from 1.8.4
+# on (the issue's floor) when the header really declares benchmark::ProfilerManager and the
+# library defines RegisterProfilerManager. The version alone does not say: the interface came
+# after the v1.8.4 tag (google/benchmark PR #1809, released in 1.8.5). STYLE.md item 23.
 if(CPPROF_BUILD_BENCHMARKS OR CPPROF_BUILD_EXAMPLES OR CPPROF_BUILD_TESTS)
   find_package(benchmark CONFIG QUIET)
-  if(benchmark_FOUND AND benchmark_VERSION VERSION_GREATER_EQUAL 1.9.2)
-    set(CPPROF_BENCHMARK_HAS_PROFILER_MANAGER 1)
-  else()
-    set(CPPROF_BENCHMARK_HAS_PROFILER_MANAGER 0)
+  set(CPPROF_BENCHMARK_HAS_PROFILER_MANAGER 0)
+  if(benchmark_FOUND AND benchmark_VERSION VERSION_GREATER_EQUAL 1.8.4)
+    include(CheckCXXSourceCompiles)
+    include(CMakePushCheckState)
+    cmake_push_check_state(RESET)
+    set(CMAKE_REQUIRED_LIBRARIES benchmark::benchmark)
+    set(CMAKE_REQUIRED_QUIET ON)
+    unset(CPPROF_BENCHMARK_PROFILER_MANAGER_LINKS CACHE)  # re-checked when benchmark changes
+    check_cxx_source_compiles([[
+#include <benchmark/benchmark.h>
+struct m final : benchmark::ProfilerManager {
+  void AfterSetupStart() override {}
+  void BeforeTeardownStop() override {}
+};
+int main() {
+  m x;
+  benchmark::RegisterProfilerManager(&x);
+  benchmark::RegisterProfilerManager(nullptr);
+}
+]] CPPROF_BENCHMARK_PROFILER_MANAGER_LINKS)
+    cmake_pop_check_state()
+    if(CPPROF_BENCHMARK_PROFILER_MANAGER_LINKS)
+      set(CPPROF_BENCHMARK_HAS_PROFILER_MANAGER 1)
+    endif()
+  endif()
+  if(benchmark_FOUND)
+    message(STATUS "cpprof: Google Benchmark ${benchmark_VERSION}, benchmark::ProfilerManager: "
+                   "${CPPROF_BENCHMARK_HAS_PROFILER_MANAGER}")
   endif()
 endif()
 

@@ -7,13 +7,16 @@
 # Idempotent and fast when nothing is missing: each package is checked with dpkg-query first,
 # and `apt-get update` runs only when something has to be installed. Runs apt as root, or
 # through sudo when not root. The library itself needs none of this: it is header-only.
+# The full profile also builds Google Benchmark 1.9.1 into build/deps/ (tools/build-benchmark.sh;
+# Debian 12 has only 1.7.1, without benchmark::ProfilerManager); offline, that step warns and
+# is skipped.
 set -euo pipefail
 
 profile=full
 case "${1:-}" in
   "") ;;
   --quickstart) profile=quickstart ;;
-  -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
   *) echo "install-deps.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
 esac
 
@@ -101,3 +104,18 @@ for d in "${npm_dirs[@]}"; do
     fi
   fi
 done
+
+# Google Benchmark 1.9.1 for the ProfilerManager test (tests/cmake/benchmark_profiler_manager):
+# ~30 s once (two cores), then a stamp check. Without network it is skipped with a warning and
+# tests/CMakeLists.txt says the test is not registered; a checksum or build failure is an error.
+if [ "$profile" = full ]; then
+  rc=0
+  bash tools/build-benchmark.sh || rc=$?
+  if [ "$rc" -eq 3 ]; then
+    echo "install-deps.sh: WARNING: Google Benchmark 1.9.1 could not be downloaded; the" \
+         "ProfilerManager test (consumer_benchmark_profiler_manager) will not be registered" >&2
+  elif [ "$rc" -ne 0 ]; then
+    echo "install-deps.sh: tools/build-benchmark.sh failed (exit $rc)" >&2
+    exit 1
+  fi
+fi

@@ -36,6 +36,8 @@
 //   Google Benchmark runs a benchmark function several times (growing iteration counts until
 //   the minimum time is reached, then once per repetition); every run rewrites the files, so
 //   what stays is the last run: the measured one (the last repetition with repetitions).
+//   Except when a benchmark::MemoryManager or ProfilerManager is registered: Google Benchmark
+//   then runs the function once more after measuring it, and that run's files stay.
 //   Multi-threaded benchmarks (->Threads(n)): the profiler samples every thread of the
 //   process, so thread 0's guard runs it and writes the files; every thread's guard counts
 //   that thread's allocations, and Google Benchmark sums the counters before dividing.
@@ -54,10 +56,9 @@
 //   benchmark_options::profiler() sets a frequency. With CPPROF_ENABLED=0 nothing is profiled
 //   or written, and the counters are left out unless allocation_counters(true).
 //
-// Google Benchmark >= 1.9.2: benchmark::ProfilerManager
-//   When CPPROF_BENCHMARK_HAS_PROFILER_MANAGER is 1 (cpprof's CMake and Meson set it for
-//   Google Benchmark >= 1.9.2; define it yourself otherwise), one line in main() profiles
-//   every benchmark without touching their bodies:
+// benchmark_profiler_registration: Google Benchmark's benchmark::ProfilerManager
+//   When CPPROF_BENCHMARK_HAS_PROFILER_MANAGER is 1, one line in main() profiles every
+//   benchmark without touching their bodies:
 //
 //       int main(int argc, char** argv) {
 //           benchmark::Initialize(&argc, argv);
@@ -66,15 +67,35 @@
 //           benchmark::Shutdown();
 //       }
 //
-//   Google Benchmark then runs each benchmark once more after measuring it, for the same number
-//   of iterations, and cpprof profiles exactly the measured loop of that extra run (its
-//   ProfilerManager calls AfterSetupStart/BeforeTeardownStop around the loop). 1.8.4 to 1.9.1
-//   have the interface but profile a single iteration, hence the 1.9.2 floor. The interface
-//   does not say which benchmark is running, so files are numbered in run order:
-//   `<dir>/profile_001.svg`, `profile_002.svg`, ... (the order benchmarks are reported in).
-//   No allocation counters on this path (it has no State). Without an output directory the
-//   registration does nothing. The registration unregisters (RegisterProfilerManager(nullptr))
-//   when it goes out of scope. NOT COMPILED OR RUN by cpprof's own CI, which has 1.7.1 only.
+//   Define the macro to 1 where the interface exists: it appeared after the v1.8.4 tag
+//   (google/benchmark PR #1809, first released in 1.8.5). cpprof's own CMake and Meson builds
+//   set it from 1.8.4 on when the header really declares benchmark::ProfilerManager.
+//   What Google Benchmark does with it (read in 1.9.1's source; 1.9.0 is the same, 1.8.5 is
+//   not checked here):
+//   * after measuring a benchmark (each repetition, and after a MemoryManager's run if one is
+//     registered) it runs the benchmark once more for the profiler: Setup(), the benchmark
+//     function, Teardown() (src/benchmark_runner.cc: DoOneRepetition, RunProfilerManager);
+//   * that run has ONE iteration (`profile_iterations = 1`), on one thread, thread_index() 0,
+//     even for ->Threads(n);
+//   * AfterSetupStart() comes when the `for (auto _ : state)` loop starts, BeforeTeardownStop()
+//     when it ends (src/benchmark.cc: State::StartKeepRunning / FinishKeepRunning), so what is
+//     profiled is that run's loop, not the code before or after it in the function.
+//   So up to 1.9.1 each profile is a single iteration: give the benchmark iterations long
+//   enough to be sampled (at 1000 Hz, a 50 ms iteration gives ~50 samples), or use
+//   benchmark_guard, which profiles the measured run. From 1.9.2 on the profiling run has as
+//   many iterations as the measured one (google/benchmark PR #1914; not run here).
+//   The interface does not say which benchmark runs, so files are numbered, one number per
+//   profiling run: `<dir>/profile_001.svg` + `.pb.gz`, `profile_002...`, in the order the
+//   per-repetition rows are reported (--benchmark_repetitions=3: three files per benchmark;
+//   aggregates get none). A benchmark that returns before its loop gets no number. If a
+//   profile cannot be started or written, its number is skipped and one stderr line starting
+//   "cpprof: benchmark_profiler_manager" says why; e.g. for a body that has its own
+//   benchmark_guard, whose profiler is already running then (one CPU profile per process).
+//   No allocation counters on this path (it has no State). Without an output directory, or
+//   with CPPROF_ENABLED=0, the registration does nothing. One registration at a time: it
+//   unregisters (RegisterProfilerManager(nullptr)) when it goes out of scope, and Google
+//   Benchmark 1.9.1 aborts on a second registration while one is active. Run by cpprof's CI
+//   against 1.9.1 (tests/cmake/benchmark_profiler_manager; tools/build-benchmark.sh).
 
 #include <benchmark/benchmark.h>
 
@@ -220,20 +241,29 @@ private:
 
 #if CPPROF_BENCHMARK_HAS_PROFILER_MANAGER
 
-/// benchmark::ProfilerManager that profiles each benchmark's measured loop (Google Benchmark's
-/// extra profiling run) into <dir>/profile_NNN.svg / .pb.gz. See the top of this header.
+/// benchmark::ProfilerManager that profiles the loop of each benchmark's profiling run (the
+/// extra run Google Benchmark makes for it) into <dir>/profile_NNN.svg / .pb.gz. See the top of
+/// this header.
 class benchmark_profiler_manager : public benchmark::ProfilerManager {
 public:
     explicit benchmark_profiler_manager(benchmark_options options = {})
-        : options_(std::move(options)), dir_(detail::integration_output_dir(options_.output_dir())) {}
+        : options_(std::move(options)) {
+#if CPPROF_ENABLED
+        dir_ = detail::integration_output_dir(options_.output_dir());
+#endif
+    }
 
     void AfterSetupStart() override {
         if (dir_.empty()) return;
+        // One number per profiling run, written or not, so the numbers keep the report order.
+        name_ = std::to_string(++number_);
+        if (name_.size() < 3) name_.insert(0, 3 - name_.size(), '0');
+        name_.insert(0, "profile_");
         try {
             guard_.emplace(detail::benchmark_profiler_options(options_));
         } catch (const std::exception& e) {
-            std::fprintf(stderr, "cpprof: benchmark_profiler_manager: running unprofiled: %s\n",
-                         e.what());
+            std::fprintf(stderr, "cpprof: benchmark_profiler_manager: %s not written: %s\n",
+                         name_.c_str(), e.what());
         }
     }
 
@@ -242,15 +272,13 @@ public:
         try {
             profile p = guard_->stop();
             guard_.reset();
-            ++runs_;
-            std::string n = std::to_string(runs_);
-            if (n.size() < 3) n.insert(0, 3 - n.size(), '0');
-            detail::write_integration_profile(p, dir_, "profile_" + n, options_.write_flamegraph(),
+            detail::write_integration_profile(p, dir_, name_, options_.write_flamegraph(),
                                               options_.write_pprof());
+            ++runs_;
         } catch (const std::exception& e) {
             guard_.reset();
-            std::fprintf(stderr, "cpprof: benchmark_profiler_manager: the profile was not saved: %s\n",
-                         e.what());
+            std::fprintf(stderr, "cpprof: benchmark_profiler_manager: %s not written: %s\n",
+                         name_.c_str(), e.what());
         }
     }
 
@@ -259,9 +287,9 @@ public:
 
 private:
     benchmark_options options_;
-    std::string dir_;
+    std::string dir_, name_;
     std::optional<profiler_guard<high_precision>> guard_;
-    int runs_ = 0;
+    int number_ = 0, runs_ = 0;
 };
 
 /// Registers a benchmark_profiler_manager with Google Benchmark for the registration's
