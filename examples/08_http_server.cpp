@@ -14,6 +14,10 @@
 // process: /debug/pprof/profile answers 409 while a window runs (retry in the gap), and a
 // window that finds a profile request running is skipped and counted.
 //
+// The API handler labels each request's samples with its route (CPPROF_LABEL("route", ...)):
+// `go tool pprof -tags`, Pyroscope's label filter, and --selftest's per-route shares and
+// http_by_route.svg (examples/18_labels.cpp shows labels on their own).
+//
 // cpprof::http::server runs on background threads of its own; the application's server (here
 // a deliberately trivial blocking socket server) is not touched. Keep the pprof port private
 // (loopback, a firewall, or server_options::token()).
@@ -101,12 +105,18 @@ private:
             while ((n = ::recv(c, buf, sizeof buf - 1, 0)) < 0 && errno == EINTR) {
             }
             std::string request(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
+            const char* route = request.rfind("GET /api/primes?n=", 0) == 0 ? "/api/primes"
+                                : request.rfind("GET /health ", 0) == 0    ? "/health"
+                                                                           : "(unknown)";
+            // Every sample taken while this request is handled carries route=... (a pprof label:
+            // go tool pprof -tags; a Pyroscope label). A fixed set of values, not the raw path.
+            CPPROF_LABEL("route", route);
             std::string status = "200 OK", body;
-            if (request.rfind("GET /api/primes?n=", 0) == 0) {
+            if (std::strcmp(route, "/api/primes") == 0) {
                 const std::uint64_t limit = std::stoull(request.substr(18));
                 body = "{\"primes_below\": " + std::to_string(limit) + ", \"count\": " +
                        std::to_string(count_primes(limit)) + "}\n";
-            } else if (request.rfind("GET /health ", 0) == 0) {
+            } else if (std::strcmp(route, "/health") == 0) {
                 body = "{\"status\": \"ok\"}\n";
             } else {
                 status = "404 Not Found";
@@ -171,11 +181,20 @@ int selftest(const api_server& api, const cpprof::http::server& pprof) {
     const cpprof::profile p = cpprof::parse_pprof(prof.body);
     const double share = cpprof::fraction(p, "count_primes");
     std::cout << "the profile has " << p.total_samples() << " samples, " << 100 * share
-              << "% of them in count_primes (the API's work)\n\n";
+              << "% of them in count_primes (the API's work)\n";
+    // The handler's labels came back with the profile: the share of each route.
+    const double total = static_cast<double>(p.total(p.default_sample_index()));
+    for (const auto& [route, weight] : cpprof::label_values(p, "route"))
+        std::cout << "  route=" << route << ": " << 100 * static_cast<double>(weight) / total
+                  << "% of the samples\n";
+    std::cout << "\n";
     cpprof::print_hotspots(std::cout, cpprof::hotspots(p, 3));
+    cpprof::write_flamegraph(p, "http_by_route.svg",
+                             cpprof::flamegraph_options{}.group_by_label("route"));
     std::cout << "\nwrote http_profile.pb.gz (go tool pprof -top http_profile.pb.gz)\n"
-              << "wrote http_flamegraph.svg\n";
-    return share > 0 ? 0 : 1;
+              << "wrote http_flamegraph.svg\n"
+              << "wrote http_by_route.svg (one root per route, route=(none) for the rest)\n";
+    return share > 0 && !cpprof::filter(p, "route", "/api/primes").empty() ? 0 : 1;
 }
 
 }  // namespace
