@@ -51,7 +51,8 @@ __attribute__((noinline)) std::vector<std::string> split_strings(std::string_vie
     return fields;
 }
 
-__attribute__((noinline)) void split_views(std::string_view line, std::vector<std::string_view>& fields) {
+__attribute__((noinline)) void split_views(std::string_view line,
+                                           std::vector<std::string_view>& fields) {
     fields.clear();
     for (std::size_t start = 0; start < line.size();) {
         const std::size_t end = std::min(line.find(',', start), line.size());

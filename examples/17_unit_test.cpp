@@ -86,9 +86,8 @@ __attribute__((noinline)) config load_config(int entries) {
 
 // The hot path: a lookup by binary search, with a string_view key.
 __attribute__((noinline)) std::string_view lookup(const config& c, std::string_view key) {
-    const auto it = std::lower_bound(c.begin(), c.end(), key, [](const auto& entry, std::string_view k) {
-        return entry.first < k;
-    });
+    const auto before = [](const auto& entry, std::string_view k) { return entry.first < k; };
+    const auto it = std::lower_bound(c.begin(), c.end(), key, before);
     return it != c.end() && it->first == key ? std::string_view(it->second) : std::string_view();
 }
 
@@ -111,7 +110,8 @@ TEST_CASE("config: parsing dominates loading") {
     const double parse = cpprof::fraction(p, "parse_config");
     const double read = cpprof::fraction(p, "read_config_text");
     MESSAGE(p.total_samples() << " samples: parse_config " << static_cast<int>(100 * parse + 0.5)
-                              << "%, read_config_text " << static_cast<int>(100 * read + 0.5) << "%");
+                              << "%, read_config_text " << static_cast<int>(100 * read + 0.5)
+                              << "%");
     CHECK(p.total_samples() > 20);
     CHECK(parse > 0.5);  // the parser, sorting included, is where a faster load has to start
     CHECK(parse > read);
