@@ -5,17 +5,19 @@
 //   go tool pprof -top -tagfocus=route=/api/report labels.pb.gz    # one route's functions
 //
 // The request handler labels its work: CPPROF_LABEL("route", ...) for the rest of the scope,
-// and a nested cpprof::label_guard for the tenant (both in <cpprof/macros.hpp>, the light
-// header; a guard costs a few ns, cheap enough for every request). Each CPU sample taken on
-// the thread inside carries route=... and tenant=...; then
+// and a nested cpprof::label_guard for the tenant (a guard costs a few ns, cheap enough for
+// every request). Each CPU sample taken on the thread inside carries route=... and
+// tenant=...; then
 //   label_values(p, "route")                      the weight of each route
 //   filter(p, "route", "/api/report")             that route's samples only, as a profile
 //   flamegraph_options{}.group_by_label("route")  a flame graph with one root per route
 //   write_pprof(p, ...)                           the labels are pprof labels (-tags)
 //
+// A .cpp that only labels can include the light <cpprof/macros.hpp> (CPPROF_LABEL and
+// label_guard; in include/, not a separate file of the single header).
+//
 // ctest: run
-#include <cpprof/macros.hpp>  // label_guard, CPPROF_LABEL: all the code that labels needs
-#include <cpprof/cpprof.hpp>  // the profiler and the analysis, for main()
+#include <cpprof/cpprof.hpp>
 
 #include <algorithm>
 #include <cstdint>
