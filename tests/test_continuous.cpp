@@ -30,6 +30,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
+using cpprof_test::env_var;
+
 std::vector<std::string> list_dir(const std::string& dir) {
     std::vector<std::string> names;
     if (DIR* d = ::opendir(dir.c_str())) {
@@ -52,24 +54,6 @@ bool burn_until(const std::function<bool()>& done, std::chrono::milliseconds tim
     }
     return done();
 }
-
-/// Sets (or unsets, with nullptr) an environment variable for the scope of a test.
-class env_var {
-public:
-    env_var(const char* name, const char* value) : name_(name) {
-        if (const char* old = std::getenv(name)) old_ = old;
-        set(value);
-    }
-    ~env_var() { set(old_ ? old_->c_str() : nullptr); }
-    void set(const char* value) {
-        if (value) ::setenv(name_.c_str(), value, 1);
-        else ::unsetenv(name_.c_str());
-    }
-
-private:
-    std::string name_;
-    std::optional<std::string> old_;
-};
 
 cpprof::continuous_options short_windows() {
     return cpprof::continuous_options{}.frequency(200).window(120ms).every(200ms);

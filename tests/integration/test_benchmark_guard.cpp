@@ -23,29 +23,8 @@
 
 namespace {
 
-bool exists(const std::string& path) {
-    struct stat st {};
-    return ::stat(path.c_str(), &st) == 0;
-}
-
-class env_var {
-public:
-    env_var(const char* name, const char* value) : name_(name) {
-        if (const char* old = std::getenv(name)) old_ = old;
-        set(value);
-    }
-    ~env_var() { set(old_ ? old_->c_str() : nullptr); }
-    env_var(const env_var&) = delete;
-    env_var& operator=(const env_var&) = delete;
-    void set(const char* value) {
-        if (value) ::setenv(name_.c_str(), value, 1);
-        else ::unsetenv(name_.c_str());
-    }
-
-private:
-    std::string name_;
-    std::optional<std::string> old_;
-};
+using cpprof_test::env_var;
+using cpprof_test::exists;
 
 /// Keeps what Google Benchmark reports: run name -> counters (after its own finishing, so
 /// kAvgIterations counters are already per iteration).

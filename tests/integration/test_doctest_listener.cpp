@@ -43,29 +43,8 @@ constexpr bool real_samples = CPPROF_TEST_TSAN == 0;
 
 namespace {
 
-bool exists(const std::string& path) {
-    struct stat st {};
-    return ::stat(path.c_str(), &st) == 0;
-}
-
-class env_var {
-public:
-    env_var(const char* name, const char* value) : name_(name) {
-        if (const char* old = std::getenv(name)) old_ = old;
-        set(value);
-    }
-    ~env_var() { set(old_ ? old_->c_str() : nullptr); }
-    env_var(const env_var&) = delete;
-    env_var& operator=(const env_var&) = delete;
-    void set(const char* value) {
-        if (value) ::setenv(name_.c_str(), value, 1);
-        else ::unsetenv(name_.c_str());
-    }
-
-private:
-    std::string name_;
-    std::optional<std::string> old_;
-};
+using cpprof_test::env_var;
+using cpprof_test::exists;
 
 /// Sets doctest_listener::output_dir for a scope.
 struct listener_dir {

@@ -5,10 +5,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -82,5 +84,32 @@ inline std::string shell_quote(std::string_view s) {
     }
     return q + "'";
 }
+
+/// True when `path` names an existing file or directory.
+inline bool exists(const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0;
+}
+
+/// Sets (or unsets, with nullptr) an environment variable for a scope; the old value comes
+/// back on destruction.
+class env_var {
+public:
+    env_var(const char* name, const char* value) : name_(name) {
+        if (const char* old = std::getenv(name)) old_ = old;
+        set(value);
+    }
+    ~env_var() { set(old_ ? old_->c_str() : nullptr); }
+    env_var(const env_var&) = delete;
+    env_var& operator=(const env_var&) = delete;
+    void set(const char* value) {
+        if (value) ::setenv(name_.c_str(), value, 1);
+        else ::unsetenv(name_.c_str());
+    }
+
+private:
+    std::string name_;
+    std::optional<std::string> old_;
+};
 
 }  // namespace cpprof_test
