@@ -225,12 +225,14 @@ TEST_CASE("continuous: a throwing sink never stops the schedule nor the other si
                                              .sink([](const cpprof::profile&) { throw 42; })
                                              .sink([&](const cpprof::profile&) { ++good; })};
         REQUIRE(burn_until([&] { return cont.stats().windows_completed >= 3; }));
+        // A window is counted as completed before its sinks run: stop (which lets the sinks of
+        // a completed window finish) before reading the counters, so they are final.
+        cont.stop();
         st = cont.stats();
     }
     CHECK(st.windows_completed >= 3);
-    CHECK(good.load() >= static_cast<int>(st.windows_completed));
-    CHECK(st.sink_failures >= 2 * st.windows_completed);
-    CHECK(st.sink_failures <= 2 * (st.windows_completed + 1));
+    CHECK(good.load() == static_cast<int>(st.windows_completed));
+    CHECK(st.sink_failures == 2 * st.windows_completed);
     CHECK(st.last_error.find("sink threw") != std::string::npos);
     CHECK(st.files_written == 0);  // no directory: sinks only
 }
@@ -304,10 +306,15 @@ TEST_CASE("continuous: a window is skipped while another CPU profile runs") {
     }
     other.reset();  // the next window runs
     REQUIRE(burn_until([&] { return cont.stats().windows_completed >= 1; }));
-    // ... and while a window runs, the application cannot start another one either.
-    REQUIRE(burn_until([&] { return cpprof::detail::globals().running.load(); }));
-    CHECK(error_of([] { cpprof::profiler_guard<cpprof::standard> g; }).find("already running") !=
-          std::string::npos);
+    // ... and while a window runs, the application cannot start another one either (tried
+    // until a window is caught running: on a busy machine one may end between the two lines).
+    std::string refused;
+    REQUIRE(burn_until([&] {
+        if (!cpprof::detail::globals().running.load()) return false;
+        refused = error_of([] { cpprof::profiler_guard<cpprof::standard> g; });
+        return refused != "(no error)";
+    }));
+    CHECK(refused.find("already running") != std::string::npos);
     cont.stop();
     CHECK(sunk.load() == static_cast<int>(cont.stats().windows_completed));
 }

@@ -155,7 +155,11 @@ TEST_CASE("on-demand: measure_overhead reports baseline, profiled, ratio and sam
     CHECK(r.profiled >= std::chrono::milliseconds(29));
     CHECK(r.baseline_cpu >= std::chrono::milliseconds(29));
     CHECK(r.ratio > 0.5);
-    CHECK(r.ratio < 3.0);  // a loaded machine can be slow, but not that slow
+    // Wall time is what a neighbour on a busy machine stretches, so its ratio is only checked
+    // for sanity; the process's CPU time is not stretched, and profiling at 100 Hz must not
+    // triple it.
+    CHECK(r.ratio < 10.0);
+    CHECK(r.profiled_cpu < 3 * r.baseline_cpu);
     CHECK(r.overhead_percent == doctest::Approx((r.ratio - 1.0) * 100.0));
     CHECK(r.overhead() == r.profiled - r.baseline);
     CHECK(no_profile_running());

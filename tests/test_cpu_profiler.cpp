@@ -276,11 +276,14 @@ TEST_CASE("200 start/stop cycles") {
 
 TEST_CASE("threads created and exiting during profiling are sampled" * CPPROF_NEEDS_REAL_SIGNALS) {
     cpprof::profiler_guard<cpprof::high_precision> guard;
-    for (int i = 0; i < 12; ++i) {
+    // Each thread lives 150 ms of CPU, longer than the collector's longest gap between two
+    // looks for new threads (100 ms while the set is steady): one shorter than that gap can
+    // start and end between two looks and is never seen, by design (see sampler.hpp).
+    for (int i = 0; i < 8; ++i) {
         std::thread t([i] {
             std::string name = "short-" + std::to_string(i);
             pthread_setname_np(pthread_self(), name.c_str());
-            workloads::burn_cpu_ns(60'000'000);
+            workloads::burn_cpu_ns(150'000'000);
         });
         t.join();
     }
@@ -291,13 +294,13 @@ TEST_CASE("threads created and exiting during profiling are sampled" * CPPROF_NE
             names.insert(std::string(s.label_str("thread")));
     INFO("threads seen: " << names.size() << ", samples " << p.total_samples() << ", CPU ns "
                           << p.total(1));
-    CHECK(names.size() >= 10);
+    CHECK(names.size() >= 7);
     // A new thread is sampled from when the collector finds it (within ~20 ms of a change, later
     // when the machine is busy), and the CPU it burned before that is added, unsampled, as
     // "[cpprof: CPU time before the thread was found]". So the CPU total is what must be right;
-    // the sample count of these 60 ms threads is lower by design (and more so under load).
-    CHECK(static_cast<double>(p.total(1)) > 0.8 * 12 * 60e6);
-    CHECK(p.total_samples() > 12 * 60 * 0.3);
+    // the sample count of these short threads is lower by design (and more so under load).
+    CHECK(static_cast<double>(p.total(1)) > 0.8 * 8 * 150e6);
+    CHECK(p.total_samples() > 8 * 150 * 0.3);
 }
 
 TEST_CASE("profiling while 4 threads hammer malloc/free and throw exceptions" * CPPROF_NEEDS_REAL_SIGNALS) {
@@ -441,7 +444,10 @@ TEST_CASE("a user's SIGPROF handler is chained, and a late SIGPROF never kills t
     sigaction(SIGPROF, &old, nullptr);
 }
 
-TEST_CASE("fork() while profiling: the child is not profiling and exits cleanly" * CPPROF_NEEDS_REAL_SIGNALS) {
+// Skipped under ASan as well: its allocator is not fork-safe while another thread (here the
+// collector) allocates, and the child allocates to start its own profile.
+TEST_CASE("fork() while profiling: the child is not profiling and exits cleanly" *
+          doctest::skip(CPPROF_TEST_ASAN != 0 || CPPROF_TEST_TSAN != 0)) {
     cpprof::profiler_guard<cpprof::high_precision> guard;
     workloads::burn_cpu_ns(20'000'000);
     pid_t child = fork();

@@ -125,13 +125,20 @@ TEST_CASE("heap http: with a running heap profile, /heap answers at once since i
     CHECK(has_frame(p, "cpprof_http_heap_site"));
     CHECK(!has_frame(p, "cpprof_http_heap_later_site"));
 
-    // The delta over a window holds what was allocated in it, not what came before.
-    std::thread later([] {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    // The delta over a window holds what was allocated in it, not what came before. The window
+    // opens after the handler's first snapshot, when it first asks cancel_when: `later`
+    // allocates only then, however late the handler gets there on a busy machine.
+    std::atomic<bool> open{false};
+    std::thread later([&open] {
+        const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+        while (!open.load() && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
         cpprof_http_heap_later_site(64);
     });
     req.query = "seconds=0.5";
-    r = cpprof::http::handle(req, options);
+    r = cpprof::http::handle(req, cpprof::http::handler_options(options).cancel_when([&open] {
+        open.store(true);
+        return false;
+    }));
     later.join();
     REQUIRE(r.status == 200);
     p = cpprof::parse_pprof(r.body);

@@ -173,7 +173,9 @@ TEST_CASE("otlp exporter: a full queue drops requests and ended spans, and count
     cpprof_test::http_receiver rx;
     rx.set_default(reply::ok().hang());
     otlp::exporter ex{otlp::options{}.endpoint(rx.url()).queue_size(1).transport(
-        cpprof::export_options{}.queue_capacity(1).timeout(ms(300)).max_retries(0).shutdown_timeout(ms(0)))};
+        // The hung request stays in flight for the whole test (the destructor abandons it:
+        // shutdown_timeout 0), however slowly the lines below run.
+        cpprof::export_options{}.queue_capacity(1).timeout(ms(30000)).max_retries(0).shutdown_timeout(ms(0)))};
     REQUIRE(ex.export_metrics(small_profile(1)));
     REQUIRE(rx.wait_for_requests(1, std::chrono::seconds(5)));  // in flight: the queue is free
     CHECK(ex.export_metrics(small_profile(1)));                 // waits in the queue

@@ -19,6 +19,7 @@
 #include "support/stack_builder.hpp"
 
 #include <sys/stat.h>
+#include <time.h>
 
 #include <algorithm>
 #include <chrono>
@@ -36,6 +37,12 @@ namespace json = cpprof_test::json;
 using cpprof_test::http_receiver;
 using cpprof_test::reply;
 using clock_type = std::chrono::steady_clock;
+
+double thread_cpu_us() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
+}
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
@@ -312,7 +319,7 @@ TEST_CASE("pyroscope: push stays fast while the server hangs, drops are counted,
     http_receiver rx;
     rx.set_default(reply::ok().hang());
     const cpprof::profile p = cpu_profile();
-    std::vector<double> push_us;
+    std::vector<double> push_us, push_cpu_us;
     double destroy_ms = 0;
     cpprof::export_stats s;
     {
@@ -322,9 +329,11 @@ TEST_CASE("pyroscope: push stays fast while the server hangs, drops are counted,
         REQUIRE(client->push(p));
         REQUIRE(rx.wait_for_requests(1, 10000ms));
         for (int i = 0; i < 100; ++i) {
+            const double c0 = thread_cpu_us();
             const auto t0 = clock_type::now();
             client->push(p);
             push_us.push_back(std::chrono::duration<double, std::micro>(clock_type::now() - t0).count());
+            push_cpu_us.push_back(thread_cpu_us() - c0);
         }
         s = client->stats();
         const auto t0 = clock_type::now();
@@ -332,17 +341,27 @@ TEST_CASE("pyroscope: push stays fast while the server hangs, drops are counted,
         destroy_ms = std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
     }
     std::sort(push_us.begin(), push_us.end());
+    std::sort(push_cpu_us.begin(), push_cpu_us.end());
     const double median = push_us[push_us.size() / 2], p95 = push_us[push_us.size() * 95 / 100];
+    const double cpu_p95 = push_cpu_us[push_cpu_us.size() * 95 / 100];
     MESSAGE("pyroscope push() (encode + gzip + queue) while the server hangs: median " << median << " us, p95 "
                                                                                        << p95 << " us, max "
                                                                                        << push_us.back()
-                                                                                       << " us; destructor "
+                                                                                       << " us (CPU p95 " << cpu_p95
+                                                                                       << " us); destructor "
                                                                                        << destroy_ms << " ms");
     // Encoding and gzip are CPU work on the caller's thread (about 10 us for this profile in a
-    // release build); sanitizers make that work 10-50x slower, never a network wait.
+    // release build); sanitizers and -O0 make that work 10-50x slower, never a network wait. The
+    // work is checked in the thread's CPU time, which other processes on a busy machine do not
+    // stretch; the wall time only has to show that no push waited for the hung server (its
+    // timeout is 30 s).
+#ifdef __OPTIMIZE__
     const double slow = (CPPROF_TEST_TSAN || CPPROF_TEST_ASAN) ? 20.0 : 1.0;
-    CHECK(p95 < 1000.0 * slow);
-    CHECK(push_us.back() < 50000.0 * slow);
+#else
+    const double slow = (CPPROF_TEST_TSAN || CPPROF_TEST_ASAN) ? 50.0 : 5.0;
+#endif
+    CHECK(cpu_p95 < 1000.0 * slow);
+    CHECK(push_us.back() < 1e6);
     CHECK(s.enqueued == 9);
     CHECK(s.dropped_queue_full == 92);
     CHECK(s.in_queue == 9);
