@@ -155,8 +155,10 @@ TEST_CASE("samples and CPU time match what was burned, at every rate" * CPPROF_N
         std::thread t2([&] { workloads::burn_cpu_ns(rc.burn_ns); });
         t1.join();
         t2.join();
-        cpprof::profile p = guard.stop();
+        // Read before stop(): building the report (symbolising the test binary, the first time
+        // in a process) burns CPU after sampling has ended, which no profile can contain.
         double burned = static_cast<double>(workloads::process_cpu_ns() - cpu0);
+        cpprof::profile p = guard.stop();
         double measured = static_cast<double>(p.total(p.sample_index("cpu")));
         INFO("burned " << burned / 1e6 << " ms, profile says " << measured / 1e6 << " ms, "
                        << p.total_samples() << " samples");
@@ -171,6 +173,66 @@ TEST_CASE("samples and CPU time match what was burned, at every rate" * CPPROF_N
             CHECK(says);
         }
     }
+}
+
+namespace {
+CPPROF_TEST_NOINLINE void cpprof_test_throw_deep(int depth) {
+    if (depth == 0) throw std::runtime_error("deep");
+    cpprof_test_throw_deep(depth - 1);
+    CPPROF_TEST_NO_TAIL_CALL();
+}
+}  // namespace
+
+TEST_CASE("samples lost while an exception unwinds keep the CPU time they stood for" *
+          CPPROF_NEEDS_REAL_SIGNALS) {
+    // POSIX CPU timers signal on scheduler ticks, so a sample can stand for several periods; a
+    // lost one must be weighed the same way, or the profile's CPU total falls short of the CPU
+    // really burned by the share of samples lost.
+    const std::int64_t cpu0 = workloads::process_cpu_ns();
+    cpprof::profiler_guard<> guard(
+        cpprof::profiler_options{}.frequency(1000).timer(cpprof::timer_source::posix_timer));
+    std::thread thrower([] {
+        pthread_setname_np(pthread_self(), "thrower");
+        // Half the CPU time spinning, half throwing (where samples are lost), 1 ms at a time.
+        const std::int64_t end = workloads::thread_cpu_ns() + 400'000'000;
+        std::uint64_t caught = 0;
+        while (workloads::thread_cpu_ns() < end) {
+            workloads::burn_cpu_ns(1'000'000);
+            const std::int64_t phase_end = workloads::thread_cpu_ns() + 1'000'000;
+            while (workloads::thread_cpu_ns() < phase_end) {
+                try {
+                    cpprof_test_throw_deep(16);
+                } catch (const std::runtime_error&) {
+                    ++caught;
+                }
+            }
+        }
+        workloads::sink.fetch_add(caught, std::memory_order_relaxed);
+    });
+    thrower.join();
+    const double burned = static_cast<double>(workloads::process_cpu_ns() - cpu0);
+    cpprof::profile p = guard.stop();
+    std::int64_t lost_count = 0, lost_ns = 0, kept_count = 0, kept_ns = 0;
+    for (const auto& s : p.samples()) {
+        const std::string& leaf = p.frame_at(s.stack.front()).function;
+        if (leaf == "[cpprof: samples lost: exception in flight]") {
+            lost_count += s.values[0];
+            lost_ns += s.values[1];
+        } else if (s.label_str("thread") == "thrower" && leaf.rfind("[cpprof:", 0) != 0) {
+            kept_count += s.values[0];
+            kept_ns += s.values[1];
+        }
+    }
+    const double measured = static_cast<double>(p.total(1));
+    INFO("lost " << lost_count << " samples, " << lost_ns / 1e6 << " ms; kept " << kept_count
+                 << " samples, " << kept_ns / 1e6 << " ms; burned " << burned / 1e6
+                 << " ms, the profile says " << measured / 1e6 << " ms");
+    REQUIRE(lost_count > 20);  // ~100 or ~400 samples, depending on the kernel's tick
+    REQUIRE(kept_count > 20);
+    const double lost_each = static_cast<double>(lost_ns) / static_cast<double>(lost_count);
+    const double kept_each = static_cast<double>(kept_ns) / static_cast<double>(kept_count);
+    CHECK(lost_each == doctest::Approx(kept_each).epsilon(0.5));
+    CHECK(measured == doctest::Approx(burned).epsilon(0.10));
 }
 
 TEST_CASE("go tool pprof reads a real CPU profile with the right names and stacks" * CPPROF_NEEDS_REAL_SIGNALS) {

@@ -1767,6 +1767,11 @@ struct stack_stats {
     std::int64_t weight = 0;  ///< clock nanoseconds they stand for
 };
 
+/// Clock nanoseconds of the samples lost for each cause of sample_losses.
+struct lost_weights {
+    std::int64_t buffer_full = 0, unwind_failed = 0, in_exception = 0, blocklisted = 0;
+};
+
 /// What the sampler collected, before symbolization. Keys are [thread, leaf, ..., root], where
 /// `thread` is the tid in the low 32 bits and an index into `label_sets` in the high 32 bits
 /// (raw_thread_tid / raw_thread_label_set).
@@ -1780,6 +1785,10 @@ struct raw_profile {
     /// them and armed their timers (CPU mode only): real, but seen by no sample.
     std::unordered_map<int, std::int64_t> unsampled_ns;
     sample_losses losses;
+    /// The clock nanoseconds the lost samples of `losses` stood for, in its order: buffer
+    /// full, unwind failed, in exception, blocklisted. A POSIX-timer sample can stand for more
+    /// than one period (it weighs the time since the thread's previous signal).
+    lost_weights lost_ns;
     clock_kind clock = clock_kind::cpu;
     int frequency = 0;
     std::int64_t period_ns = 0;
@@ -1894,6 +1903,7 @@ public:
         r.unsampled_ns = std::move(unsampled_ns_);
         r.label_sets = std::move(label_sets_);
         r.losses = losses_locked();
+        r.lost_ns = lost_weights_locked();
         return r;
     }
 
@@ -1913,6 +1923,7 @@ public:
         r.unsampled_ns = unsampled_ns_;
         r.label_sets = label_sets_;
         r.losses = losses_locked();
+        r.lost_ns = lost_weights_locked();
         return r;
     }
 
@@ -1951,20 +1962,25 @@ public:
         }
         std::int32_t tid = slots_[static_cast<std::size_t>(slot)].tid.load(std::memory_order_relaxed);
         interrupted_context ctx = context_of(ucontext);
+        // The counters below are lock-free atomics (static_assert at their declaration):
+        // async-signal-safe.
         if (is_blocklisted(ctx.pc)) {
             blocklisted_.fetch_add(1, std::memory_order_relaxed);
+            blocklisted_ns_.fetch_add(weight, std::memory_order_relaxed);
             return true;
         }
         // libgcc rewrites saved registers while it unwinds an exception: do not unwind
         // concurrently on the same thread.
         if (std::uncaught_exceptions() > 0) {
             in_exception_.fetch_add(1, std::memory_order_relaxed);
+            in_exception_ns_.fetch_add(weight, std::memory_order_relaxed);
             return true;
         }
         std::size_t ticket = 0;
         raw_sample* s = store_.claim(&ticket);
         if (!s) {
             buffer_full_.fetch_add(1, std::memory_order_relaxed);
+            buffer_full_ns_.fetch_add(weight, std::memory_order_relaxed);
             return true;
         }
         walk_result w;
@@ -2043,6 +2059,15 @@ private:
                             std::chrono::steady_clock::now() - start_steady_)
                             .count();
         return r;
+    }
+
+    lost_weights lost_weights_locked() const {
+        lost_weights w;
+        w.buffer_full = buffer_full_ns_.load();
+        w.unwind_failed = unwind_failed_ns_;
+        w.in_exception = in_exception_ns_.load();
+        w.blocklisted = blocklisted_ns_.load();
+        return w;
     }
 
     sample_losses losses_locked() const {
@@ -2333,6 +2358,7 @@ private:
         store_.drain([this](const raw_sample& s) {
             if (s.depth == 0) {
                 ++unwind_failed_;
+                unwind_failed_ns_ += s.weight;
                 return;
             }
             if (s.flags & raw_truncated) ++truncated_;
@@ -2375,6 +2401,10 @@ private:
     stack_bounds blocklist_[max_blocklist] = {};
     std::size_t blocklist_count_ = 0;
     std::atomic<std::uint64_t> buffer_full_{0}, in_exception_{0}, blocklisted_{0};
+    std::atomic<std::int64_t> buffer_full_ns_{0}, in_exception_ns_{0}, blocklisted_ns_{0};
+    static_assert(std::atomic<std::uint64_t>::is_always_lock_free &&
+                      std::atomic<std::int64_t>::is_always_lock_free,
+                  "the signal handler counts lost samples with lock-free atomics only");
     std::atomic<bool> wake_pending_{false};
     int wake_fd_ = -1;
 
@@ -2406,6 +2436,7 @@ private:
     std::unordered_map<std::string, std::uint64_t> label_set_ids_;
     std::string set_key_;
     std::uint64_t unwind_failed_ = 0;
+    std::int64_t unwind_failed_ns_ = 0;
     std::uint64_t truncated_ = 0;
 };
 
@@ -3727,13 +3758,14 @@ frame_id intern_address(profile& p, basic_symbolizer<T>& sym,
 
 namespace cpprof::detail {
 
+/// Lost samples stay in the profile, under a frame that says why, with the clock time they
+/// stood for: the profile's total is still the time the threads really spent.
 template <class = void>
-void add_lost_samples(profile& p, const char* what, std::uint64_t n, std::int64_t period) {
+void add_lost_samples(profile& p, const char* what, std::uint64_t n, std::int64_t ns) {
     if (n == 0) return;
     frame f;
     f.function = std::string("[cpprof: samples lost: ") + what + "]";
-    auto count = static_cast<std::int64_t>(n);
-    p.add_sample({p.intern(f)}, {count, count * period});
+    p.add_sample({p.intern(f)}, {static_cast<std::int64_t>(n), ns});
 }
 
 template <class T = void>
@@ -3829,10 +3861,11 @@ profile build_cpu_profile(raw_profile&& raw) {
                       std::string(label_keys::labels_cut));
 
     const auto& l = raw.losses;
-    add_lost_samples(p, "sample store full", l.buffer_full, raw.period_ns);
-    add_lost_samples(p, "stack could not be unwound", l.unwind_failed, raw.period_ns);
-    add_lost_samples(p, "exception in flight", l.in_exception, raw.period_ns);
-    add_lost_samples(p, "blocklisted mapping", l.blocklisted, raw.period_ns);
+    const auto& w = raw.lost_ns;
+    add_lost_samples(p, "sample store full", l.buffer_full, w.buffer_full);
+    add_lost_samples(p, "stack could not be unwound", l.unwind_failed, w.unwind_failed);
+    add_lost_samples(p, "exception in flight", l.in_exception, w.in_exception);
+    add_lost_samples(p, "blocklisted mapping", l.blocklisted, w.blocklisted);
     return p;
 }
 

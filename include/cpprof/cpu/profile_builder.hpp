@@ -22,13 +22,14 @@
 
 namespace cpprof::detail {
 
+/// Lost samples stay in the profile, under a frame that says why, with the clock time they
+/// stood for: the profile's total is still the time the threads really spent.
 template <class = void>
-void add_lost_samples(profile& p, const char* what, std::uint64_t n, std::int64_t period) {
+void add_lost_samples(profile& p, const char* what, std::uint64_t n, std::int64_t ns) {
     if (n == 0) return;
     frame f;
     f.function = std::string("[cpprof: samples lost: ") + what + "]";
-    auto count = static_cast<std::int64_t>(n);
-    p.add_sample({p.intern(f)}, {count, count * period});
+    p.add_sample({p.intern(f)}, {static_cast<std::int64_t>(n), ns});
 }
 
 template <class T = void>
@@ -124,10 +125,11 @@ profile build_cpu_profile(raw_profile&& raw) {
                       std::string(label_keys::labels_cut));
 
     const auto& l = raw.losses;
-    add_lost_samples(p, "sample store full", l.buffer_full, raw.period_ns);
-    add_lost_samples(p, "stack could not be unwound", l.unwind_failed, raw.period_ns);
-    add_lost_samples(p, "exception in flight", l.in_exception, raw.period_ns);
-    add_lost_samples(p, "blocklisted mapping", l.blocklisted, raw.period_ns);
+    const auto& w = raw.lost_ns;
+    add_lost_samples(p, "sample store full", l.buffer_full, w.buffer_full);
+    add_lost_samples(p, "stack could not be unwound", l.unwind_failed, w.unwind_failed);
+    add_lost_samples(p, "exception in flight", l.in_exception, w.in_exception);
+    add_lost_samples(p, "blocklisted mapping", l.blocklisted, w.blocklisted);
     return p;
 }
 

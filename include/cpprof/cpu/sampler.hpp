@@ -197,6 +197,11 @@ struct stack_stats {
     std::int64_t weight = 0;  ///< clock nanoseconds they stand for
 };
 
+/// Clock nanoseconds of the samples lost for each cause of sample_losses.
+struct lost_weights {
+    std::int64_t buffer_full = 0, unwind_failed = 0, in_exception = 0, blocklisted = 0;
+};
+
 /// What the sampler collected, before symbolization. Keys are [thread, leaf, ..., root], where
 /// `thread` is the tid in the low 32 bits and an index into `label_sets` in the high 32 bits
 /// (raw_thread_tid / raw_thread_label_set).
@@ -210,6 +215,10 @@ struct raw_profile {
     /// them and armed their timers (CPU mode only): real, but seen by no sample.
     std::unordered_map<int, std::int64_t> unsampled_ns;
     sample_losses losses;
+    /// The clock nanoseconds the lost samples of `losses` stood for, in its order: buffer
+    /// full, unwind failed, in exception, blocklisted. A POSIX-timer sample can stand for more
+    /// than one period (it weighs the time since the thread's previous signal).
+    lost_weights lost_ns;
     clock_kind clock = clock_kind::cpu;
     int frequency = 0;
     std::int64_t period_ns = 0;
@@ -324,6 +333,7 @@ public:
         r.unsampled_ns = std::move(unsampled_ns_);
         r.label_sets = std::move(label_sets_);
         r.losses = losses_locked();
+        r.lost_ns = lost_weights_locked();
         return r;
     }
 
@@ -343,6 +353,7 @@ public:
         r.unsampled_ns = unsampled_ns_;
         r.label_sets = label_sets_;
         r.losses = losses_locked();
+        r.lost_ns = lost_weights_locked();
         return r;
     }
 
@@ -381,20 +392,25 @@ public:
         }
         std::int32_t tid = slots_[static_cast<std::size_t>(slot)].tid.load(std::memory_order_relaxed);
         interrupted_context ctx = context_of(ucontext);
+        // The counters below are lock-free atomics (static_assert at their declaration):
+        // async-signal-safe.
         if (is_blocklisted(ctx.pc)) {
             blocklisted_.fetch_add(1, std::memory_order_relaxed);
+            blocklisted_ns_.fetch_add(weight, std::memory_order_relaxed);
             return true;
         }
         // libgcc rewrites saved registers while it unwinds an exception: do not unwind
         // concurrently on the same thread.
         if (std::uncaught_exceptions() > 0) {
             in_exception_.fetch_add(1, std::memory_order_relaxed);
+            in_exception_ns_.fetch_add(weight, std::memory_order_relaxed);
             return true;
         }
         std::size_t ticket = 0;
         raw_sample* s = store_.claim(&ticket);
         if (!s) {
             buffer_full_.fetch_add(1, std::memory_order_relaxed);
+            buffer_full_ns_.fetch_add(weight, std::memory_order_relaxed);
             return true;
         }
         walk_result w;
@@ -473,6 +489,15 @@ private:
                             std::chrono::steady_clock::now() - start_steady_)
                             .count();
         return r;
+    }
+
+    lost_weights lost_weights_locked() const {
+        lost_weights w;
+        w.buffer_full = buffer_full_ns_.load();
+        w.unwind_failed = unwind_failed_ns_;
+        w.in_exception = in_exception_ns_.load();
+        w.blocklisted = blocklisted_ns_.load();
+        return w;
     }
 
     sample_losses losses_locked() const {
@@ -763,6 +788,7 @@ private:
         store_.drain([this](const raw_sample& s) {
             if (s.depth == 0) {
                 ++unwind_failed_;
+                unwind_failed_ns_ += s.weight;
                 return;
             }
             if (s.flags & raw_truncated) ++truncated_;
@@ -805,6 +831,10 @@ private:
     stack_bounds blocklist_[max_blocklist] = {};
     std::size_t blocklist_count_ = 0;
     std::atomic<std::uint64_t> buffer_full_{0}, in_exception_{0}, blocklisted_{0};
+    std::atomic<std::int64_t> buffer_full_ns_{0}, in_exception_ns_{0}, blocklisted_ns_{0};
+    static_assert(std::atomic<std::uint64_t>::is_always_lock_free &&
+                      std::atomic<std::int64_t>::is_always_lock_free,
+                  "the signal handler counts lost samples with lock-free atomics only");
     std::atomic<bool> wake_pending_{false};
     int wake_fd_ = -1;
 
@@ -836,6 +866,7 @@ private:
     std::unordered_map<std::string, std::uint64_t> label_set_ids_;
     std::string set_key_;
     std::uint64_t unwind_failed_ = 0;
+    std::int64_t unwind_failed_ns_ = 0;
     std::uint64_t truncated_ = 0;
 };
 
