@@ -193,12 +193,12 @@ TEST_CASE("samples lost while an exception unwinds keep the CPU time they stood 
         cpprof::profiler_options{}.frequency(1000).timer(cpprof::timer_source::posix_timer));
     std::thread thrower([] {
         pthread_setname_np(pthread_self(), "thrower");
-        // Half the CPU time spinning, half throwing (where samples are lost), 1 ms at a time.
+        // A third of the CPU time spinning, two thirds throwing (where most samples are lost).
         const std::int64_t end = workloads::thread_cpu_ns() + 400'000'000;
         std::uint64_t caught = 0;
         while (workloads::thread_cpu_ns() < end) {
             workloads::burn_cpu_ns(1'000'000);
-            const std::int64_t phase_end = workloads::thread_cpu_ns() + 1'000'000;
+            const std::int64_t phase_end = workloads::thread_cpu_ns() + 2'000'000;
             while (workloads::thread_cpu_ns() < phase_end) {
                 try {
                     cpprof_test_throw_deep(16);
@@ -227,8 +227,11 @@ TEST_CASE("samples lost while an exception unwinds keep the CPU time they stood 
     INFO("lost " << lost_count << " samples, " << lost_ns / 1e6 << " ms; kept " << kept_count
                  << " samples, " << kept_ns / 1e6 << " ms; burned " << burned / 1e6
                  << " ms, the profile says " << measured / 1e6 << " ms");
-    REQUIRE(lost_count > 20);  // ~100 or ~400 samples, depending on the kernel's tick
-    REQUIRE(kept_count > 20);
+    // Each lost sample's weight is checked, so a few are enough: under ASan, whose allocator
+    // makes allocating each exception slow, fewer samples land while one unwinds (14 of 92 in
+    // one CI run with equal phases).
+    REQUIRE(lost_count >= 5);
+    REQUIRE(kept_count >= 20);
     const double lost_each = static_cast<double>(lost_ns) / static_cast<double>(lost_count);
     const double kept_each = static_cast<double>(kept_ns) / static_cast<double>(kept_count);
     CHECK(lost_each == doctest::Approx(kept_each).epsilon(0.5));
